@@ -1,0 +1,283 @@
+"""The backward engine: an iterative walk of the graph in dependency order (Kahn's algorithm).
+
+1. Starting from the roots, an explicit-stack DFS counts, for every reachable node, how many
+   edges point at it. No recursion, so a chain of a million ops is fine.
+2. A node runs once every node that feeds it a gradient has run; gradients arriving along several
+   paths are summed in its buffer first. A node's backward sees the fully summed gradient.
+3. ``AccumulateGrad`` nodes add the result into ``leaf.grad``; ``autograd.grad`` instead captures
+   the gradients of the requested inputs and only runs the nodes that lead to them.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .anomaly import AnomalyMode
+from .function import AccumulateGrad, Function, freed_graph_error, gradient_edge
+from .grad_mode import GradMode
+from .tensor import Tensor, wrap
+
+
+def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor | None] | None = None,
+             retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    """Accumulate into the leaves' ``.grad`` the gradient of ``tensors`` (weighted by ``grad_tensors``).
+
+    Args:
+        tensors: outputs to differentiate.
+        grad_tensors: gradient w.r.t. each output; may be None for one-element outputs.
+        retain_graph: keep saved tensors for another backward (defaults to ``create_graph``).
+        create_graph: record the backward pass so the gradients are differentiable.
+    """
+    roots = _roots(tensors, grad_tensors)
+    _execute(roots, create_graph if retain_graph is None else retain_graph, create_graph, targets=None)
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Tensor | Sequence[Tensor | None] | None = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+    """Return the gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad``.
+
+    Args:
+        outputs: tensor(s) to differentiate.
+        inputs: tensor(s) (leaves or intermediate) to differentiate with respect to.
+        grad_outputs: gradient w.r.t. each output (the "vector" of the vector-Jacobian product);
+            None means ones, allowed for one-element outputs.
+        retain_graph: keep saved tensors for another backward (defaults to ``create_graph``).
+        create_graph: record the backward pass so the results can be differentiated again.
+        allow_unused: return None for inputs the outputs do not depend on instead of raising.
+
+    Returns:
+        tuple with one gradient (same shape as the input) per input.
+    """
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    for index, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            raise RuntimeError(f"grad(): input {index} (shape {tensor.shape}) does not require grad")
+    targets = {gradient_edge(tensor)[:2] for tensor in inputs}
+    captured = _execute(_roots(outputs, grad_outputs), create_graph if retain_graph is None else retain_graph,
+                        create_graph, targets)
+    results = []
+    for index, tensor in enumerate(inputs):
+        value = captured.get(gradient_edge(tensor)[:2])
+        if value is None and not allow_unused:
+            raise RuntimeError(
+                f"grad(): input {index} (shape {tensor.shape}) was not used to compute the outputs; "
+                f"pass allow_unused=True to get None for it"
+            )
+        results.append(value)
+    return tuple(results)
+
+
+def _roots(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor | None] | None) -> list[tuple]:
+    if grad_tensors is None:
+        grad_tensors = (None,) * len(tensors)
+    if len(grad_tensors) != len(tensors):
+        raise ValueError(f"backward: got {len(tensors)} tensors but {len(grad_tensors)} gradients")
+    roots = []
+    for index, (tensor, gradient) in enumerate(zip(tensors, grad_tensors)):
+        if not tensor.requires_grad:
+            raise RuntimeError(
+                f"element {index} of tensors does not require grad and does not have a grad_fn: nothing to "
+                f"differentiate (did you compute it under no_grad, or from tensors without requires_grad=True?)"
+            )
+        if gradient is None:
+            if tensor.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for one-element outputs, but the output has shape "
+                    f"{tensor.shape}: pass `gradient` (a tensor of that shape), or reduce the output (e.g. .sum())"
+                )
+            gradient = wrap(np.ones_like(tensor.data))
+        elif not isinstance(gradient, Tensor):
+            gradient = wrap(np.asarray(gradient, dtype=tensor.data.dtype))
+        if gradient.shape != tensor.shape:
+            raise RuntimeError(f"backward: gradient has shape {gradient.shape} but the output has shape {tensor.shape}")
+        roots.append((gradient_edge(tensor), gradient))
+    return roots
+
+
+def _reachable(roots: list[tuple]) -> tuple[dict, list]:
+    """Count incoming edges for every node reachable from the roots; also return the nodes in DFS order."""
+    dependencies: dict = {}
+    seen = {edge[0] for edge, _ in roots}
+    stack = list(seen)
+    order = []
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for edge in node._edges:
+            if edge is None:
+                continue
+            child = edge[0]
+            dependencies[child] = dependencies.get(child, 0) + 1
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return dependencies, order
+
+
+def _prune(order: list, targets: set) -> tuple[dict, set]:
+    """Keep the nodes from which some target is reachable; recount dependencies among them."""
+    parents: dict = {}
+    for node in order:
+        for edge in node._edges:
+            if edge is not None:
+                parents.setdefault(edge[0], []).append(node)
+    reachable = set(order)
+    needed = {node for node, _ in targets if node in reachable}
+    stack = list(needed)
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if parent not in needed:
+                needed.add(parent)
+                stack.append(parent)
+    dependencies: dict = {}
+    for node in needed:
+        for edge in node._edges:
+            if edge is not None and edge[0] in needed:
+                dependencies[edge[0]] = dependencies.get(edge[0], 0) + 1
+    return dependencies, needed
+
+
+def _add(accumulated: Tensor, gradient: Tensor, create_graph: bool) -> Tensor:
+    if create_graph:
+        return accumulated + gradient
+    return wrap(accumulated.data + gradient.data)
+
+
+def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets: set | None) -> dict:
+    dependencies, order = _reachable(roots)
+    needed = None
+    if targets is not None:
+        dependencies, needed = _prune(order, targets)
+
+    buffers: dict = {}
+    for (node, output_nr, _, _), gradient in roots:
+        _deliver(buffers, node, output_nr, gradient, create_graph)
+    ready = [node for node in buffers if dependencies.get(node, 0) == 0]
+    captured: dict = {}
+
+    previous_mode = GradMode.enabled
+    GradMode.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            gradients = buffers.pop(node)
+            if node._output_hooks:
+                _run_output_hooks(node, gradients)
+            if targets is not None:
+                for output_nr, gradient in enumerate(gradients):
+                    if (node, output_nr) in targets:
+                        captured[(node, output_nr)] = gradient
+            if type(node) is AccumulateGrad:
+                if targets is None and gradients[0] is not None:
+                    _accumulate(node.variable, gradients[0], create_graph)
+                continue
+            if needed is not None and node not in needed:
+                continue
+            input_gradients = _run_backward(node, gradients, retain_graph)
+            for edge, gradient in zip(node._edges, input_gradients):
+                if edge is None:
+                    continue
+                child = edge[0]
+                if needed is not None and child not in needed:
+                    continue
+                if gradient is not None:
+                    gradient = _checked(node, edge, gradient)
+                _deliver(buffers, child, edge[1], gradient, create_graph)
+                remaining = dependencies[child] - 1
+                dependencies[child] = remaining
+                if remaining == 0:
+                    ready.append(child)
+    finally:
+        GradMode.enabled = previous_mode
+    return captured
+
+
+def _deliver(buffers: dict, node, output_nr: int, gradient: Tensor | None, create_graph: bool) -> None:
+    buffer = buffers.get(node)
+    if buffer is None:
+        buffer = buffers[node] = [None]
+    while len(buffer) <= output_nr:
+        buffer.append(None)
+    if gradient is not None:
+        current = buffer[output_nr]
+        buffer[output_nr] = gradient if current is None else _add(current, gradient, create_graph)
+
+
+def _run_output_hooks(node, gradients: list) -> None:
+    for output_nr, hooks in node._output_hooks.items():
+        if output_nr < len(gradients) and gradients[output_nr] is not None:
+            for hook in hooks:
+                result = hook(gradients[output_nr])
+                if result is not None:
+                    gradients[output_nr] = result
+
+
+def _run_backward(node: Function, gradients: list, retain_graph: bool) -> tuple:
+    if node._saved is None:
+        raise freed_graph_error(node)
+    if all(gradient is None for gradient in gradients):
+        result: tuple = (None,) * len(node._edges)
+    else:
+        output_meta = node.__dict__.get("_output_meta")
+        if output_meta is not None:
+            # Like PyTorch, outputs that received no gradient get zeros, so backward sees every output.
+            gradients = gradients + [None] * (len(output_meta) - len(gradients))
+            gradients = [wrap(np.zeros(shape, dtype)) if gradient is None else gradient
+                         for gradient, (shape, dtype) in zip(gradients, output_meta)]
+        result = type(node).backward(node, *gradients)
+        if type(result) is not tuple:
+            result = (result,)
+        if len(result) < len(node._edges):
+            raise RuntimeError(
+                f"function {node.name()}.backward returned {len(result)} gradients, but forward had "
+                f"{len(node._edges)} positional inputs: return one gradient (or None) per input"
+            )
+    if not retain_graph:
+        node._saved = None
+    return result
+
+
+def _checked(node, edge: tuple, gradient) -> Tensor:
+    if not isinstance(gradient, Tensor):
+        if not isinstance(gradient, np.ndarray):
+            raise TypeError(f"function {node.name()}.backward returned a {type(gradient).__name__}; expected a Tensor")
+        gradient = wrap(gradient)
+    shape, dtype = edge[2], edge[3]
+    if gradient.data.shape != shape:
+        index = node._edges.index(edge)
+        raise RuntimeError(
+            f"function {node.name()}.backward returned a gradient of shape {gradient.data.shape} for input "
+            f"{index}, but that input has shape {shape}"
+        )
+    if gradient.data.dtype != dtype:
+        gradient = gradient.to(dtype)
+    if AnomalyMode.enabled and not np.isfinite(gradient.data).all():
+        index = node._edges.index(edge)
+        where = "".join(node._created_at or ["(created before anomaly detection was enabled)\n"])
+        raise RuntimeError(
+            f"function '{node.name()}' returned nan or inf in the gradient for its input {index} "
+            f"(shape {shape}). The op was created here in the forward pass:\n{where}"
+        )
+    return gradient
+
+
+def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool) -> None:
+    if leaf._hooks:
+        for hook in leaf._hooks:
+            result = hook(gradient)
+            if result is not None:
+                gradient = result
+    if create_graph:
+        leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
+    elif leaf.grad is None:
+        # Copy: the same gradient object may also flow to other leaves, and .grad is updated in place later.
+        leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype, copy=True))
+    else:
+        leaf.grad.data += gradient.data
+        leaf.grad._version[0] += 1

@@ -1,0 +1,207 @@
+"""``Function``: the one mechanism behind every differentiable op, built-in or user-defined.
+
+A ``Function`` subclass pairs a ``forward`` with its ``backward``. Calling ``MyOp.apply(...)``
+creates an instance that is both the ``ctx`` handed to ``forward``/``backward`` and the node of
+the computation graph (the result's ``grad_fn``). Nodes point at the nodes of their inputs
+(``next_functions``); leaves that require grad are reached through an ``AccumulateGrad`` node
+that adds the incoming gradient into ``leaf.grad``.
+"""
+
+from __future__ import annotations
+
+import traceback
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .anomaly import AnomalyMode
+from .grad_mode import GradMode
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class Node:
+    """What the engine needs of every graph node: edges to its inputs and per-output hooks.
+
+    ``_edges[i]`` is ``(node, output_nr, shape, dtype)`` for an input that requires grad, where
+    ``shape``/``dtype`` are that input's, used to check the gradient the backward returns; it is
+    None for inputs that need no gradient.
+    """
+
+    __slots__ = ("_edges", "_output_hooks", "_created_at", "__weakref__")
+
+    def __init__(self) -> None:
+        self._edges: tuple = ()
+        self._output_hooks: dict[int, list] | None = None
+        self._created_at: list[str] | None = None
+
+    @property
+    def next_functions(self) -> tuple:
+        """``(node, output_nr)`` for each input, ``(None, 0)`` where no gradient flows (as in PyTorch)."""
+        return tuple((edge[0], edge[1]) if edge is not None else (None, 0) for edge in self._edges)
+
+    def name(self) -> str:
+        """The op's name as shown in reprs, error messages and graph renderings."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad(Node):
+    """Sink node of a leaf tensor: backward adds the incoming gradient into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Tensor) -> None:
+        super().__init__()
+        self.variable = variable
+
+
+def gradient_edge(tensor: Tensor) -> tuple:
+    """The edge along which ``tensor`` receives its gradient: its grad_fn, or its leaf accumulator."""
+    node = tensor.grad_fn
+    if node is None:
+        # The leaf refers to its accumulator weakly and the graph strongly, so the accumulator lives
+        # exactly as long as some graph uses it and every use within one graph shares it.
+        node = tensor._accumulator() if tensor._accumulator is not None else None
+        if node is None:
+            node = AccumulateGrad(tensor)
+            tensor._accumulator = weakref.ref(node)
+        return (node, 0, tensor.data.shape, tensor.data.dtype)
+    return (node, tensor._output_nr, tensor.data.shape, tensor.data.dtype)
+
+
+class Function(Node):
+    """Base class for differentiable operations, with the contract of ``torch.autograd.Function``.
+
+    Subclasses define two static methods:
+
+    - ``forward(ctx, *args, **kwargs)`` computes the result from Tensors (and any other arguments)
+      and returns a Tensor, an ndarray, or a tuple of them. It runs with recording switched off.
+      Anything ``backward`` needs goes into ``ctx``: tensors through ``ctx.save_for_backward``,
+      anything else as attributes (``ctx.stride = stride``).
+    - ``backward(ctx, *grad_outputs)`` receives one gradient Tensor per output and returns one
+      gradient per positional argument of ``forward`` (None for arguments that are not Tensors or
+      need no gradient). Write it with Tensor ops: then ``create_graph=True`` makes it
+      differentiable again.
+
+    ``ctx.needs_input_grad`` is a tuple of bools, one per positional argument, so backward can skip
+    work nobody asked for.
+
+    Example::
+
+        >>> class Cube(autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x.data ** 3
+        ...     @staticmethod
+        ...     def backward(ctx, grad):
+        ...         (x,) = ctx.saved_tensors
+        ...         return grad * 3 * x ** 2
+        >>> y = Cube.apply(x)
+    """
+
+    __slots__ = ("needs_input_grad", "_saved", "_non_differentiable", "__dict__")
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("Function subclasses must define a static forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx: Function, *grad_outputs: Tensor) -> Any:
+        raise NotImplementedError("Function subclasses must define a static backward(ctx, ...)")
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep ``values`` for backward; an in-place change to a saved Tensor before then is an error.
+
+        Unlike PyTorch, non-Tensor values (Python scalars of a ``tensor * 2`` op) may be saved too;
+        they come back unchanged.
+        """
+        from .tensor import Tensor
+
+        self._saved = tuple((value, value._version[0]) if isinstance(value, Tensor) else (value, None)
+                            for value in values)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tensors given to ``save_for_backward``, checked against in-place modification."""
+        saved = self._saved
+        if saved is None:
+            raise freed_graph_error(self)
+        for index, (tensor, version) in enumerate(saved):
+            if version is not None and tensor._version[0] != version:
+                raise RuntimeError(
+                    f"one of the tensors needed for gradient computation has been modified by an in-place "
+                    f"operation: saved tensor {index} of {self.name()} (shape {tuple(tensor.shape)}) is at "
+                    f"version {tensor._version[0]}, expected version {version}. Clone it before modifying it, "
+                    f"or modify it after backward."
+                )
+        return tuple(tensor for tensor, _ in saved)
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        """Declare outputs of forward (e.g. indices) that never receive a gradient."""
+        self._non_differentiable = {id(output) for output in outputs}
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` on ``args`` and, when grad mode is on and some input requires grad,
+        record the node so that backward can reach the inputs."""
+        from .tensor import Tensor
+
+        ctx = cls.__new__(cls)
+        ctx._saved = ()
+        ctx._non_differentiable = None
+        needs_input_grad = tuple(isinstance(arg, Tensor) and arg.requires_grad for arg in args)
+        ctx.needs_input_grad = needs_input_grad
+        previous = GradMode.enabled
+        record = previous and True in needs_input_grad
+
+        GradMode.enabled = False
+        try:
+            result = cls.forward(ctx, *args, **kwargs)
+        finally:
+            GradMode.enabled = previous
+
+        if type(result) is tuple:
+            outputs = tuple(_as_output(value, args) for value in result)
+        else:
+            outputs = (_as_output(result, args),)
+
+        if record:
+            ctx._edges = tuple(gradient_edge(arg) if needed else None for arg, needed in zip(args, needs_input_grad))
+            ctx._output_hooks = None
+            ctx._created_at = traceback.format_stack()[:-1] if AnomalyMode.enabled else None
+            skip = ctx._non_differentiable
+            for output_nr, output in enumerate(outputs):
+                if skip is not None and (id(output) in skip or id(output.data) in skip):
+                    continue
+                if output.data.dtype.kind in "fc":
+                    output.requires_grad = True
+                    output.grad_fn = ctx
+                    output._output_nr = output_nr
+            if len(outputs) > 1:
+                ctx.__dict__["_output_meta"] = tuple((o.data.shape, o.data.dtype) for o in outputs)
+        return outputs if type(result) is tuple else outputs[0]
+
+
+def freed_graph_error(node: Node) -> RuntimeError:
+    """The error for running backward through a node whose saved tensors were already freed."""
+    return RuntimeError(
+        f"Trying to backward through the graph a second time (or to read the saved tensors of {node.name()} "
+        f"after they were freed). Saved tensors are freed after backward; pass retain_graph=True to the first "
+        f"backward() or autograd.grad() call to keep them."
+    )
+
+
+def _as_output(value: Any, inputs: tuple) -> Tensor:
+    from .tensor import Tensor, wrap
+
+    if isinstance(value, Tensor):
+        if value.grad_fn is None and not value.requires_grad and not any(value is arg for arg in inputs):
+            return value
+        return wrap(value.data)
+    return wrap(np.asarray(value) if not isinstance(value, np.ndarray) else value)

@@ -1,0 +1,363 @@
+"""Elementwise math with numpy broadcasting: + - * / ** and the unary functions.
+
+Binary ops broadcast like numpy; each input's gradient is summed back to that input's shape
+(``sum_to``), because broadcasting used each of its elements several times. Shapes that do not
+broadcast raise a ValueError naming both. Subtraction and division are primitives rather than
+compositions (a + (-b), a * b**-1): they sit in every hot loop and a/b rounds differently from
+a * (1/b).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..function import Function
+from ..tensor import Tensor, wrap
+from .indexing import where
+from .shape import sum_to
+
+
+def _raw(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _shape(value: Any) -> tuple:
+    return value.data.shape if isinstance(value, Tensor) else np.shape(value)
+
+
+def _broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> np.ndarray:
+    try:
+        return ufunc(_raw(a), _raw(b))
+    except ValueError:
+        raise ValueError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
+
+
+class Add(Function):
+    """y = a + b."""
+
+    @staticmethod
+    def forward(ctx, a: Any, b: Any) -> np.ndarray:
+        ctx.shapes = (_shape(a), _shape(b))
+        return _broadcasting(np.add, "add", a, b)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        needs = ctx.needs_input_grad
+        return (sum_to(grad, ctx.shapes[0]) if needs[0] else None,
+                sum_to(grad, ctx.shapes[1]) if needs[1] else None)
+
+
+class Sub(Function):
+    """y = a - b."""
+
+    @staticmethod
+    def forward(ctx, a: Any, b: Any) -> np.ndarray:
+        ctx.shapes = (_shape(a), _shape(b))
+        return _broadcasting(np.subtract, "sub", a, b)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        needs = ctx.needs_input_grad
+        return (sum_to(grad, ctx.shapes[0]) if needs[0] else None,
+                sum_to(-grad, ctx.shapes[1]) if needs[1] else None)
+
+
+class Mul(Function):
+    """y = a * b;  da = grad * b,  db = grad * a."""
+
+    @staticmethod
+    def forward(ctx, a: Any, b: Any) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return _broadcasting(np.multiply, "mul", a, b)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (sum_to(grad * b, _shape(a)) if needs[0] else None,
+                sum_to(grad * a, _shape(b)) if needs[1] else None)
+
+
+class Div(Function):
+    """y = a / b;  da = grad / b,  db = -grad * a / b**2."""
+
+    @staticmethod
+    def forward(ctx, a: Any, b: Any) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return _broadcasting(np.true_divide, "div", a, b)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (sum_to(grad / b, _shape(a)) if needs[0] else None,
+                sum_to(-grad * a / (b * b), _shape(b)) if needs[1] else None)
+
+
+class Neg(Function):
+    """y = -x."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        return np.negative(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return -grad
+
+
+class Pow(Function):
+    """y = base ** exponent;  d base = grad * exponent * base**(exponent-1),  d exponent = grad * y * log(base)."""
+
+    @staticmethod
+    def forward(ctx, base: Any, exponent: Any) -> np.ndarray:
+        ctx.save_for_backward(base, exponent)
+        return _broadcasting(np.power, "pow", base, exponent)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        base, exponent = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_base = grad_exponent = None
+        if needs[0]:
+            grad_base = sum_to(grad * exponent * base ** (exponent - 1), _shape(base))
+        if needs[1]:
+            # log(base) is -inf at base == 0, where the derivative of 0**e (e > 0) is 0: mask it out.
+            base_tensor = base if isinstance(base, Tensor) else wrap(np.asarray(base, dtype=exponent.dtype))
+            safe_base = where(base_tensor.data == 0, 1.0, base_tensor)
+            grad_exponent = sum_to(grad * base ** exponent * safe_base.log(), _shape(exponent))
+        return grad_base, grad_exponent
+
+
+class Exp(Function):
+    """y = e**x;  dx = grad * e**x."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.exp(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return grad * x.exp()
+
+
+class Log(Function):
+    """y = ln x;  dx = grad / x."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Log1p(Function):
+    """y = ln(1 + x);  dx = grad / (1 + x)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log1p(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return grad / (x + 1.0)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dx = grad / (2 sqrt(x))."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.sqrt(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return grad * 0.5 / x.sqrt()
+
+
+class Sin(Function):
+    """y = sin x;  dx = grad * cos x."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.sin(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return grad * x.cos()
+
+
+class Cos(Function):
+    """y = cos x;  dx = -grad * sin x."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.cos(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return -grad * x.sin()
+
+
+class Tanh(Function):
+    """y = tanh x;  dx = grad * (1 - tanh(x)**2)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.tanh(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        y = x.tanh()
+        return grad * (1.0 - y * y)
+
+
+class Abs(Function):
+    """y = |x|;  dx = grad * sign(x) (0 at x = 0, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.sign = np.sign(x.data)
+        return np.abs(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return grad * ctx.sign
+
+
+class Clamp(Function):
+    """y = min(max(x, low), high);  dx = grad where low <= x <= high, else 0."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, low: float | None, high: float | None) -> np.ndarray:
+        inside = np.ones(x.data.shape, dtype=bool)
+        if low is not None:
+            inside &= x.data >= low
+        if high is not None:
+            inside &= x.data <= high
+        ctx.inside = inside
+        return np.clip(x.data, low, high)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return where(ctx.inside, grad, 0.0), None, None
+
+
+def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """Clamp every element of ``input`` into ``[min, max]``.
+
+    Args:
+        input: any tensor.
+        min: lower bound, or None for no lower bound.
+        max: upper bound, or None for no upper bound.
+
+    Returns:
+        Tensor of the same shape; the gradient passes where the input was inside the bounds.
+    """
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(input, min, max)
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise; where a == b each side gets half the gradient (as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a: Any, b: Any) -> np.ndarray:
+        result = _broadcasting(np.maximum, "maximum", a, b)
+        a_data, b_data = _raw(a), _raw(b)
+        ctx.weight_a = (a_data > b_data) + 0.5 * (a_data == b_data)
+        ctx.shapes = (_shape(a), _shape(b))
+        return result
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        needs = ctx.needs_input_grad
+        return (sum_to(grad * ctx.weight_a.astype(grad.dtype), ctx.shapes[0]) if needs[0] else None,
+                sum_to(grad * (1.0 - ctx.weight_a).astype(grad.dtype), ctx.shapes[1]) if needs[1] else None)
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise; where a == b each side gets half the gradient."""
+
+    @staticmethod
+    def forward(ctx, a: Any, b: Any) -> np.ndarray:
+        result = _broadcasting(np.minimum, "minimum", a, b)
+        a_data, b_data = _raw(a), _raw(b)
+        ctx.weight_a = (a_data < b_data) + 0.5 * (a_data == b_data)
+        ctx.shapes = (_shape(a), _shape(b))
+        return result
+
+    backward = staticmethod(Maximum.backward)
+
+
+# Functional forms, as in ``torch.exp(x)``; Tensor methods call the Functions directly.
+def exp(input: Tensor) -> Tensor:
+    """e**x elementwise."""
+    return Exp.apply(input)
+
+
+def log(input: Tensor) -> Tensor:
+    """Natural logarithm elementwise."""
+    return Log.apply(input)
+
+
+def log1p(input: Tensor) -> Tensor:
+    """log(1 + x) elementwise, accurate for small x."""
+    return Log1p.apply(input)
+
+
+def sqrt(input: Tensor) -> Tensor:
+    """Square root elementwise."""
+    return Sqrt.apply(input)
+
+
+def sin(input: Tensor) -> Tensor:
+    """Sine elementwise."""
+    return Sin.apply(input)
+
+
+def cos(input: Tensor) -> Tensor:
+    """Cosine elementwise."""
+    return Cos.apply(input)
+
+
+def abs(input: Tensor) -> Tensor:
+    """Absolute value elementwise."""
+    return Abs.apply(input)
+
+
+def pow(input: Any, exponent: Any) -> Tensor:
+    """``input ** exponent`` with broadcasting; either may be a Python number."""
+    return Pow.apply(input, exponent)
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise maximum of two broadcastable tensors."""
+    return Maximum.apply(input, other)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise minimum of two broadcastable tensors."""
+    return Minimum.apply(input, other)
+
+
+clip = clamp
