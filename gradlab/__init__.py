@@ -1,0 +1,1 @@
+"""The ``gradlab`` command line: ``gradlab train``, ``gradlab graph``, ``gradlab gradcheck``."""

@@ -1,0 +1,3 @@
+"""Neural-network building blocks: modules, layers, init, functional ops, models and data."""
+
+from . import functional

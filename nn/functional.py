@@ -1,0 +1,11 @@
+"""Functional interface with PyTorch's names (``import nn.functional as F``).
+
+The ops live in ``autograd/ops/`` (forward and backward side by side); this module gathers them.
+"""
+
+from autograd.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
+from autograd.ops.padding import pad
+
+# --- convolution and pooling
+
+# --- normalization, activations, losses and the rest

@@ -1,0 +1,1 @@
+"""Computation-graph rendering with graphviz, and plots of gradients and training curves."""
