@@ -186,7 +186,8 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
                 child = edge[0]
                 if needed is not None and child not in needed:
                     continue
-                if gradient is not None:
+                if gradient is not None and (type(gradient) is not Tensor or gradient.data.shape != edge[2]
+                                             or gradient.data.dtype != edge[3] or AnomalyMode.enabled):
                     gradient = _checked(node, edge, gradient)
                 _deliver(buffers, child, edge[1], gradient, create_graph)
                 remaining = dependencies[child] - 1
@@ -199,11 +200,12 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
 
 
 def _deliver(buffers: dict, node, output_nr: int, gradient: Tensor | None, create_graph: bool) -> None:
+    """Add ``gradient`` into the buffer of ``node``'s output ``output_nr`` (creating the buffer)."""
     buffer = buffers.get(node)
     if buffer is None:
-        buffer = buffers[node] = [None]
-    while len(buffer) <= output_nr:
-        buffer.append(None)
+        buffer = buffers[node] = [None] * (output_nr + 1)
+    elif len(buffer) <= output_nr:
+        buffer.extend([None] * (output_nr + 1 - len(buffer)))
     if gradient is not None:
         current = buffer[output_nr]
         buffer[output_nr] = gradient if current is None else _add(current, gradient, create_graph)
@@ -221,7 +223,7 @@ def _run_output_hooks(node, gradients: list) -> None:
 def _run_backward(node: Function, gradients: list, retain_graph: bool) -> tuple:
     if node._saved is None:
         raise freed_graph_error(node)
-    if all(gradient is None for gradient in gradients):
+    if gradients[0] is None and (len(gradients) == 1 or all(gradient is None for gradient in gradients)):
         result: tuple = (None,) * len(node._edges)
     else:
         output_meta = node.__dict__.get("_output_meta")

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import traceback
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 import numpy as np
 
 from .anomaly import AnomalyMode
 from .grad_mode import GradMode
-
-if TYPE_CHECKING:
-    from .tensor import Tensor
-
 
 class Node:
     """What the engine needs of every graph node: edges to its inputs and per-output hooks.
@@ -30,12 +26,14 @@ class Node:
     None for inputs that need no gradient.
     """
 
-    __slots__ = ("_edges", "_output_hooks", "_created_at", "__weakref__")
+    __slots__ = ("_edges", "__weakref__")
+
+    # Rarely set, so they live on the class until a node needs its own (saves work on every op).
+    _output_hooks: dict[int, list] | None = None
+    _created_at: list[str] | None = None
 
     def __init__(self) -> None:
         self._edges: tuple = ()
-        self._output_hooks: dict[int, list] | None = None
-        self._created_at: list[str] | None = None
 
     @property
     def next_functions(self) -> tuple:
@@ -105,7 +103,12 @@ class Function(Node):
         >>> y = Cube.apply(x)
     """
 
-    __slots__ = ("needs_input_grad", "_saved", "_non_differentiable", "__dict__")
+    __slots__ = ("needs_input_grad", "_saved", "__dict__")
+
+    _non_differentiable: set[int] | None = None
+    # Called as ``_observer(node, args, kwargs)`` for every node recorded while it is set: how the graph
+    # audit and viz keep each op's inputs (``autograd.audit.record_inputs``). None in normal use.
+    _observer: Callable[[Function, tuple, dict], None] | None = None
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
@@ -121,10 +124,8 @@ class Function(Node):
         Unlike PyTorch, non-Tensor values (Python scalars of a ``tensor * 2`` op) may be saved too;
         they come back unchanged.
         """
-        from .tensor import Tensor
-
-        self._saved = tuple((value, value._version[0]) if isinstance(value, Tensor) else (value, None)
-                            for value in values)
+        self._saved = tuple([(value, value._version[0]) if isinstance(value, Tensor) else (value, None)
+                             for value in values])
 
     @property
     def saved_tensors(self) -> tuple:
@@ -150,42 +151,57 @@ class Function(Node):
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and, when grad mode is on and some input requires grad,
         record the node so that backward can reach the inputs."""
-        from .tensor import Tensor
-
+        # This runs for every op, so it is kept lean: per-op overhead is what small graphs pay.
         ctx = cls.__new__(cls)
         ctx._saved = ()
-        ctx._non_differentiable = None
-        needs_input_grad = tuple(isinstance(arg, Tensor) and arg.requires_grad for arg in args)
-        ctx.needs_input_grad = needs_input_grad
-        previous = GradMode.enabled
-        record = previous and True in needs_input_grad
+        if not GradMode.enabled:
+            # Nothing is recorded (no_grad, or a backward pass without create_graph): the fast path.
+            ctx.needs_input_grad = (False,) * len(args)
+            result = cls.forward(ctx, *args, **kwargs)
+            if type(result) is tuple:
+                return tuple([_as_output(value, args) for value in result])
+            return wrap(result) if type(result) is np.ndarray else _as_output(result, args)
 
+        needs_input_grad = tuple([isinstance(arg, Tensor) and arg.requires_grad for arg in args])
+        ctx.needs_input_grad = needs_input_grad
         GradMode.enabled = False
         try:
             result = cls.forward(ctx, *args, **kwargs)
         finally:
-            GradMode.enabled = previous
+            GradMode.enabled = True
+        record = True in needs_input_grad
+        if record and Function._observer is not None:
+            Function._observer(ctx, args, kwargs)
 
         if type(result) is tuple:
-            outputs = tuple(_as_output(value, args) for value in result)
-        else:
-            outputs = (_as_output(result, args),)
-
+            return ctx._record_outputs(tuple([_as_output(value, args) for value in result]), args, record)
+        output = wrap(result) if type(result) is np.ndarray else _as_output(result, args)
         if record:
-            ctx._edges = tuple(gradient_edge(arg) if needed else None for arg, needed in zip(args, needs_input_grad))
-            ctx._output_hooks = None
-            ctx._created_at = traceback.format_stack()[:-1] if AnomalyMode.enabled else None
+            ctx._connect(args)
             skip = ctx._non_differentiable
-            for output_nr, output in enumerate(outputs):
-                if skip is not None and (id(output) in skip or id(output.data) in skip):
-                    continue
-                if output.data.dtype.kind in "fc":
-                    output.requires_grad = True
-                    output.grad_fn = ctx
-                    output._output_nr = output_nr
-            if len(outputs) > 1:
-                ctx.__dict__["_output_meta"] = tuple((o.data.shape, o.data.dtype) for o in outputs)
-        return outputs if type(result) is tuple else outputs[0]
+            if output.data.dtype.kind in "fc" and (skip is None or id(result) not in skip):
+                output.requires_grad = True
+                output.grad_fn = ctx
+        return output
+
+    def _connect(self, args: tuple) -> None:
+        needs_input_grad = self.needs_input_grad
+        self._edges = tuple([gradient_edge(arg) if needed else None for arg, needed in zip(args, needs_input_grad)])
+        if AnomalyMode.enabled:
+            self._created_at = traceback.format_stack()[:-2]
+
+    def _record_outputs(self, outputs: tuple, args: tuple, record: bool) -> tuple:
+        if not record:
+            return outputs
+        self._connect(args)
+        skip = self._non_differentiable or ()
+        for output_nr, output in enumerate(outputs):
+            if output.data.dtype.kind in "fc" and id(output) not in skip and id(output.data) not in skip:
+                output.requires_grad = True
+                output.grad_fn = self
+                output._output_nr = output_nr
+        self._output_meta = tuple((output.data.shape, output.data.dtype) for output in outputs)
+        return outputs
 
 
 def freed_graph_error(node: Node) -> RuntimeError:
@@ -198,10 +214,12 @@ def freed_graph_error(node: Node) -> RuntimeError:
 
 
 def _as_output(value: Any, inputs: tuple) -> Tensor:
-    from .tensor import Tensor, wrap
-
     if isinstance(value, Tensor):
         if value.grad_fn is None and not value.requires_grad and not any(value is arg for arg in inputs):
             return value
         return wrap(value.data)
-    return wrap(np.asarray(value) if not isinstance(value, np.ndarray) else value)
+    return wrap(value if isinstance(value, np.ndarray) else np.asarray(value))
+
+
+# Imported last: tensor.py imports the engine and the ops, which need Function defined above.
+from .tensor import Tensor, wrap

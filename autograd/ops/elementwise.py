@@ -29,7 +29,7 @@ def _shape(value: Any) -> tuple:
 
 def _broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> np.ndarray:
     try:
-        return ufunc(_raw(a), _raw(b))
+        return ufunc(a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
     except ValueError:
         raise ValueError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
 

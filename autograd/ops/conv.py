@@ -1,0 +1,390 @@
+"""Convolution: conv1d, conv2d and conv_transpose2d, whose gradients are convolutions again.
+
+conv2d computes a cross-correlation, as every deep-learning framework does:
+y[n, o] = b[o] + sum_c w[o, c] ⋆ x[n, c]. The forward pass is im2col plus one matrix product: each of
+the kh*kw kernel offsets copies one strided slice of the (padded) batch into a column buffer of shape
+(C, kh, kw, N, Ho, Wo), and ``W (O, C*kh*kw) @ columns (C*kh*kw, N*Ho*Wo)`` is a single BLAS call
+(a batched one, (G, O/G, C/G*kh*kw) @ (G, C/G*kh*kw, N*Ho*Wo), for groups). The channel-first layout
+makes both reshapes free; only the (O, N, Ho, Wo) result is transposed to NCHW at the end.
+
+The gradients are built from the same three Functions, so they can be differentiated again:
+
+- w.r.t. the input: the transposed convolution of the output gradient with the same kernel. For stride 1
+  that is a "full" convolution of the output gradient with the kernel rotated by 180 degrees; for stride s
+  the gradient is first spread out with s - 1 zeros between its elements (a fractionally strided
+  convolution). ``ConvTranspose2d`` does exactly this: a matrix product with W^T, then col2im.
+- w.r.t. the weight: the correlation of the input with the output gradient (``Conv2dWeightGrad``).
+- w.r.t. the bias: the output gradient summed over N, H and W.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..function import Function
+from ..tensor import Tensor
+
+Pair = tuple[int, int]
+Padding2d = tuple[Pair, Pair]  # ((top, bottom), (left, right))
+
+
+def _window_extent(out_size: int, kernel: int, stride: int, dilation: int) -> int:
+    """How many input rows ``out_size`` windows of a dilated kernel span."""
+    return (out_size - 1) * stride + (kernel - 1) * dilation + 1
+
+
+def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
+            out_size: Pair) -> np.ndarray:
+    """The receptive fields of ``x`` (N, C, H, W) as columns of shape (C, kh, kw, N, Ho, Wo).
+
+    Zero padding is one copy into a buffer that is already channel-first, so each of the kh*kw
+    slice copies below moves whole contiguous rows.
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
+    top, left = padding[0][0], padding[1][0]
+    rows, cols = _window_extent(ho, kh, sh, dh), _window_extent(wo, kw, sw, dw)
+    source = x.transpose(1, 0, 2, 3)
+    if top or left or rows > h or cols > w:
+        padded = np.zeros((c, n, max(rows, top + h), max(cols, left + w)), x.dtype)
+        padded[:, :, top:top + h, left:left + w] = source
+        source = padded
+    columns = np.empty((c, kh, kw, n, ho, wo), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            columns[:, i, j] = source[:, :, i * dh:i * dh + (ho - 1) * sh + 1:sh, j * dw:j * dw + (wo - 1) * sw + 1:sw]
+    return columns
+
+
+def _col2im(columns: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, out_size: Pair) -> np.ndarray:
+    """The adjoint of ``_im2col``: add every column back onto its window; returns (C, N, H, W).
+
+    ``columns`` has shape (C, kh, kw, N, Hi, Wi); ``out_size`` is the (H, W) left after cropping the padding.
+    """
+    c, kh, kw, n, hi, wi = columns.shape
+    (sh, sw), (dh, dw), (h, w) = stride, dilation, out_size
+    (top, _), (left, _) = padding
+    rows, cols = _window_extent(hi, kh, sh, dh), _window_extent(wi, kw, sw, dw)
+    padded = np.zeros((c, n, max(rows, top + h), max(cols, left + w)), columns.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            padded[:, :, i * dh:i * dh + (hi - 1) * sh + 1:sh, j * dw:j * dw + (wi - 1) * sw + 1:sw] += columns[:, i, j]
+    return padded[:, :, top:top + h, left:left + w]
+
+
+def _conv_output_size(size: Sequence[int], kernel: Sequence[int], stride: Pair, padding: Padding2d,
+                      dilation: Pair) -> Pair:
+    """floor((H + pad_top + pad_bottom - dilation * (k - 1) - 1) / stride) + 1, per dimension."""
+    return tuple((n + sum(pads) - d * (k - 1) - 1) // s + 1  # type: ignore[return-value]
+                 for n, k, s, pads, d in zip(size, kernel, stride, padding, dilation))
+
+
+def _restoring_output_padding(size: Sequence[int], out_size: Sequence[int], kernel: Sequence[int], stride: Pair,
+                              padding: Padding2d, dilation: Pair) -> Pair:
+    """The rows/columns at the end of the padded input that no window reached.
+
+    A transposed convolution with this output_padding maps the (Ho, Wo) output back to the input's size.
+    """
+    return tuple(n + sum(pads) - _window_extent(o, k, s, d)  # type: ignore[return-value]
+                 for n, o, k, s, pads, d in zip(size, out_size, kernel, stride, padding, dilation))
+
+
+def _grouped(array: np.ndarray, groups: int, columns: int) -> np.ndarray:
+    """Channel-first ``array`` as (groups, rows, columns): one operand of a batched matrix product."""
+    return array.reshape(groups, -1, columns)
+
+
+class Conv2d(Function):
+    """y = w ⋆ x + b (cross-correlation with stride, padding, dilation and groups)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair, padding: Padding2d,
+                dilation: Pair, groups: int) -> np.ndarray:
+        n, _, h, w = x.data.shape
+        out_channels, _, kh, kw = weight.data.shape
+        ho, wo = _conv_output_size((h, w), (kh, kw), stride, padding, dilation)
+        columns = _im2col(x.data, (kh, kw), stride, padding, dilation, (ho, wo))
+        out = np.matmul(_grouped(weight.data, groups, weight.data[0].size),
+                        _grouped(columns, groups, n * ho * wo)).reshape(out_channels, n, ho, wo)
+        if bias is not None:
+            out += bias.data[:, None, None, None]
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
+        ctx.output_padding = _restoring_output_padding((h, w), (ho, wo), (kh, kw), stride, padding, dilation)
+        return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = grad_weight = grad_bias = None
+        if needs[0]:
+            # dL/dx is the transposed convolution of dL/dy with the same kernel: a full convolution with the
+            # kernel rotated 180 degrees, fractionally strided when stride > 1. output_padding restores the
+            # rows that the last window did not reach.
+            grad_x = ConvTranspose2d.apply(grad, weight, None, ctx.stride, ctx.padding, ctx.output_padding,
+                                           ctx.dilation, ctx.groups)
+        if needs[1]:
+            # dL/dw[o, c] is the correlation of x[:, c] with dL/dy[:, o].
+            grad_weight = Conv2dWeightGrad.apply(x, grad, weight.shape[2:], ctx.stride, ctx.padding, ctx.dilation,
+                                                 ctx.groups)
+        if needs[2]:
+            grad_bias = grad.sum(dim=(0, 2, 3))
+        return grad_x, grad_weight, grad_bias, None, None, None, None
+
+
+class ConvTranspose2d(Function):
+    """y = conv2d^T(x; w) + b: every input pixel adds the kernel, scaled by its value, onto its output window.
+
+    The weight has conv2d's layout seen from the other side: (C_in, C_out / groups, kh, kw).
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair, padding: Padding2d,
+                output_padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
+        n, in_channels, h, w = x.data.shape
+        _, per_group, kh, kw = weight.data.shape
+        out_size = tuple(_window_extent(size, k, s, d) + extra - sum(pads) for size, k, s, d, extra, pads
+                         in zip((h, w), (kh, kw), stride, dilation, output_padding, padding))
+        # columns = W^T @ x, one (C_out/G * kh * kw, C_in/G) @ (C_in/G, N*H*W) product per group.
+        x_channels_first = x.data.transpose(1, 0, 2, 3).reshape(groups, in_channels // groups, n * h * w)
+        columns = np.matmul(_grouped(weight.data, groups, weight.data[0].size).transpose(0, 2, 1), x_channels_first)
+        out = _col2im(columns.reshape(per_group * groups, kh, kw, n, h, w), stride, padding, dilation, out_size)
+        if bias is not None:
+            out += bias.data[:, None, None, None]
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.padding, ctx.output_padding = stride, padding, output_padding
+        ctx.dilation, ctx.groups = dilation, groups
+        return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = grad_weight = grad_bias = None
+        if needs[0]:
+            # The adjoint of the adjoint: dL/dx is the ordinary convolution of dL/dy with the same kernel.
+            grad_x = Conv2d.apply(grad, weight, None, ctx.stride, ctx.padding, ctx.dilation, ctx.groups)
+            if grad_x.shape != x.shape:  # output_padding >= stride adds windows that no input pixel fed
+                grad_x = grad_x[:, :, :x.shape[2], :x.shape[3]]
+        if needs[1]:
+            # <dL/dy, conv2d^T(x; w)> = <conv2d(dL/dy; w), x>, so dL/dw is the correlation of dL/dy with x.
+            grad_weight = Conv2dWeightGrad.apply(grad, x, weight.shape[2:], ctx.stride, ctx.padding, ctx.dilation,
+                                                 ctx.groups)
+        if needs[2]:
+            grad_bias = grad.sum(dim=(0, 2, 3))
+        return grad_x, grad_weight, grad_bias, None, None, None, None, None
+
+
+class Conv2dWeightGrad(Function):
+    """dw = x ⋆ g: the correlation of conv2d's input x with its output gradient g (conv2d's weight gradient).
+
+    dw[o, c, i, j] = sum over n, p, q of g[n, o, p, q] * x_padded[n, c, p * s + i * d, q * s + j * d].
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, grad_output: Tensor, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
+                groups: int) -> np.ndarray:
+        n, in_channels, h, w = x.data.shape
+        _, out_channels, ho, wo = grad_output.data.shape
+        columns = _im2col(x.data, kernel, stride, padding, dilation, (ho, wo))
+        grad_channels_first = grad_output.data.transpose(1, 0, 2, 3).reshape(groups, out_channels // groups, -1)
+        grad_weight = np.matmul(grad_channels_first, _grouped(columns, groups, n * ho * wo).transpose(0, 2, 1))
+        ctx.save_for_backward(x, grad_output)
+        ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
+        ctx.output_padding = _restoring_output_padding((h, w), (ho, wo), kernel, stride, padding, dilation)
+        return grad_weight.reshape(out_channels, in_channels // groups, *kernel)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, grad_output = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = grad_grad_output = None
+        # dw is bilinear in (x, g) with <grad, dw> = <g, conv2d(x; grad)>: so d/dg is that convolution and
+        # d/dx is its transpose applied to g.
+        if needs[0]:
+            grad_x = ConvTranspose2d.apply(grad_output, grad, None, ctx.stride, ctx.padding, ctx.output_padding,
+                                           ctx.dilation, ctx.groups)
+        if needs[1]:
+            grad_grad_output = Conv2d.apply(x, grad, None, ctx.stride, ctx.padding, ctx.dilation, ctx.groups)
+            if grad_grad_output.shape != grad_output.shape:  # g came from a transposed conv with output_padding
+                grad_grad_output = grad_grad_output[:, :, :grad_output.shape[2], :grad_output.shape[3]]
+        return grad_x, grad_grad_output, None, None, None, None, None
+
+
+def _size(values: Sequence[int]) -> str:
+    return "x".join(str(v) for v in values)
+
+
+def _int_tuple(value: int | Sequence[int], n: int, name: str, op: str, minimum: int) -> tuple[int, ...]:
+    """``value`` repeated (an int) or checked (a sequence) as ``n`` ints that are all >= ``minimum``."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+    if len(values) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if min(values) < minimum:
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {kind}, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def _check_rank(op: str, input: Tensor, weight: Tensor, spatial_dims: int) -> None:
+    if input.ndim not in (spatial_dims + 1, spatial_dims + 2):
+        raise ValueError(f"{op}: expected a {spatial_dims + 1}-d (unbatched) or {spatial_dims + 2}-d (batched) input, "
+                         f"got shape {input.shape}")
+    if weight.ndim != spatial_dims + 2:
+        raise ValueError(f"{op}: expected a {spatial_dims + 2}-d weight, got shape {weight.shape}")
+
+
+def _check_groups(op: str, groups: int, channels: int) -> None:
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if channels % groups:
+        raise ValueError(f"{op}: groups={groups} does not divide the {channels} input channels")
+
+
+def _check_bias(op: str, bias: Tensor | None, out_channels: int) -> None:
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"{op}: bias must have shape ({out_channels},) (one per output channel), got {bias.shape}")
+
+
+def _conv_arguments(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride: int | Sequence[int],
+                    padding: int | Sequence[int] | str, dilation: int | Sequence[int], groups: int,
+                    spatial_dims: int) -> tuple[tuple, tuple, tuple]:
+    """Validate a convolution's arguments; return stride, (before, after) padding pairs and dilation."""
+    _check_rank(op, input, weight, spatial_dims)
+    channels = input.shape[-spatial_dims - 1]
+    out_channels, per_group = weight.shape[:2]
+    _check_groups(op, groups, channels)
+    if out_channels % groups:
+        raise ValueError(f"{op}: groups={groups} does not divide the {out_channels} output channels (weight shape "
+                         f"{weight.shape})")
+    if channels != per_group * groups:
+        raise ValueError(f"{op}: input has {channels} channels but the weight (shape {weight.shape}, groups={groups}) "
+                         f"expects {per_group * groups}")
+    _check_bias(op, bias, out_channels)
+    kernel = weight.shape[2:]
+    stride = _int_tuple(stride, spatial_dims, "stride", op, 1)
+    dilation = _int_tuple(dilation, spatial_dims, "dilation", op, 1)
+    if padding == "valid":
+        pads = ((0, 0),) * spatial_dims
+    elif padding == "same":
+        if max(stride) > 1:
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        # As in PyTorch: the odd pixel of an even total padding goes to the bottom/right.
+        pads = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
+    elif isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
+    else:
+        pads = tuple((p, p) for p in _int_tuple(padding, spatial_dims, "padding", op, 0))
+    size = input.shape[-spatial_dims:]
+    padded = tuple(n + sum(pair) for n, pair in zip(size, pads))
+    reach = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(r > p for r, p in zip(reach, padded)):
+        raise ValueError(f"{op}: kernel {_size(kernel)} (spanning {_size(reach)} with dilation {_size(dilation)}) is "
+                         f"larger than the padded input {_size(padded)} (input {_size(size)})")
+    return stride, pads, dilation
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """2-d cross-correlation of a batch of images with a bank of filters.
+
+    Args:
+        input: (N, C_in, H, W), or (C_in, H, W) for a single image.
+        weight: (C_out, C_in / groups, kH, kW).
+        bias: optional (C_out,).
+        stride: step between windows, an int or (sH, sW).
+        padding: zeros added on each side, an int or (pH, pW); ``'valid'`` (none) or ``'same'`` (output as
+            large as the input; stride must be 1; an odd total puts the extra pixel at the bottom/right).
+        dilation: spacing between kernel taps, an int or (dH, dW).
+        groups: input and output channels are split into this many groups, each convolved separately;
+            ``groups == C_in`` is a depthwise convolution.
+
+    Shape:
+        output: (N, C_out, H_out, W_out) with H_out = floor((H + 2 pH - dH (kH - 1) - 1) / sH) + 1, and the same
+        for W.
+
+    Returns:
+        Tensor of the input's dtype.
+    """
+    stride, pads, dilation = _conv_arguments("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
+    if input.ndim == 3:
+        return Conv2d.apply(input.unsqueeze(0), weight, bias, stride, pads, dilation, groups).squeeze(0)
+    return Conv2d.apply(input, weight, bias, stride, pads, dilation, groups)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, groups: int = 1) -> Tensor:
+    """1-d cross-correlation of a batch of sequences with a bank of filters (a conv2d of height 1).
+
+    Args:
+        input: (N, C_in, L), or (C_in, L) for a single sequence.
+        weight: (C_out, C_in / groups, k).
+        bias: optional (C_out,).
+        stride, padding, dilation, groups: as in ``conv2d``, with one value per argument.
+
+    Shape:
+        output: (N, C_out, L_out) with L_out = floor((L + 2 padding - dilation (k - 1) - 1) / stride) + 1.
+
+    Returns:
+        Tensor of the input's dtype.
+    """
+    (stride,), (pads,), (dilation,) = _conv_arguments("conv1d", input, weight, bias, stride, padding, dilation,
+                                                      groups, 1)
+    batched = input if input.ndim == 3 else input.unsqueeze(0)
+    out = Conv2d.apply(batched.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), ((0, 0), pads), (1, dilation),
+                       groups).squeeze(2)
+    return out if input.ndim == 3 else out.squeeze(0)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+                     padding: int | Sequence[int] = 0, output_padding: int | Sequence[int] = 0, groups: int = 1,
+                     dilation: int | Sequence[int] = 1) -> Tensor:
+    """2-d transposed convolution (the adjoint of conv2d, sometimes called a fractionally strided convolution).
+
+    It maps a conv2d's output shape back to its input shape, which is how FCN-style decoders upsample.
+
+    Args:
+        input: (N, C_in, H, W), or (C_in, H, W) for a single image.
+        weight: (C_in, C_out / groups, kH, kW).
+        bias: optional (C_out,).
+        stride, dilation, groups: those of the conv2d being transposed.
+        padding: ``dilation * (k - 1) - padding`` zeros are added to each side of the input, i.e. ``padding``
+            is cropped off the output.
+        output_padding: extra rows/columns at the bottom/right of the output, to pick among the input sizes that a
+            strided conv2d maps to the same output size; must be smaller than stride or dilation.
+
+    Shape:
+        output: (N, C_out, H_out, W_out) with H_out = (H - 1) sH - 2 pH + dH (kH - 1) + output_padding + 1.
+
+    Returns:
+        Tensor of the input's dtype.
+    """
+    op = "conv_transpose2d"
+    _check_rank(op, input, weight, 2)
+    channels = input.shape[-3]
+    _check_groups(op, groups, channels)
+    if channels != weight.shape[0]:
+        raise ValueError(f"{op}: input has {channels} channels but the weight (shape {weight.shape}) expects "
+                         f"{weight.shape[0]}")
+    _check_bias(op, bias, weight.shape[1] * groups)
+    stride = _int_tuple(stride, 2, "stride", op, 1)
+    dilation = _int_tuple(dilation, 2, "dilation", op, 1)
+    padding = _int_tuple(padding, 2, "padding", op, 0)
+    output_padding = _int_tuple(output_padding, 2, "output_padding", op, 0)
+    if any(extra >= max(s, d) for extra, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride {stride} or dilation "
+                         f"{dilation}")
+    size = input.shape[-2:]
+    out_size = tuple((n - 1) * s - 2 * p + d * (k - 1) + extra + 1 for n, s, p, d, k, extra
+                     in zip(size, stride, padding, dilation, weight.shape[2:], output_padding))
+    if min(out_size) < 1:
+        raise ValueError(f"{op}: padding {padding} crops the whole output (input {_size(size)}, kernel "
+                         f"{_size(weight.shape[2:])}, stride {stride} gives {_size(out_size)})")
+    pads = tuple((p, p) for p in padding)
+    if input.ndim == 3:
+        return ConvTranspose2d.apply(input.unsqueeze(0), weight, bias, stride, pads, output_padding, dilation,
+                                     groups).squeeze(0)
+    return ConvTranspose2d.apply(input, weight, bias, stride, pads, output_padding, dilation, groups)

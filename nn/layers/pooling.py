@@ -1,0 +1,153 @@
+"""Pooling layers: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d``, ``MaxUnpool2d``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autograd.tensor import Tensor
+
+from .. import functional as F
+from ..module import Module
+
+
+class MaxPool2d(Module):
+    """Maximum over each ``kernel_size`` window; the gradient flows only to each window's maximum.
+
+    Args:
+        kernel_size: int or ``(kH, kW)``.
+        stride: int or pair; defaults to ``kernel_size`` (non-overlapping windows).
+        padding: int or pair of implicit -inf padding on both sides.
+        dilation: spacing between window elements.
+        return_indices: also return the flat index (within each channel's H*W map) of each maximum,
+            for ``MaxUnpool2d``.
+        ceil_mode: round the output size up instead of down.
+
+    Shape:
+        - Input: ``(N, C, H, W)``.
+        - Output: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2 p - d (k - 1) - 1) / s + 1)``.
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input: Tensor) -> Any:
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """Mean over each ``kernel_size`` window; the gradient is spread evenly over the window.
+
+    Args:
+        kernel_size: int or ``(kH, kW)``.
+        stride: int or pair; defaults to ``kernel_size``.
+        padding: int or pair of zero padding on both sides.
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: count the padded zeros in the divisor (default True).
+        divisor_override: divide by this number instead of the window size.
+
+    Shape:
+        - Input: ``(N, C, H, W)``.
+        - Output: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2 p - k) / s + 1)``.
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling with windows chosen so that the output has size ``output_size``.
+
+    Args:
+        output_size: int or ``(H_out, W_out)``; None in a pair keeps that input size.
+
+    Shape:
+        - Input: ``(N, C, H, W)``.
+        - Output: ``(N, C, H_out, W_out)``. ``output_size=1`` is global average pooling.
+    """
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling with windows chosen so that the output has size ``output_size``.
+
+    Args:
+        output_size: int or ``(H_out, W_out)``.
+        return_indices: also return the flat indices of the maxima (for ``MaxUnpool2d``).
+
+    Shape:
+        - Input: ``(N, C, H, W)``.
+        - Output: ``(N, C, H_out, W_out)``.
+    """
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class MaxUnpool2d(Module):
+    """Partial inverse of ``MaxPool2d``: each value goes back to the position its maximum came from,
+    zeros elsewhere (SegNet's decoder).
+
+    Args:
+        kernel_size: the pooling's kernel size.
+        stride: the pooling's stride; defaults to ``kernel_size``.
+        padding: the pooling's padding.
+
+    Shape:
+        - Input: ``(N, C, H, W)`` and indices of the same shape from ``MaxPool2d(return_indices=True)``.
+        - Output: ``(N, C, H_out, W_out)`` with ``H_out = (H - 1) s - 2 p + k``, or ``output_size``.
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -1,0 +1,199 @@
+"""``Optimizer``: the base class that holds parameter groups and per-parameter state, and runs the update loop."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from autograd.grad_mode import enable_grad, no_grad
+from autograd.tensor import Tensor, wrap
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    A subclass passes its hyperparameters as ``defaults`` and implements ``_update(param, grad, state, group)``,
+    which changes ``param`` (an ndarray) in place. The base class owns the bookkeeping shared by every
+    optimizer: parameter groups, state, ``zero_grad``, ``step`` and (de)serialization.
+
+    Args:
+        params: an iterable of Tensors, or of dicts that define parameter groups (each with a ``"params"``
+            entry and any hyperparameters that override ``defaults`` for that group).
+        defaults: the hyperparameters used by groups that do not set their own.
+
+    Attributes:
+        param_groups: list of dicts, one per group: ``"params"`` (list of Tensors) and the group's options.
+        state: dict from parameter (Tensor) to its state dict (buffers as Tensors, step counts as ints).
+        defaults: the default options.
+    """
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], defaults: dict[str, Any]) -> None:
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                            "but got a Tensor")
+        self.defaults = defaults
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        # Scratch arrays for the temporaries of an update, reused across parameters and steps so that a
+        # step allocates nothing once the state exists.
+        self._scratch: dict[tuple[np.dtype, int], np.ndarray] = {}
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for index, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {index}")
+            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
+        return "\n".join(lines) + "\n)"
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (missing options are taken from ``defaults``).
+
+        Args:
+            param_group: dict with ``"params"`` (a Tensor or an iterable of Tensors) and optional options.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for param in params:
+            if not isinstance(param, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(param).__name__}")
+            if not param.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        if len({id(param) for param in params}) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        known = {id(param) for group in self.param_groups for param in group["params"]}
+        if any(id(param) in known for param in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        group = {**self.defaults, **param_group, "params": params}
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters.
+
+        Args:
+            set_to_none: set ``.grad`` to None (frees memory; the default) instead of filling it with zeros.
+        """
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if set_to_none:
+                    param.grad = None
+                else:
+                    param.grad.data.fill(0)
+                    param.grad._version[0] += 1
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient.
+
+        Args:
+            closure: optional function that re-evaluates the model and returns the loss (it runs with grad
+                recording on, before the update).
+
+        Returns:
+            the closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    self._update(param.data, param.grad.data, self.state.setdefault(param, {}), group)
+                    # Graphs that saved this parameter before the update must refuse to run backward.
+                    param._version[0] += 1
+        return loss
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """Apply one step of the algorithm to ``param`` in place (implemented by each optimizer)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- helpers for _update
+    def _buffer(self, like: np.ndarray, slot: int) -> np.ndarray:
+        """A scratch array shaped like ``like``; ``slot`` tells apart the temporaries alive at the same time."""
+        key = (like.dtype, slot)
+        flat = self._scratch.get(key)
+        if flat is None or flat.size < like.size:
+            flat = self._scratch[key] = np.empty(like.size, like.dtype)
+        return flat[:like.size].reshape(like.shape)
+
+    def _direction(self, param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
+        """The gradient the algorithm follows: negated for ``maximize``, plus ``weight_decay * param`` (L2).
+
+        Returns ``grad`` itself when neither applies, else scratch slot 0 (never writes into ``grad``).
+        """
+        if not weight_decay and not maximize:
+            return grad
+        out = self._buffer(param, 0)
+        if weight_decay:
+            np.multiply(param, weight_decay, out=out)
+            (np.subtract if maximize else np.add)(out, grad, out=out)
+        else:
+            np.negative(grad, out=out)
+        return out
+
+    # ----------------------------------------------------------------- serialization
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as plain data, with parameters replaced by their index (as in PyTorch).
+
+        Returns:
+            ``{"state": {index: {name: Tensor or number}}, "param_groups": [{option: value, "params": [index]}]}``,
+            which ``autograd.save`` can write.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            for param in group["params"]:
+                index.setdefault(id(param), len(index))
+            groups.append({**group, "params": [index[id(param)] for param in group["params"]]})
+        state = {index[id(param)]: dict(values) for param, values in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state and options saved by ``state_dict``.
+
+        Buffers are copied and cast to their parameter's dtype; the current parameters are matched to
+        the saved ones by position.
+
+        Args:
+            state_dict: a dict returned by ``state_dict`` (possibly after ``autograd.save``/``load``).
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, "
+                             f"but the optimizer has {len(self.param_groups)}")
+        params: dict[int, Tensor] = {}
+        for group, saved in zip(self.param_groups, saved_groups):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(f"loaded state dict contains a parameter group of {len(saved['params'])} parameters "
+                                 f"that doesn't match the size of optimizer's group ({len(group['params'])})")
+            params.update(zip((int(index) for index in saved["params"]), group["params"]))
+        self.state = {}
+        for index, values in state_dict["state"].items():
+            param = params[int(index)]
+            self.state[param] = {name: _restore(value, param) for name, value in values.items()}
+        self.param_groups = [{**saved, "params": group["params"]} for group, saved in zip(self.param_groups, saved_groups)]
+        for group in self.param_groups:
+            if "betas" in group:
+                group["betas"] = tuple(group["betas"])
+
+
+def _restore(value: Any, param: Tensor) -> Any:
+    """A private copy of a saved state value; floating buffers take the parameter's dtype."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+        dtype = param.dtype if array.dtype.kind == "f" else array.dtype
+        return wrap(np.array(array, dtype=dtype, copy=True))
+    return value

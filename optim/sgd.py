@@ -1,0 +1,76 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from autograd.tensor import Tensor, wrap
+
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, optionally with momentum (PyTorch's formulation).
+
+    For each parameter :math:`p` with gradient :math:`g` (negated when ``maximize``)::
+
+        g = g + weight_decay * p
+        b = g                                     (first step)
+        b = momentum * b + (1 - dampening) * g    (later steps)
+        g = g + momentum * b   if nesterov   else   b
+        p = p - lr * g
+
+    The momentum lines apply only when ``momentum != 0``. This is the form ``v = mu * v + g; p -= lr * v``,
+    not Sutskever's ``v = mu * v - lr * g``: the two differ when the learning rate changes.
+
+    Args:
+        params: parameters or parameter groups to optimize.
+        lr: learning rate.
+        momentum: momentum factor.
+        dampening: dampening for momentum.
+        weight_decay: L2 penalty coefficient.
+        nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        maximize: maximize the objective instead of minimizing it.
+
+    State per parameter: ``momentum_buffer`` (Tensor, when momentum is used).
+    """
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
+                    "nesterov": nesterov, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        direction = self._direction(param, grad, group["weight_decay"], group["maximize"])
+        momentum = group["momentum"]
+        if momentum != 0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = wrap(direction.copy())
+                buffer = state["momentum_buffer"].data
+            else:
+                buffer = state["momentum_buffer"].data
+                buffer *= momentum
+                if group["dampening"]:
+                    scaled = np.multiply(direction, 1 - group["dampening"], out=self._buffer(param, 1))
+                    buffer += scaled
+                else:
+                    buffer += direction
+            if group["nesterov"]:
+                lookahead = np.multiply(buffer, momentum, out=self._buffer(param, 1))
+                lookahead += direction
+                direction = lookahead
+            else:
+                direction = buffer
+        param -= np.multiply(direction, group["lr"], out=self._buffer(param, 2))
