@@ -125,7 +125,9 @@ def gradcheck_report(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: fl
     report = GradcheckReport()
     if not differentiable:
         report.passed = False
-        report.message = "gradcheck: no output requires grad; the function is not connected to its inputs"
+        report.message = ("gradcheck: no output requires grad, so the outputs are not connected to the inputs "
+                          "(under gradgradcheck: the backward was computed outside the graph, e.g. on raw "
+                          "numpy arrays, so it cannot be differentiated again)")
         return report
     positions = _float_output_indices(outputs)
     checked_inputs = [inputs[i] for i in checked]

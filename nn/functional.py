@@ -7,5 +7,6 @@ from autograd.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from autograd.ops.padding import pad
 
 # --- convolution and pooling
+from autograd.ops.conv import conv1d, conv2d, conv_transpose2d
 
 # --- normalization, activations, losses and the rest

@@ -1,4 +1,4 @@
-"""Activations: relu, sigmoid, softmax and log_softmax.
+"""Activations: relu, leaky_relu, elu, gelu, silu, sigmoid, tanh, hardtanh, softmax, log_softmax, dropout.
 
 Softmax and log-softmax shift by the max before exponentiating, so logits of any magnitude stay
 finite. Their backward passes recompute softmax with the framework's own op instead of saving it,
@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
+from ..random import generator
 from ..tensor import Tensor
+from .indexing import where
 from .reduction import reduced_axes, stable_logsumexp
 
 
@@ -112,3 +114,268 @@ def softmax(input: Tensor, dim: int) -> Tensor:
 def log_softmax(input: Tensor, dim: int) -> Tensor:
     """log(softmax(input)) along ``dim``, computed as x - logsumexp(x) (finite for any logits)."""
     return LogSoftmax.apply(input, dim)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """Clamp into ``[min_val, max_val]`` (a composition: ``input.clamp(min_val, max_val)``).
+
+    Args:
+        input: any float tensor.
+        min_val: lower end of the linear region.
+        max_val: upper end of the linear region.
+    """
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    return input.clamp(min_val, max_val)
+
+
+class LeakyRelu(Function):
+    """y = x if x > 0 else slope * x;  dx = grad where x > 0, else slope * grad."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, negative_slope: float) -> np.ndarray:
+        ctx.positive = x.data > 0
+        ctx.negative_slope = negative_slope
+        return np.where(ctx.positive, x.data, x.data * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return where(ctx.positive, grad, grad * ctx.negative_slope), None
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """max(x, 0) + negative_slope * min(x, 0), elementwise.
+
+    Args:
+        input: any float tensor.
+        negative_slope: slope for negative inputs.
+
+    Returns:
+        Tensor of the same shape.
+    """
+    return LeakyRelu.apply(input, negative_slope)
+
+
+class Elu(Function):
+    """y = x if x > 0 else alpha * (e**x - 1);  dx = grad where x > 0, else grad * alpha * e**x."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, alpha: float) -> np.ndarray:
+        ctx.positive = x.data > 0
+        ctx.alpha = alpha
+        ctx.save_for_backward(x)
+        # expm1 of min(x, 0): exact near 0, and large positive x (not used there) cannot overflow.
+        return np.where(ctx.positive, x.data, alpha * np.expm1(np.minimum(x.data, 0)))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return where(ctx.positive, grad, grad * (x.clamp(max=0.0).exp() * ctx.alpha)), None
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: x for x > 0, alpha * (e**x - 1) otherwise.
+
+    Args:
+        input: any float tensor.
+        alpha: the value approached for very negative inputs is -alpha.
+    """
+    return Elu.apply(input, alpha)
+
+
+def silu(input: Tensor) -> Tensor:
+    """Sigmoid-weighted linear unit x * sigmoid(x) (a composition of two ops)."""
+    return input * Sigmoid.apply(input)
+
+
+# W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),
+# the coefficients of netlib's specfun/calerf: relative error below 1e-16 in exact arithmetic, so the
+# result is as accurate as the dtype it is evaluated in (a few ulps in float64). erf on
+# |x| <= 0.46875 as x * A(x^2) / B(x^2); erfc(x) * e**(x^2) as C(x) / D(x) on (0.46875, 4] and as an
+# asymptotic series in 1/x^2 beyond.
+_ERF_A = (3.16112374387056560e0, 1.13864154151050156e2, 3.77485237685302021e2, 3.20937758913846947e3,
+          1.85777706184603153e-1)
+_ERF_B = (2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3, 2.84423683343917062e3)
+_ERFC_C = (5.64188496988670089e-1, 8.88314979438837594e0, 6.61191906371416295e1, 2.98635138197400131e2,
+           8.81952221241769090e2, 1.71204761263407058e3, 2.05107837782607147e3, 1.23033935479799725e3,
+           2.15311535474403846e-8)
+_ERFC_D = (1.57449261107098347e1, 1.17693950891312499e2, 5.37181101862009858e2, 1.62138957456669019e3,
+           3.29079923573345963e3, 4.36261909014324716e3, 3.43936767414372164e3, 1.23033935480374942e3)
+_ERFC_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1, 1.60837851487422766e-2,
+           6.58749161529837803e-4, 1.63153871373020978e-2)
+_ERFC_Q = (2.56852019228982242e0, 1.87295284992346047e0, 5.27905102951428412e-1, 6.05183413124413191e-2,
+           2.33520497626869185e-3)
+_INV_SQRT_PI = 0.56418958354775628695
+
+
+def _rational(t: np.ndarray, numerator: tuple, denominator: tuple) -> np.ndarray:
+    """Cody's Horner scheme: the highest numerator coefficient is stored last, the denominator is monic."""
+    steps = len(denominator) - 1
+    # In place: the loop runs up to 16 passes, and fresh temporaries would dominate its cost.
+    top = numerator[-1] * t
+    bottom = t.copy()
+    for a, b in zip(numerator[:steps], denominator[:steps]):
+        top += a
+        top *= t
+        bottom += b
+        bottom *= t
+    top += numerator[steps]
+    bottom += denominator[steps]
+    top /= bottom
+    return top
+
+
+def erfc_array(x: np.ndarray) -> np.ndarray:
+    """Complementary error function of an ndarray, in its own float dtype (numpy has no erf).
+
+    Vectorised over the three ranges of Cody's approximation; accurate to a few ulps, and relative
+    accuracy is kept in the tail where erfc is tiny (what ``gelu`` of very negative inputs needs).
+    """
+    y = np.abs(x)
+    result = np.empty_like(x)
+    near = y <= 0.46875
+    x_near = x[near]
+    result[near] = 1.0 - x_near * _rational(x_near * x_near, _ERF_A, _ERF_B)
+    middle = ~near & (y <= 4.0)
+    far = ~near & ~middle
+    # Beyond 40 erfc underflows to 0 in every dtype; clipping keeps inf from producing inf - inf below.
+    y_mid, y_far = y[middle], np.minimum(y[far], 40.0)
+    scaled = np.empty_like(y)
+    scaled[middle] = _rational(y_mid, _ERFC_C, _ERFC_D)
+    inverse_square = 1.0 / (y_far * y_far)
+    scaled[far] = (_INV_SQRT_PI - inverse_square * _rational(inverse_square, _ERFC_P, _ERFC_Q)) / y_far
+    # e**(-y^2) with y^2 split into a part exact in floating point (y rounded to 1/16) and a small
+    # remainder, so the rounding error of y*y is not amplified by the exponential.
+    tail = ~near
+    y_tail = np.minimum(y[tail], 40.0)
+    rounded = np.trunc(y_tail * 16.0) / 16.0
+    tail_value = np.exp(-rounded * rounded) * np.exp(-(y_tail - rounded) * (y_tail + rounded)) * scaled[tail]
+    result[tail] = np.where(x[tail] < 0, 2.0 - tail_value, tail_value)
+    return result
+
+
+class Erfc(Function):
+    """y = erfc(x) = 1 - erf(x);  dx = -grad * 2 / sqrt(pi) * e**(-x^2)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return erfc_array(x.data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return grad * (-x * x).exp() * (-2.0 * _INV_SQRT_PI)
+
+
+_INV_SQRT_2 = 0.70710678118654752440
+_INV_SQRT_2PI = 0.39894228040143267794
+_SQRT_2_OVER_PI = 0.79788456080286535588
+_TANH_CUBIC = 0.044715
+
+
+class Gelu(Function):
+    """y = x * Phi(x) with Phi the standard normal cdf (or its tanh approximation);
+    dx = grad * (Phi(x) + x * phi(x)), phi the normal density."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, approximate: str) -> np.ndarray:
+        ctx.approximate = approximate
+        ctx.save_for_backward(x)
+        data = x.data
+        if approximate == "tanh":
+            return 0.5 * data * (1.0 + np.tanh(_SQRT_2_OVER_PI * (data + _TANH_CUBIC * data ** 3)))
+        # Phi(x) = erfc(-x / sqrt 2) / 2 keeps full relative accuracy for very negative x.
+        return 0.5 * data * erfc_array(-_INV_SQRT_2 * data)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            inner = (x + x * x * x * _TANH_CUBIC) * _SQRT_2_OVER_PI
+            t = inner.tanh()
+            slope = (1.0 + t) * 0.5 + x * (1.0 - t * t) * (1.0 + x * x * (3 * _TANH_CUBIC)) * (0.5 * _SQRT_2_OVER_PI)
+        else:
+            cdf = Erfc.apply(x * -_INV_SQRT_2) * 0.5
+            slope = cdf + x * (x * x * -0.5).exp() * _INV_SQRT_2PI
+        return grad * slope, None
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit x * Phi(x), Phi the standard normal cdf.
+
+    Args:
+        input: any float tensor.
+        approximate: ``'none'`` for the exact form (through erf, evaluated with Cody's rational
+            approximations to full precision), ``'tanh'`` for
+            0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(input, approximate)
+
+
+class Dropout(Function):
+    """y = x * mask;  dx = grad * mask (the mask already holds the 1 / (1 - p) scale)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, mask: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(mask)
+        return x.data * mask
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (mask,) = ctx.saved_tensors
+        return grad * mask, None
+
+
+def _dropout_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
+    """Keep-mask scaled by 1 / (1 - p) (inverted dropout), drawn from the global generator."""
+    draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float32
+    keep = generator().random(shape, dtype=draw_dtype) >= p
+    return (keep * (1.0 / (1.0 - p) if p < 1 else 0.0)).astype(dtype)
+
+
+def _check_probability(p: float, op: str) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (inverted dropout),
+    so that no rescaling is needed at evaluation time.
+
+    Args:
+        input: any float tensor.
+        p: probability of zeroing an element.
+        training: apply dropout; when False the input is returned unchanged.
+
+    Returns:
+        Tensor of the same shape. The mask comes from the generator seeded by ``autograd.manual_seed``.
+    """
+    _check_probability(p, "dropout")
+    if not training or p == 0:
+        return input
+    return Dropout.apply(input, _dropout_mask(input.shape, p, input.dtype))
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero whole channels with probability ``p`` and scale the kept ones by 1 / (1 - p).
+
+    Adjacent pixels of a feature map are strongly correlated, so dropping single elements barely
+    regularises a conv net; dropping a channel does.
+
+    Args:
+        input: (N, C, H, W), or (C, H, W) for one unbatched sample.
+        p: probability of zeroing a channel.
+        training: apply dropout; when False the input is returned unchanged.
+
+    Returns:
+        Tensor of the same shape.
+    """
+    _check_probability(p, "dropout2d")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {input.shape}")
+    if not training or p == 0:
+        return input
+    return Dropout.apply(input, _dropout_mask(input.shape[:-2] + (1, 1), p, input.dtype))

@@ -1,0 +1,154 @@
+"""Forward + backward of the CNN ops on ResNet-20 (CIFAR-10) shapes, gradlab next to PyTorch CPU.
+
+Each case runs the op on float32 inputs that require grad and backpropagates a fixed output gradient
+(or, for losses, the scalar loss). Reports the median milliseconds over the repeats and, when PyTorch is
+installed, PyTorch's median measured in the same run with the same number of threads, and the ratio
+gradlab / PyTorch. The two libraries alternate in rounds so that load from other processes hits both.
+
+    python benchmarks/ops.py [--repeats 9] [--threads 2] [--only conv2d]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+import autograd
+import nn.functional as F
+
+
+@dataclass
+class Case:
+    """One benchmark: ``inputs(rng)`` makes the float32 arrays; ``run(F, *tensors)`` is the forward pass."""
+
+    name: str
+    inputs: Callable[[np.random.Generator], list[np.ndarray]]
+    run: Callable
+    differentiable: int  # how many leading inputs require grad
+
+
+def _normal(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.ndarray:
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def conv_case(n: int, c: int, size: int, out: int, kernel: int, stride: int) -> Case:
+    padding = kernel // 2
+
+    def inputs(rng):
+        return [_normal(rng, n, c, size, size), _normal(rng, out, c, kernel, kernel, scale=0.1), _normal(rng, out)]
+
+    return Case(f"conv2d {n}x{c}x{size}x{size} -> {out}, {kernel}x{kernel} stride {stride}", inputs,
+                lambda F, x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding), 3)
+
+
+CASES = [
+    conv_case(64, 16, 32, 16, 3, 1),
+    conv_case(64, 16, 32, 32, 3, 2),
+    conv_case(64, 16, 32, 32, 1, 2),
+    conv_case(64, 32, 16, 32, 3, 1),
+    conv_case(64, 32, 16, 64, 3, 2),
+    conv_case(64, 32, 16, 64, 1, 2),
+    conv_case(64, 64, 8, 64, 3, 1),
+    conv_case(64, 64, 8, 64, 1, 1),
+    Case("max_pool2d 64x16x32x32, 2x2 stride 2", lambda rng: [_normal(rng, 64, 16, 32, 32)],
+         lambda F, x: F.max_pool2d(x, 2), 1),
+    Case("max_pool2d 64x16x32x32, 3x3 stride 2 pad 1", lambda rng: [_normal(rng, 64, 16, 32, 32)],
+         lambda F, x: F.max_pool2d(x, 3, 2, 1), 1),
+    Case("avg_pool2d 64x16x32x32, 2x2 stride 2", lambda rng: [_normal(rng, 64, 16, 32, 32)],
+         lambda F, x: F.avg_pool2d(x, 2), 1),
+    Case("adaptive_avg_pool2d 64x64x8x8 -> 1x1", lambda rng: [_normal(rng, 64, 64, 8, 8)],
+         lambda F, x: F.adaptive_avg_pool2d(x, 1), 1),
+]
+
+OPTIONAL_CASES = {
+    "batch_norm": Case(
+        "batch_norm 64x16x32x32, training",
+        lambda rng: [_normal(rng, 64, 16, 32, 32), np.ones(16, np.float32), np.zeros(16, np.float32),
+                     np.zeros(16, np.float32), np.ones(16, np.float32)],
+        lambda F, x, weight, bias, mean, var: F.batch_norm(x, mean, var, weight, bias, training=True), 3),
+    "cross_entropy": Case(
+        "cross_entropy 64x10",
+        lambda rng: [_normal(rng, 64, 10), rng.integers(0, 10, 64)],
+        lambda F, logits, target: F.cross_entropy(logits, target), 1),
+}
+
+
+def available_cases() -> tuple[list[Case], list[str]]:
+    """The fixed cases plus the optional ones whose op exists in nn.functional; also the missing names."""
+    present = [case for name, case in OPTIONAL_CASES.items() if hasattr(F, name)]
+    missing = [name for name in OPTIONAL_CASES if not hasattr(F, name)]
+    return CASES + present, missing
+
+
+def step(functional, make_tensor: Callable, arrays: list[np.ndarray], case: Case) -> Callable[[], None]:
+    """A closure running one forward + backward with fresh leaves."""
+    def run():
+        tensors = [make_tensor(a, i < case.differentiable) for i, a in enumerate(arrays)]
+        out = case.run(functional, *tensors)
+        if out.ndim == 0:
+            out.backward()
+        else:
+            out.backward(make_tensor(np.ones(out.shape, np.float32), False))
+    return run
+
+
+def timed(run: Callable[[], None], repeats: int) -> list[float]:
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9, help="timed runs per library and case")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (match the BLAS)")
+    parser.add_argument("--only", default="", help="run the cases whose name contains this string")
+    args = parser.parse_args()
+
+    torch = None
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+        torch.set_num_threads(args.threads)
+
+    def gradlab_tensor(array, requires_grad):
+        return autograd.Tensor(array, requires_grad=requires_grad)
+
+    def torch_tensor(array, requires_grad):
+        return torch.from_numpy(array).requires_grad_(requires_grad)
+
+    cases, missing = available_cases()
+    rng = np.random.default_rng(0)
+    print(f"{'case':<48} {'gradlab ms':>11} {'torch ms':>9} {'ratio':>6}")
+    for case in cases:
+        if args.only not in case.name:
+            continue
+        arrays = case.inputs(rng)
+        ours, theirs = [], []
+        # Two rounds each, alternating, so that a burst of load elsewhere does not land on one library only.
+        for _ in range(2):
+            ours += timed(step(F, gradlab_tensor, arrays, case), (args.repeats + 1) // 2)
+            if torch is not None:
+                theirs += timed(step(torch.nn.functional, torch_tensor, arrays, case), (args.repeats + 1) // 2)
+        ours_ms = statistics.median(ours)
+        if torch is None:
+            print(f"{case.name:<48} {ours_ms:>11.2f} {'-':>9} {'-':>6}")
+        else:
+            theirs_ms = statistics.median(theirs)
+            print(f"{case.name:<48} {ours_ms:>11.2f} {theirs_ms:>9.2f} {ours_ms / theirs_ms:>6.2f}")
+    if missing:
+        print(f"not benchmarked (not in nn.functional yet): {', '.join(missing)}")
+
+
+if __name__ == "__main__":
+    main()

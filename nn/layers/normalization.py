@@ -1,0 +1,203 @@
+"""Normalization layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm``."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from autograd.tensor import Tensor
+
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d and BatchNorm2d; the subclasses only check the input's dimensions."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(np.empty(num_features, np.float32))
+            self.bias = Parameter(np.empty(num_features, np.float32))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, np.float32)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics, and gamma to 1 and beta to 0."""
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        raise NotImplementedError
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels in dimension 1, "
+                             f"got input of shape {input.shape}")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            # momentum=None: running statistics are the plain average of all batches seen so far.
+            if self.momentum is None:
+                factor = 1.0 / int(self.num_batches_tracked.data)
+        # Without running statistics, batch statistics are used in evaluation too.
+        use_batch_stats = self.training or not self.track_running_stats
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, use_batch_stats,
+                            factor, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization (Ioffe & Szegedy 2015) over a batch of vectors or sequences.
+
+    ``y = gamma * (x - mean) / sqrt(var + eps) + beta``, with per-feature mean and (biased) variance of
+    the batch in training, and the running estimates in evaluation. The running estimates are updated
+    as ``running = (1 - momentum) * running + momentum * batch`` (unbiased batch variance), or with the
+    cumulative average when ``momentum=None``.
+
+    Args:
+        num_features: C, the number of features or channels.
+        eps: added to the variance for numerical stability.
+        momentum: weight of the newest batch in the running estimates, or None for the cumulative average.
+        affine: learn gamma (``weight``) and beta (``bias``).
+        track_running_stats: keep running estimates; without them batch statistics are used in eval too.
+
+    Shape:
+        - Input: ``(N, C)`` or ``(N, C, L)``. Output: same shape.
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim not in (2, 3):
+            raise ValueError(f"BatchNorm1d: expected 2D or 3D input (got {input.ndim}D input)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization over the N, H and W dimensions of images, one mean/variance per channel.
+
+    Arguments and running statistics as in ``BatchNorm1d``.
+
+    Shape:
+        - Input: ``(N, C, H, W)``. Output: same shape.
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim != 4:
+            raise ValueError(f"BatchNorm2d: expected 4D input (got {input.ndim}D input)")
+
+
+class LayerNorm(Module):
+    """Layer normalization (Ba et al. 2016): normalise each sample over its last dimensions.
+
+    Args:
+        normalized_shape: the trailing shape to normalise over (an int for the last dimension).
+        eps: added to the variance for numerical stability.
+        elementwise_affine: learn a per-element ``weight`` (ones) and ``bias`` (zeros).
+        bias: learn the bias too (when ``elementwise_affine``).
+
+    Shape:
+        - Input: ``(*, *normalized_shape)``. Output: same shape.
+    """
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True) -> None:
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.empty(self.normalized_shape, np.float32))
+            if bias:
+                self.bias = Parameter(np.empty(self.normalized_shape, np.float32))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Weight 1 and bias 0."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """Group normalization (Wu & He 2018): normalise each sample over groups of channels (and all positions).
+
+    Args:
+        num_groups: number of groups the channels are split into.
+        num_channels: C, must be divisible by ``num_groups``.
+        eps: added to the variance for numerical stability.
+        affine: learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
+
+    Shape:
+        - Input: ``(N, C, *)``. Output: same shape.
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
+        super().__init__()
+        if num_groups <= 0 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = Parameter(np.empty(num_channels, np.float32))
+            self.bias = Parameter(np.empty(num_channels, np.float32))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Weight 1 and bias 0."""
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -1,0 +1,309 @@
+"""The backward engine: graph shapes, accumulation, retain_graph, hooks, grad modes, anomaly, custom Functions."""
+
+import gc
+import math
+
+import numpy as np
+import pytest
+
+import autograd
+from autograd import Function, Tensor
+
+
+def scalar(value: float) -> Tensor:
+    return autograd.tensor(value, dtype=autograd.float64, requires_grad=True)
+
+
+def test_micrograd_classic_expression():
+    # micrograd's README example, with its published values.
+    a, b = autograd.tensor(-4.0, requires_grad=True), autograd.tensor(2.0, requires_grad=True)
+    c = a + b
+    d = a * b + b ** 3
+    c = c + c + 1
+    c = c + 1 + c + (-a)
+    d = d + d * 2 + (b + a).relu()
+    d = d + 3 * d + (b - a).relu()
+    e = c - d
+    f = e ** 2
+    g = f / 2.0
+    g = g + 10.0 / f
+    g.backward()
+    assert g.item() == pytest.approx(24.7041, abs=1e-4)
+    assert a.grad.item() == pytest.approx(138.8338, abs=1e-4)
+    assert b.grad.item() == pytest.approx(645.5773, abs=1e-4)
+
+
+def test_value_used_twice_gets_both_contributions():
+    x = scalar(3.0)
+    y = x * x + x  # dy/dx = 2x + 1
+    y.backward()
+    assert x.grad.item() == 7.0
+
+
+def test_diamond_graph_sums_paths():
+    x = scalar(2.0)
+    a, b = x.exp(), x.sin()
+    (a * b).backward()
+    expected = math.exp(2) * math.sin(2) + math.exp(2) * math.cos(2)
+    assert x.grad.item() == pytest.approx(expected)
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = scalar(1.5)
+    (x * 2).backward()
+    (x * 3).backward()
+    assert x.grad.item() == 5.0
+    x.grad = None
+    (x * 4).backward()
+    assert x.grad.item() == 4.0
+
+
+def test_leaf_grad_is_owned_and_writeable():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    y = autograd.tensor([1.0, 2.0], requires_grad=True)
+    (x + y).sum().backward()  # Add hands the same gradient object to both inputs
+    x.grad.mul_(10)
+    assert y.grad.tolist() == [1.0, 1.0]
+    assert x.grad.data.flags.writeable
+
+
+def test_deep_chain_of_a_million_ops_backprops_without_recursion():
+    x = autograd.tensor(1.0, dtype=autograd.float64, requires_grad=True)
+    y = x
+    for _ in range(1_000_000):
+        y = y + 1e-6
+    y.backward()
+    assert x.grad.item() == 1.0
+    del y
+    gc.collect()
+
+
+def test_backward_requires_gradient_for_non_scalar_outputs():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"shape \(2,\).*gradient"):
+        y.backward()
+    y.backward(autograd.tensor([1.0, -1.0]))
+    assert x.grad.tolist() == [2.0, -2.0]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        autograd.tensor(1.0).backward()
+
+
+def test_second_backward_through_freed_graph_says_retain_graph():
+    x = scalar(2.0)
+    y = x * x
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.item() == 8.0
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_saved_tensors_are_freed_after_backward():
+    x = autograd.tensor(np.ones(3), requires_grad=True)
+    y = (x * x).sum()
+    mul_node = y.grad_fn.next_functions[0][0]
+    assert mul_node._saved
+    y.backward()
+    assert mul_node._saved is None
+
+
+def test_inputs_that_need_no_gradient_cost_no_work():
+    seen = []
+
+    class Spy(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a.data * b.data
+
+        @staticmethod
+        def backward(ctx, grad):
+            seen.append(ctx.needs_input_grad)
+            return (grad * 2 if ctx.needs_input_grad[0] else None), (grad * 3 if ctx.needs_input_grad[1] else None)
+
+    a = autograd.tensor([1.0], requires_grad=True)
+    Spy.apply(a, autograd.tensor([5.0])).sum().backward()
+    assert seen == [(True, False)]
+
+
+def test_autograd_grad_does_not_touch_dot_grad_and_supports_higher_order():
+    x = scalar(3.0)
+    y = x ** 3
+    (first,) = autograd.grad(y, x, create_graph=True)
+    assert first.item() == 27.0 and x.grad is None
+    (second,) = autograd.grad(first, x, create_graph=True)
+    assert second.item() == 18.0
+    (third,) = autograd.grad(second, x)
+    assert third.item() == 6.0
+
+
+def test_autograd_grad_allow_unused_and_intermediate_inputs():
+    x, z = scalar(1.0), scalar(2.0)
+    h = x * 4
+    y = h * h
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        autograd.grad(y, [x, z], retain_graph=True)
+    gx, gz = autograd.grad(y, [x, z], allow_unused=True, retain_graph=True)
+    assert gx.item() == 32.0 and gz is None
+    (gh,) = autograd.grad(y, h)
+    assert gh.item() == 8.0
+
+
+def test_hooks_on_leaves_and_intermediates():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    seen = []
+    h.register_hook(lambda g: seen.append(g.tolist()))
+    remove = x.register_hook(lambda g: g * 10)
+    h.sum().backward()
+    assert seen == [[1.0, 1.0]]
+    assert x.grad.tolist() == [30.0, 30.0]
+    remove()
+    x.grad = None
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_retain_grad_keeps_intermediate_gradient():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    h.retain_grad()
+    (h * 3).sum().backward()
+    assert h.grad.tolist() == [3.0, 3.0]
+    assert x.grad.tolist() == [6.0, 12.0]
+
+
+def test_no_grad_enable_grad_set_grad_enabled():
+    x = autograd.tensor([1.0], requires_grad=True)
+    with autograd.no_grad():
+        assert not (x * 2).requires_grad
+        with autograd.enable_grad():
+            assert (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+    @autograd.no_grad()
+    def evaluate(t):
+        return t * 2
+
+    assert not evaluate(x).requires_grad and autograd.is_grad_enabled()
+    with autograd.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert autograd.is_grad_enabled()
+    autograd.set_grad_enabled(False)
+    assert not autograd.is_grad_enabled()
+    autograd.set_grad_enabled(True)
+
+
+def test_detect_anomaly_names_the_op_and_where_it_was_created():
+    x = autograd.tensor([0.0, 1.0], requires_grad=True)
+    with autograd.detect_anomaly():
+        y = x.sqrt()  # d sqrt(x) / dx is inf at 0
+        with pytest.raises(RuntimeError, match=r"(?s)'Sqrt'.*test_engine.py.*x\.sqrt\(\)"):
+            y.sum().backward()
+
+
+def test_custom_function_with_correct_backward_passes_gradcheck():
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.data ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x ** 2
+
+    x = autograd.tensor(np.linspace(-1, 1, 5), requires_grad=True)
+    assert autograd.gradcheck(Cube.apply, (x,))
+    assert autograd.gradgradcheck(Cube.apply, (x,))
+
+
+def test_custom_function_with_wrong_backward_is_caught_by_gradcheck():
+    class WrongCube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.data ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 2 * x ** 2  # should be 3 x^2
+
+    x = autograd.tensor(np.array([0.5, 1.5]), requires_grad=True)
+    with pytest.raises(autograd.GradcheckError, match=r"(?s)input 0.*numerical:\s+6\.75.*analytical:\s+4\.5"):
+        autograd.gradcheck(WrongCube.apply, (x,))
+    assert not autograd.gradcheck(WrongCube.apply, (x,), raise_exception=False)
+    assert not autograd.gradcheck(WrongCube.apply, (x,), raise_exception=False, fast_mode=True)
+
+
+def test_custom_function_returning_wrong_shape_is_reported():
+    class BadShape(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data.sum()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad  # should be expanded to x's shape
+
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"BadShape.backward returned a gradient of shape \(\) for input 0.*\(2,\)"):
+        BadShape.apply(x).backward()
+
+
+def test_multi_output_function_and_non_differentiable_outputs():
+    class SortValues(Function):
+        @staticmethod
+        def forward(ctx, x):
+            order = np.argsort(x.data)
+            ctx.order = order
+            ctx.mark_non_differentiable(order)
+            return x.data[order], order
+
+        @staticmethod
+        def backward(ctx, grad_values, grad_order):
+            result = np.zeros_like(grad_values.data)
+            result[ctx.order] = grad_values.data
+            return autograd.tensor(result)
+
+    x = autograd.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    values, order = SortValues.apply(x)
+    assert values.requires_grad and not order.requires_grad
+    (values * autograd.tensor([1.0, 10.0, 100.0])).sum().backward()
+    assert x.grad.tolist() == [100.0, 1.0, 10.0]
+
+
+def test_unused_output_of_multi_output_function_gets_zero_gradient():
+    class Pair(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data * 2, x.data * 3
+
+        @staticmethod
+        def backward(ctx, grad_a, grad_b):
+            assert grad_b.tolist() == [0.0]
+            return grad_a * 2 + grad_b * 3
+
+    x = autograd.tensor([1.0], requires_grad=True)
+    first, _ = Pair.apply(x)
+    first.sum().backward()
+    assert x.grad.tolist() == [2.0]
+
+
+def test_next_functions_expose_the_graph():
+    w = autograd.tensor([1.0], requires_grad=True)
+    y = (w * 2).relu()
+    (mul_node, _), = y.grad_fn.next_functions
+    assert mul_node.name() == "Mul"
+    (accumulate, index), (nothing, _) = mul_node.next_functions
+    assert accumulate.variable is w and index == 0 and nothing is None
+
+
+def test_gradient_dtype_follows_the_input():
+    w = autograd.tensor([1.0, 2.0], requires_grad=True)  # float32
+    y = (w * autograd.tensor([1.0, 1.0], dtype=autograd.float64)).sum()
+    assert y.dtype == np.float64
+    y.backward()
+    assert w.grad.dtype == np.float32
