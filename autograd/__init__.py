@@ -18,6 +18,7 @@ from .ops.padding import pad
 from .ops.reduction import amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from .ops.shape import cat, chunk, flatten, flip, permute, reshape, split, squeeze, stack, transpose, unsqueeze
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import (
     Tensor, arange, bool_, empty, eye, float16, float32, float64, from_numpy, full, int32, int64, linspace, ones,
     ones_like, rand, randint, randn, randn_like, tensor, uint8, zeros, zeros_like,

@@ -226,7 +226,7 @@ def _run_backward(node: Function, gradients: list, retain_graph: bool) -> tuple:
     if gradients[0] is None and (len(gradients) == 1 or all(gradient is None for gradient in gradients)):
         result: tuple = (None,) * len(node._edges)
     else:
-        output_meta = node.__dict__.get("_output_meta")
+        output_meta = node._output_meta
         if output_meta is not None:
             # Like PyTorch, outputs that received no gradient get zeros, so backward sees every output.
             gradients = gradients + [None] * (len(output_meta) - len(gradients))

@@ -106,6 +106,7 @@ class Function(Node):
     __slots__ = ("needs_input_grad", "_saved", "__dict__")
 
     _non_differentiable: set[int] | None = None
+    _output_meta: tuple | None = None  # (shape, dtype) per output, for functions with several outputs
     # Called as ``_observer(node, args, kwargs)`` for every node recorded while it is set: how the graph
     # audit and viz keep each op's inputs (``autograd.audit.record_inputs``). None in normal use.
     _observer: Callable[[Function, tuple, dict], None] | None = None
@@ -124,6 +125,8 @@ class Function(Node):
         Unlike PyTorch, non-Tensor values (Python scalars of a ``tensor * 2`` op) may be saved too;
         they come back unchanged.
         """
+        if True not in self.needs_input_grad:
+            return  # no backward will run: keep nothing alive
         self._saved = tuple([(value, value._version[0]) if isinstance(value, Tensor) else (value, None)
                              for value in values])
 
@@ -162,38 +165,44 @@ class Function(Node):
                 return tuple([_as_output(value, args) for value in result])
             return wrap(result) if type(result) is np.ndarray else _as_output(result, args)
 
-        needs_input_grad = tuple([isinstance(arg, Tensor) and arg.requires_grad for arg in args])
-        ctx.needs_input_grad = needs_input_grad
+        # One pass over the inputs finds which need a gradient and the edge each one's flows along.
+        needs_input_grad = []
+        edges = []
+        for arg in args:
+            if isinstance(arg, Tensor) and arg.requires_grad:
+                needs_input_grad.append(True)
+                node = arg.grad_fn
+                edges.append((node, arg._output_nr, arg.data.shape, arg.data.dtype) if node is not None
+                             else gradient_edge(arg))
+            else:
+                needs_input_grad.append(False)
+                edges.append(None)
+        ctx.needs_input_grad = needs_input_grad = tuple(needs_input_grad)
         GradMode.enabled = False
         try:
             result = cls.forward(ctx, *args, **kwargs)
         finally:
             GradMode.enabled = True
         record = True in needs_input_grad
-        if record and Function._observer is not None:
-            Function._observer(ctx, args, kwargs)
+        if record:
+            ctx._edges = tuple(edges)
+            if AnomalyMode.enabled:
+                ctx._created_at = traceback.format_stack()[:-1]
+            if Function._observer is not None:
+                Function._observer(ctx, args, kwargs)
 
         if type(result) is tuple:
-            return ctx._record_outputs(tuple([_as_output(value, args) for value in result]), args, record)
+            outputs = tuple([_as_output(value, args) for value in result])
+            return ctx._record_outputs(outputs) if record else outputs
         output = wrap(result) if type(result) is np.ndarray else _as_output(result, args)
         if record:
-            ctx._connect(args)
             skip = ctx._non_differentiable
             if output.data.dtype.kind in "fc" and (skip is None or id(result) not in skip):
                 output.requires_grad = True
                 output.grad_fn = ctx
         return output
 
-    def _connect(self, args: tuple) -> None:
-        needs_input_grad = self.needs_input_grad
-        self._edges = tuple([gradient_edge(arg) if needed else None for arg, needed in zip(args, needs_input_grad)])
-        if AnomalyMode.enabled:
-            self._created_at = traceback.format_stack()[:-2]
-
-    def _record_outputs(self, outputs: tuple, args: tuple, record: bool) -> tuple:
-        if not record:
-            return outputs
-        self._connect(args)
+    def _record_outputs(self, outputs: tuple) -> tuple:
         skip = self._non_differentiable or ()
         for output_nr, output in enumerate(outputs):
             if output.data.dtype.kind in "fc" and id(output) not in skip and id(output.data) not in skip:

@@ -185,9 +185,6 @@ class Optimizer:
             param = params[int(index)]
             self.state[param] = {name: _restore(value, param) for name, value in values.items()}
         self.param_groups = [{**saved, "params": group["params"]} for group, saved in zip(self.param_groups, saved_groups)]
-        for group in self.param_groups:
-            if "betas" in group:
-                group["betas"] = tuple(group["betas"])
 
 
 def _restore(value: Any, param: Tensor) -> Any:

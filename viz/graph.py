@@ -261,7 +261,7 @@ def _outputs(output: Any) -> tuple[Tensor, ...]:
 
 def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | None = None, *,
                 show_values: bool | None = None, show_saved: bool = False, show_grads: bool = False,
-                audit: GraphAudit | None = None, modules: dict[Node, str] | None = None,
+                depth: int | None = None, audit: GraphAudit | None = None, modules: dict[Node, str] | None = None,
                 vanishing: float = 1e-7) -> Graph:
     """Walk the graph of ``output`` into a ``Graph`` (arguments as in ``make_dot``).
 
@@ -271,12 +271,14 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
     outputs = _outputs(output)
     roots = _roots(outputs)
     order = walk_graph(roots)
+    kept = None if depth is None else _within(roots, depth)
     index = {node: position for position, node in enumerate(order)}
     names = {id(tensor): name for name, tensor in (params or {}).items()}
     modules = modules or {}
     notes: list[str] = []
 
     produced = _produced_tensors(order, outputs)
+    consumed = {edge[0]: edge[2:] for node in order for edge in node._edges if edge is not None and edge[1] == 0}
     grads = _gradients(outputs, order, notes) if show_grads else {}
     failures = {row.node: row.message.splitlines()[0] if row.message else "failed" for row in audit.failures} \
         if audit is not None else {}
@@ -296,7 +298,7 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
             graph_node = GraphNode(node_id, "op", node.name(), attributes=_attributes(node),
                                    module=modules.get(node, ""), node=node, audit=failures.get(node))
             tensor = produced.get((node, 0))
-            graph_node.shape, graph_node.dtype = _output_meta(node, tensor)
+            graph_node.shape, graph_node.dtype = _output_meta(node, tensor, consumed)
             if tensor is not None:
                 graph_node.value = _shown_value(tensor.data, show_values)
             if show_grads:
@@ -321,6 +323,9 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
             incoming[position].append((edge[0], graph_edge))
     _mark_skips(order, incoming, nodes)
 
+    if kept is not None:
+        nodes, edges = _cut(nodes, edges, {f"n{index[node]}" for node in kept}, len(order) - len(kept))
+
     for k, (tensor, root) in enumerate(zip(outputs, roots)):
         node_id = f"out{k}"
         out = GraphNode(node_id, "output", "output", shape=tensor.data.shape, dtype=str(tensor.data.dtype),
@@ -331,6 +336,32 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
         if not isinstance(root, AccumulateGrad):
             edges.append(GraphEdge(f"n{index[root]}", node_id, tensor.data.shape, tensor._output_nr))
     return Graph(nodes, edges, grads_shown=show_grads, show_saved=show_saved, notes=notes, vanishing=vanishing)
+
+
+def _within(roots: list[Node], depth: int) -> set[Node]:
+    """The nodes at most ``depth`` edges away from the roots (breadth-first)."""
+    kept = set(roots)
+    frontier = list(roots)
+    for _ in range(depth):
+        frontier = [edge[0] for node in frontier for edge in node._edges if edge is not None and edge[0] not in kept]
+        kept.update(frontier)
+    return kept
+
+
+def _cut(nodes: list[GraphNode], edges: list[GraphEdge], kept: set[str], hidden: int) -> tuple[list, list]:
+    """Drop the nodes not in ``kept``; edges from them come from one "... more ops" node instead."""
+    cut = GraphNode("cut", "leaf", f"... {hidden} more nodes")
+    inside, fed = [], set()
+    for edge in edges:
+        if edge.target not in kept:
+            continue
+        if edge.source not in kept:
+            if edge.target in fed:
+                continue
+            fed.add(edge.target)
+            edge.source = cut.id
+        inside.append(edge)
+    return [node for node in nodes if node.id in kept] + ([cut] if fed else []), inside
 
 
 def _broadcasts(shape: tuple, target: tuple) -> bool:
@@ -356,12 +387,16 @@ def _produced_tensors(order: list[Node], outputs: tuple[Tensor, ...]) -> dict[tu
     return produced
 
 
-def _output_meta(node: Node, tensor: Tensor | None) -> tuple[tuple | None, str | None]:
+def _output_meta(node: Node, tensor: Tensor | None, consumed: dict[Node, tuple]) -> tuple[tuple | None, str | None]:
+    """Shape and dtype of a node's (first) output: kept by multi-output nodes, else from the tensor
+    itself or from the edge of an op that consumed it."""
     meta = getattr(node, "_output_meta", None)
     if meta is not None:
         return meta[0][0], str(meta[0][1])
     if tensor is not None:
         return tensor.data.shape, str(tensor.data.dtype)
+    if node in consumed:
+        return consumed[node][0], str(consumed[node][1])
     return None, None
 
 

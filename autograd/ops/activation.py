@@ -63,6 +63,20 @@ def sigmoid(input: Tensor) -> Tensor:
     return Sigmoid.apply(input)
 
 
+class Softplus(Function):
+    """y = log(1 + e**x), computed as max(x, 0) + log1p(e**-|x|) so it never overflows;  dx = grad * sigmoid(x)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.maximum(x.data, 0) + np.log1p(np.exp(-np.abs(x.data)))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        return grad * Sigmoid.apply(x)
+
+
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent, elementwise."""
     return input.tanh()

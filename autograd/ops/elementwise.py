@@ -24,7 +24,9 @@ def _raw(value: Any) -> Any:
 
 
 def _shape(value: Any) -> tuple:
-    return value.data.shape if isinstance(value, Tensor) else np.shape(value)
+    if isinstance(value, Tensor):
+        return value.data.shape
+    return () if isinstance(value, (int, float)) else np.shape(value)
 
 
 def _broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> np.ndarray:

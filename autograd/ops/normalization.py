@@ -76,21 +76,25 @@ class BatchNorm(Function):
         else:
             centred = x - wrap(mean.reshape(shape)) if ctx.training or needs[1] else None
             invstd = wrap(invstd.reshape(shape))
-        xhat = centred * invstd if centred is not None else None
+        # Sums of g * (x - mean) rather than of g * xhat: one full-size pass fewer, same values.
         sum_g = grad.sum(axes, keepdim=True) if needs[2] or ctx.training else None
-        sum_g_xhat = (grad * xhat).sum(axes, keepdim=True) if xhat is not None else None
-        grad_input = None
+        sum_g_centred = (grad * centred).sum(axes, keepdim=True) if centred is not None else None
+        grad_input = grad_weight = grad_bias = None
         if needs[0]:
             scale = invstd if weight is None else invstd * weight.reshape(shape)
             if ctx.training:
-                grad_input = scale * (grad - sum_g * (1.0 / ctx.count) - xhat * (sum_g_xhat * (1.0 / ctx.count)))
+                # xhat * mean(g * xhat) = (x - mean) * invstd**2 * sum(g * (x - mean)) / M
+                inverse_count = 1.0 / ctx.count
+                grad_input = ((grad - sum_g * inverse_count) * scale
+                              - centred * (scale * invstd * invstd * sum_g_centred * inverse_count))
             else:
                 grad_input = grad * scale
         channels = x.shape[1]
-        return (grad_input,
-                sum_g_xhat.reshape((channels,)) if needs[1] else None,
-                sum_g.reshape((channels,)) if needs[2] else None,
-                None, None, None, None, None)
+        if needs[1]:
+            grad_weight = (sum_g_centred * invstd).reshape((channels,))
+        if needs[2]:
+            grad_bias = sum_g.reshape((channels,))
+        return grad_input, grad_weight, grad_bias, None, None, None, None, None
 
 
 def _check_channel_vector(op: str, name: str, value: Tensor | None, channels: int, shape: tuple) -> None:

@@ -17,8 +17,8 @@ from ..layers import Conv2d, MaxPool2d, ReLU
 from ..module import Module
 
 
-def _conv_relu(in_channels: int, out_channels: int, kernel_size: int) -> Sequential:
-    return Sequential(Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2), ReLU(inplace=True))
+def _conv_relu(in_channels: int, out_channels: int, kernel_size: int) -> list:
+    return [Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2), ReLU(inplace=True)]
 
 
 class Inception(Module):
@@ -46,10 +46,10 @@ class Inception(Module):
     def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int,
                  pool_proj: int) -> None:
         super().__init__()
-        self.branch1 = _conv_relu(in_channels, ch1x1, 1)
-        self.branch2 = Sequential(_conv_relu(in_channels, ch3x3red, 1), _conv_relu(ch3x3red, ch3x3, 3))
-        self.branch3 = Sequential(_conv_relu(in_channels, ch5x5red, 1), _conv_relu(ch5x5red, ch5x5, 5))
-        self.branch4 = Sequential(MaxPool2d(kernel_size=3, stride=1, padding=1), _conv_relu(in_channels, pool_proj, 1))
+        self.branch1 = Sequential(*_conv_relu(in_channels, ch1x1, 1))
+        self.branch2 = Sequential(*_conv_relu(in_channels, ch3x3red, 1), *_conv_relu(ch3x3red, ch3x3, 3))
+        self.branch3 = Sequential(*_conv_relu(in_channels, ch5x5red, 1), *_conv_relu(ch5x5red, ch5x5, 5))
+        self.branch4 = Sequential(MaxPool2d(kernel_size=3, stride=1, padding=1), *_conv_relu(in_channels, pool_proj, 1))
 
     def forward(self, x: Tensor) -> Tensor:
         return cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)

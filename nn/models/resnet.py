@@ -241,7 +241,7 @@ def resnet_digits(num_classes: int = 10) -> CifarResNet:
     """A small ResNet for the bundled 8x8 grey-level digits (1 input channel).
 
     Stem 3x3 conv to 16 channels, one BasicBlock at 16 channels (8x8), one at 32 channels (4x4),
-    global average pooling and a linear classifier: 19,898 parameters, fast enough to train on a CPU in
+    global average pooling and a linear classifier: 19,706 parameters, fast enough to train on a CPU in
     seconds.
     """
     return CifarResNet(BasicBlock, [1, 1], num_classes, in_channels=1, widths=(16, 32))

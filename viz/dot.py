@@ -1,0 +1,299 @@
+"""DOT rendering of a ``Graph``: labels, gradient colours and their legend, module clusters, skip edges.
+
+``make_dot`` is the entry point for a raw autograd graph; ``viz.draw_model`` renders a model's graph
+with the same ``to_digraph``. The result is a ``graphviz.Digraph`` (a subclass that explains how to
+install graphviz when the ``dot`` program is missing), so ``.source``, ``.render(...)`` and Jupyter
+display work as usual.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Sequence
+
+import graphviz
+import numpy as np
+
+from autograd.audit import GraphAudit
+from autograd.tensor import Tensor
+
+from .graph import PRINTED_ELEMENTS, Graph, GraphNode, build_graph
+
+INSTALL_HINT = ("the graphviz 'dot' program was not found on PATH, so the graph cannot be rendered (its DOT "
+                "source is still available as .source). Install graphviz: `apt-get install graphviz` "
+                "(Debian/Ubuntu), `brew install graphviz` (macOS), or `conda install -c conda-forge graphviz`.")
+
+# viridis at five stops: perceptually uniform and readable in grey scale.
+COLOR_SCALE = ((0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)), (0.75, (94, 201, 98)),
+               (1.0, (253, 231, 37)))
+NONFINITE_COLOR = "#ff2020"
+VANISHING_COLOR = "#d9d9d9"
+SKIP_COLOR = "#8e44ad"
+FAILED_COLOR = "#e60000"
+KIND_FILL = {"op": "#f2f2f2", "param": "#cfe2f3", "leaf": "#e6e6e6", "output": "#d9ead3", "module": "#fff2cc"}
+
+
+class GraphvizNotFoundError(graphviz.ExecutableNotFound):
+    """Rendering needs the graphviz ``dot`` program; this error says how to install it."""
+
+    def __init__(self) -> None:
+        RuntimeError.__init__(self, INSTALL_HINT)
+
+
+class Digraph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that keeps the ``Graph`` it was drawn from (``.graph``, for ``to_json``)
+    and names the install command when ``dot`` is missing."""
+
+    graph: Graph | None = None
+
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:
+        """As ``graphviz.Digraph.pipe``; raises ``GraphvizNotFoundError`` without ``dot``."""
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotFoundError() from error
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        """As ``graphviz.Digraph.render`` (``render(path, format='svg'|'png'|'pdf')``); raises
+        ``GraphvizNotFoundError`` without ``dot``."""
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotFoundError() from error
+
+
+def make_dot(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | None = None, *,
+             show_values: bool | None = None, show_saved: bool = False, show_grads: bool = False,
+             depth: int | None = None, rankdir: str = "TB", audit: GraphAudit | None = None,
+             vanishing: float = 1e-7) -> Digraph:
+    """Draw the computation graph that produced ``output``.
+
+    Op nodes show the op and its attributes (``Conv2d stride=2 padding=1``) and their output's shape;
+    leaves show the parameter's name (from ``params``), shape and dtype; edges go the way data flows.
+    Tensors with a handful of elements show their value (and gradient). Intermediate values are
+    known when the graph was built inside ``autograd.record_inputs()`` (otherwise only leaves and
+    outputs show theirs).
+
+    Args:
+        output: the tensor (or tensors) whose graph to draw.
+        params: names for leaves, e.g. ``dict(model.named_parameters())``.
+        show_values: print values of small tensors (None: up to 4 elements; True: every tensor,
+            elided past 16 elements; False: never).
+        show_saved: list the arrays each op keeps for backward, with their bytes.
+        show_grads: colour each node by log10 of the norm of its gradient (legend included), NaN/inf
+            in red, gradients below ``vanishing`` greyed and dashed. Before backward the gradients
+            are computed here (``.grad`` untouched, graph kept); after backward, op gradients are
+            known only if ``viz.capture_grads(output)`` was called before it (leaves use ``.grad``).
+        depth: draw only the nodes at most this many edges from the output (None: all); the
+            inputs cut off come from one "... more nodes" node. For module-level depth, use
+            ``viz.draw_model``.
+        rankdir: graphviz layout direction: ``"TB"`` (top to bottom) or ``"LR"`` (left to right).
+        audit: a report of ``autograd.gradcheck_graph``; failing ops are outlined in red.
+        vanishing: gradient norm below which a gradient counts as vanishing.
+
+    Returns:
+        a ``graphviz.Digraph``: ``.source`` is the DOT text, ``.render(path, format="svg")`` writes
+        a file, and a notebook displays it inline.
+
+    Example::
+
+        >>> loss = F.cross_entropy(model(x), y)
+        >>> viz.make_dot(loss, dict(model.named_parameters()), show_grads=True).render("graph", format="svg")
+    """
+    graph = build_graph(output, params, show_values=show_values, show_saved=show_saved, show_grads=show_grads,
+                        depth=depth, audit=audit, vanishing=vanishing)
+    return to_digraph(graph, rankdir=rankdir)
+
+
+def to_digraph(graph: Graph, *, rankdir: str = "TB") -> Digraph:
+    """Render a ``Graph`` into a ``Digraph``: nodes, edges, module clusters and the gradient legend."""
+    if rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"make_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
+    dot = Digraph(graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "12", "nodesep": "0.25",
+                              "ranksep": "0.3", "newrank": "true"},
+                  node_attr={"fontname": "Helvetica", "fontsize": "11", "margin": "0.08,0.04", "height": "0.3"},
+                  edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555", "arrowsize": "0.7"})
+    dot.graph = graph
+    scale = _ColorScale(graph)
+
+    clusters = {".".join(node.module.split(".")[:depth]) for node in graph.nodes if node.module
+                for depth in range(1, node.module.count(".") + 2)}
+    cluster_graphs = {name: graphviz.Digraph(name=f"cluster_{name}") for name in sorted(clusters)}
+    saved_by_module = _saved_by_module(graph) if graph.show_saved else {}
+    for name, cluster in cluster_graphs.items():
+        info = graph.modules.get(name)
+        title = name if info is None else f"{name}: {info.type}"
+        if name in saved_by_module:
+            title += f"  (saved {_bytes(saved_by_module[name])})"
+        cluster.attr(label=title, style="rounded,dashed", color="#999999", fontcolor="#555555", fontsize="10",
+                     labeljust="l")
+
+    for node in graph.nodes:
+        target = cluster_graphs[node.module] if node.module else dot
+        style = _style(node, graph, scale)
+        target.node(node.id, _label(node, dark=style.get("fontcolor") == "white"), **style)
+    # Attach clusters innermost first: graphviz copies a subgraph's body when it is added.
+    for name in sorted(cluster_graphs, key=lambda name: -name.count(".")):
+        parent = name.rsplit(".", 1)[0] if "." in name else None
+        (cluster_graphs[parent] if parent else dot).subgraph(cluster_graphs[name])
+
+    for edge in graph.edges:
+        attributes: dict[str, str] = {}
+        if edge.skip:
+            attributes.update(style="dashed", color=SKIP_COLOR, penwidth="2.2", label="skip", fontcolor=SKIP_COLOR)
+        elif edge.broadcast_axes is not None:
+            attributes.update(label=f"sum over axes {edge.broadcast_axes}", fontcolor="#a05000", color="#a05000")
+        elif edge.output_nr:
+            attributes.update(label=f"[{edge.output_nr}]")
+        dot.edge(edge.source, edge.target, **attributes)
+
+    if graph.grads_shown:
+        _legend(dot, graph, scale)
+    if graph.show_saved:
+        dot.attr(label=f"saved for backward: {_bytes(saved_by_module.get('', 0))} in all", labelloc="b")
+    return dot
+
+
+def _saved_by_module(graph: Graph) -> dict[str, int]:
+    """Bytes saved for backward per module (including its submodules); "" holds the whole graph."""
+    totals: dict[str, int] = {}
+    for node in graph.nodes:
+        nbytes = node.saved_bytes
+        if not nbytes:
+            continue
+        totals[""] = totals.get("", 0) + nbytes
+        if node.module:
+            parts = node.module.split(".")
+            for depth in range(1, len(parts) + 1):
+                prefix = ".".join(parts[:depth])
+                totals[prefix] = totals.get(prefix, 0) + nbytes
+    return totals
+
+
+def _bytes(count: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GB"
+
+
+def _shape(shape: tuple | None) -> str:
+    if shape is None:
+        return ""
+    return "(" + ", ".join(str(size) for size in shape) + ")"
+
+
+def _array(value: np.ndarray) -> str:
+    if value.size == 1:
+        return f"{value.item():.4g}"
+    text = np.array2string(value.ravel()[:PRINTED_ELEMENTS], precision=3, separator=", ", threshold=6, edgeitems=3)
+    return text if value.size <= PRINTED_ELEMENTS else text[:-1] + ", ...]"
+
+
+def _line(text: str, size: int, color: str | None) -> str:
+    """One label line; ``color`` None keeps the node's font colour (black, or white on dark fills)."""
+    colored = f' color="{color}"' if color else ""
+    return f'<font point-size="{size}"{colored}>{html.escape(text)}</font>'
+
+
+def _label(node: GraphNode, dark: bool) -> str:
+    """An HTML-like label: name in bold, then attributes, shape, value, gradient, saved arrays, audit."""
+    muted = "#e0e0e0" if dark else "#505050"
+    lines = [f"<b>{html.escape(node.name)}</b>"]
+    if node.kind == "module":
+        kind = node.attributes.get("type", "")
+        lines.append(_line(f"{kind} x{node.count}" if node.count > 1 else kind, 10, None))
+        if node.params is not None:
+            lines.append(_line(f"{node.params:,} params" + (" each" if node.count > 1 else ""), 9, muted))
+    elif node.attributes:
+        lines.append(_line(" ".join(f"{key}={value}" for key, value in node.attributes.items()), 9, None))
+    if node.shape is not None:
+        dtype = f" {node.dtype}" if node.kind != "module" and node.dtype else ""
+        lines.append(_line(_shape(node.shape) + dtype, 9, muted))
+    if node.value is not None:
+        lines.append(_line(f"data {_array(node.value)}", 10, None))
+    if node.grad is not None:
+        if node.grad.value is not None and node.value is not None:
+            lines.append(_line(f"grad {_array(node.grad.value)}", 10, None))
+        else:
+            lines.append(_line(f"|grad| {node.grad.norm:.2e}", 9, None))
+    if node.residual:
+        lines.append(_line("residual: grad goes to both branches", 8, None if dark else SKIP_COLOR))
+    if node.saved:
+        plural = "s" if len(node.saved) > 1 else ""
+        lines.append(_line(f"saved: {len(node.saved)} array{plural}, {_bytes(node.saved_bytes)}", 8, muted))
+    elif node.saved_freed:
+        lines.append(_line("saved: freed by backward", 8, muted))
+    if node.audit is not None:
+        lines.append(_line("gradcheck FAILED", 9, None if dark else FAILED_COLOR))
+    return "<" + "<br/>".join(lines) + ">"
+
+
+def _style(node: GraphNode, graph: Graph, scale: _ColorScale) -> dict[str, str]:
+    style = {"shape": "box" if node.kind in ("op", "module") else "ellipse",
+             "style": "rounded,filled" if node.kind == "op" else "filled",
+             "fillcolor": KIND_FILL[node.kind], "color": "#444444"}
+    if node.kind == "module":
+        style["style"] = "filled,bold"
+    if node.kind == "output":
+        style["penwidth"] = "2"
+    if graph.grads_shown and node.grad is not None:
+        norm = node.grad.norm
+        if not math.isfinite(norm):
+            style.update(fillcolor=NONFINITE_COLOR, fontcolor="white", penwidth="2.5", color="#800000")
+        elif norm < graph.vanishing:
+            style.update(fillcolor=VANISHING_COLOR, fontcolor="#666666", color="#888888")
+            style["style"] += ",dashed"
+        else:
+            fill = scale.color(math.log10(norm))
+            style.update(fillcolor=fill, fontcolor="white" if _dark(fill) else "black")
+    elif graph.grads_shown:
+        style["fillcolor"] = "white"
+    if node.audit is not None:
+        style.update(color=FAILED_COLOR, penwidth="3.5")
+    return style
+
+
+class _ColorScale:
+    """Maps log10 gradient norms onto the colour scale over the whole decades the graph spans."""
+
+    def __init__(self, graph: Graph) -> None:
+        logs = [math.log10(node.grad.norm) for node in graph.nodes
+                if node.grad is not None and math.isfinite(node.grad.norm) and node.grad.norm >= graph.vanishing]
+        self.low = math.floor(min(logs)) if logs else 0
+        self.high = max(math.ceil(max(logs)) if logs else 1, self.low + 1)
+
+    def color(self, log_norm: float) -> str:
+        position = min(max((log_norm - self.low) / (self.high - self.low), 0.0), 1.0)
+        for (left, low), (right, high) in zip(COLOR_SCALE, COLOR_SCALE[1:]):
+            if position <= right:
+                weight = (position - left) / (right - left)
+                rgb = [round(a + (b - a) * weight) for a, b in zip(low, high)]
+                return "#" + "".join(f"{channel:02x}" for channel in rgb)
+        return "#" + "".join(f"{channel:02x}" for channel in COLOR_SCALE[-1][1])
+
+
+def _dark(color: str) -> bool:
+    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.299 * red + 0.587 * green + 0.114 * blue < 140
+
+
+def _legend(dot: Digraph, graph: Graph, scale: _ColorScale) -> None:
+    """A table of colour swatches, one per decade of gradient norm, plus the NaN and vanishing styles."""
+    step = max(1, math.ceil((scale.high - scale.low) / 8))
+    rows = ['<tr><td colspan="2"><b>|grad| (L2 norm)</b></td></tr>']
+    for decade in range(scale.high, scale.low - 1, -step):
+        fill = scale.color(decade)
+        rows.append(f'<tr><td bgcolor="{fill}" width="24"> </td><td align="left">1e{decade}</td></tr>')
+    rows.append(f'<tr><td bgcolor="{VANISHING_COLOR}"> </td><td align="left">&lt; {graph.vanishing:.0e} '
+                f'(vanishing, dashed)</td></tr>')
+    rows.append(f'<tr><td bgcolor="{NONFINITE_COLOR}"> </td><td align="left">NaN or inf</td></tr>')
+    rows.append('<tr><td bgcolor="white"> </td><td align="left">no gradient known</td></tr>')
+    for note in graph.notes:
+        rows.append(f'<tr><td colspan="2"><font point-size="9">{html.escape(note)}</font></td></tr>')
+    table = '<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">' + "".join(rows) + "</table>>"
+    with dot.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="", style="invis")
+        legend.node("legend", table, shape="plaintext", fontsize="10")
