@@ -382,11 +382,19 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return elementwise.Abs.apply(self)
 
-    # In-place operator forms rebind instead of mutating, so recorded graphs stay valid.
-    __iadd__ = __add__
-    __isub__ = __sub__
-    __imul__ = __mul__
-    __itruediv__ = __truediv__
+    # ``t += x`` is in place like PyTorch, except on a tensor that is part of a graph being recorded:
+    # there it records an ordinary op and rebinds ``t`` (PyTorch would rewrite the history in place).
+    def __iadd__(self, other: Any) -> Tensor:
+        return self + other if self.requires_grad and GradMode.enabled else self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self - other if self.requires_grad and GradMode.enabled else self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self * other if self.requires_grad and GradMode.enabled else self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self / other if self.requires_grad and GradMode.enabled else self.div_(other)
 
     # ----------------------------------------------------------------- comparisons (no gradient)
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]

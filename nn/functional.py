@@ -8,5 +8,8 @@ from autograd.ops.padding import pad
 
 # --- convolution and pooling
 from autograd.ops.conv import conv1d, conv2d, conv_transpose2d
+from autograd.ops.pooling import (
+    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d, max_unpool2d,
+)
 
 # --- normalization, activations, losses and the rest

@@ -167,3 +167,15 @@ def test_numpy_scalars_on_the_left_return_tensors():
     assert isinstance(y, Tensor) and y.grad_fn is not None
     z = np.ones(2, np.float32) + x
     assert isinstance(z, Tensor)
+
+
+def test_augmented_assignment_is_in_place_unless_recording():
+    buffer = autograd.zeros(2)
+    alias = buffer
+    buffer += 1.0
+    assert alias.tolist() == [1.0, 1.0] and buffer is alias and buffer._version[0] == 1
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h += x  # records an Add and rebinds h, so the gradient is right
+    h.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
