@@ -171,7 +171,8 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
             raise ValueError(f"{path}: malformed checkpoint: array entry {node.get('key')!r} is missing")
         if array.dtype.str != node.get("dtype") or list(array.shape) != node.get("shape"):
             raise ValueError(f"{path}: malformed checkpoint: entry {node['key']!r} has dtype {array.dtype.str} and "
-                             f"shape {list(array.shape)}, the metadata says {node.get('dtype')} and {node.get('shape')}")
+                             f"shape {list(array.shape)}, the metadata says {node.get('dtype')} and "
+                             f"{node.get('shape')}")
         if kind == "tensor":
             return Tensor(array, requires_grad=bool(node.get("requires_grad", False)))
         return array if kind == "ndarray" else array[()]

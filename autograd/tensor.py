@@ -193,6 +193,20 @@ class Tensor:
         """Cast to bool (no gradient)."""
         return wrap(self.data.astype(np.bool_))
 
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        # A field-by-field copy would share the weak link to this leaf's gradient sink, so the copy's
+        # gradients could land in the original's .grad: build a fresh leaf instead, as PyTorch does.
+        if self.grad_fn is not None:
+            raise RuntimeError("deepcopy: only leaf tensors can be deep-copied; use tensor.detach().clone()")
+        grad = None if self.grad is None else self.grad.data.copy()
+        result = _rebuild(type(self), self.data.copy(), self.requires_grad, grad)
+        memo[id(self)] = result
+        return result
+
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        # Data, flag and gradient only: the graph and the gradient sink belong to this process.
+        return _rebuild, (type(self), self.data, self.requires_grad, None if self.grad is None else self.grad.data)
+
     # ----------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (leaves only) and return self."""
@@ -663,6 +677,16 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + extra for extra in extras) + ")"
+
+
+def _rebuild(cls: type, data: np.ndarray, requires_grad: bool, grad: np.ndarray | None) -> Tensor:
+    """Recreate a leaf of class ``cls`` (Tensor or a subclass such as nn.Parameter) for copy and pickle."""
+    tensor = object.__new__(cls)
+    Tensor.__init__(tensor, data)
+    tensor.requires_grad = requires_grad
+    if grad is not None:
+        tensor.grad = wrap(grad)
+    return tensor
 
 
 def _raw(value: Any) -> Any:

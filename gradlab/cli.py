@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from . import gradcheck_command
+from . import evaluate_command, gradcheck_command, graph_command, train_command
 
 # Each module defines HELP, configure(parser) and run(args) -> exit status.
 COMMANDS = {
+    "train": train_command,
+    "evaluate": evaluate_command,
     "gradcheck": gradcheck_command,
+    "graph": graph_command,
 }
 
 

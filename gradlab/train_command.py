@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"training {config['model']} ({parameters:,} parameters) on {config['dataset']}: {len(train_set)} train / "
           f"{len(test_set)} test images, epochs {start_epoch + 1}-{total_epochs}, {config['optimizer']} "
           f"lr {config['lr']}, batch {config['batch_size']}, seed {config['seed']} -> {out}")
+    viz = import_viz()
     graph_note = None
     for epoch in range(start_epoch, total_epochs):
         model.train()
@@ -139,37 +140,187 @@ def run(args: argparse.Namespace) -> int:
                    file=sys.stderr, dynamic_ncols=True)
         for images, labels in loader:
             optimizer.zero_grad()
-            loss = loss_fn(model(images), labels)
-            draw = graph_note is None
-            if draw:
-                graph_note = "pending"
-                capture = start_graph(loss)
-            logits = loss.grad_fn and None
+            logits = model(images)
+            loss = loss_fn(logits, labels)
+            first_step = viz is not None and graph_note is None
+            if first_step:
+                viz.capture_grads(loss)
             loss.backward()
             optimizer.step()
-            if draw:
-                graph_note = save_graph(capture, loss, model, out)
-            batch = len(labels)
-            seen += batch
-            loss_sum += loss.item() * batch
-            bar.update(batch)
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.2%}" if correct else None)
+            if first_step:
+                graph_note = save_graph(viz, loss, model, out)
+            seen += len(labels)
+            correct += int((logits.data.argmax(1) == labels.data).sum())
+            loss_sum += loss.item() * len(labels)
+            bar.update(len(labels))
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.2%}")
         bar.close()
-        row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum / seen}
-        scheduler.step()
-        row.update(evaluate(model, test_set, loss_fn))
+        row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum / seen,
+               "train_acc": correct / seen}
         row["images_per_s"] = seen / (time.perf_counter() - started)
+        scheduler.step()
+        row["test_loss"], row["test_acc"], _ = evaluate(model, test_set, loss_fn)
+        row["seconds"] = time.perf_counter() - started
         history.append(row)
-        print(f"epoch {epoch + 1:>3}/{total_epochs}  train loss {row['train_loss']:.4f}  test loss "
-              f"{row['test_loss']:.4f}  test acc {row['test_acc']:.2%}  lr {row['lr']:.4g}  "
-              f"{row['images_per_s']:.0f} img/s")
+        print(f"epoch {epoch + 1:>3}/{total_epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
+              f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.2%}  lr {row['lr']:.4g}  "
+              f"{row['images_per_s']:.0f} img/s  {row['seconds']:.1f} s")
         autograd.save({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                        "scheduler": scheduler.state_dict(), "history": history,
                        "rng": _random.generator().bit_generator.state}, out / CHECKPOINT)
         write_metrics(history, config, out)
-    print(f"test accuracy {history[-1]['test_acc']:.2%} after {total_epochs} epochs")
+    print(f"test accuracy {history[-1]['test_acc']:.2%} after {total_epochs} epochs "
+          f"({sum(row['seconds'] for row in history[start_epoch:]):.1f} s of training and evaluation)")
     print(f"wrote {out / CHECKPOINT}, {out / 'metrics.json'}, {out / 'metrics.csv'}")
-    print(plot_curves(history, out))
+    if viz is not None:
+        print(plot_curves(viz, history, out))
     if graph_note:
         print(graph_note)
     return 0
+
+
+def make_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's settings: the command line, completed by the dataset's defaults."""
+    dataset = args.dataset or "digits"
+    defaults = DATASETS[dataset]
+    optimizer = args.optimizer or "sgd"
+    config = {
+        "dataset": dataset, "model": args.model or defaults.model, "epochs": args.epochs or defaults.epochs,
+        "batch_size": args.batch_size or defaults.batch_size, "optimizer": optimizer,
+        "lr": args.lr or (defaults.lr if optimizer == "sgd" else ADAM_LR),
+        "seed": 0 if args.seed is None else args.seed, "limit": args.limit, "data_dir": args.data_dir,
+    }
+    for name in ("epochs", "batch_size", "limit"):
+        if config[name] is not None and config[name] <= 0:
+            raise SystemExit(f"error: --{name.replace('_', '-')} must be positive, got {config[name]}")
+    if dataset != "digits" and not config["data_dir"]:
+        raise SystemExit(f"error: --dataset {dataset} reads local files: pass --data-dir DIR")
+    return config
+
+
+def checkpoint_path(path: str | Path) -> Path:
+    """The checkpoint file, given either it or the run folder holding it."""
+    path = Path(path)
+    return path / CHECKPOINT if path.is_dir() else path
+
+
+def classes_of(dataset: str) -> list[str]:
+    """The class names of ``dataset``."""
+    return CIFAR10.classes if dataset == "cifar10" else MNIST.classes
+
+
+def load_datasets(config: dict[str, Any], train_transform: bool) -> tuple[ImageDataset, ImageDataset]:
+    """The training and test sets of the run, preprocessed for its model.
+
+    Args:
+        config: the run's settings (dataset, model, data_dir, limit).
+        train_transform: augment the training set (random crops and flips) as training does.
+    """
+    dataset = config["dataset"]
+    if dataset == "digits":
+        images, labels = load_digits()
+        images = images.astype(np.float32) / np.float32(16)
+        order = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(len(images))
+        test_size = len(images) // 5
+        splits = [(images[order[test_size:]], labels[order[test_size:]]),
+                  (images[order[:test_size]], labels[order[:test_size]])]
+    else:
+        reader = MNIST if dataset == "mnist" else CIFAR10
+        splits = [(part.data, part.targets) for part in (reader(config["data_dir"], train=True),
+                                                          reader(config["data_dir"], train=False))]
+    limit = config["limit"]
+    defaults = DATASETS[dataset]
+    normalize = [T.ToTensor(), T.Normalize(defaults.mean, defaults.std)]
+    augment = []
+    if train_transform and defaults.crop_padding:
+        augment.append(T.RandomCrop(splits[0][0].shape[-1], padding=defaults.crop_padding))
+    if train_transform and defaults.flip:
+        augment.append(T.RandomHorizontalFlip())
+    datasets = []
+    for (images, labels), steps in zip(splits, (augment + normalize, normalize)):
+        images, labels = images[:limit], labels[:limit]
+        if config["model"] == "lenet5":
+            images = fit_lenet(images)
+        datasets.append(ImageDataset(images, labels, T.Compose(steps)))
+    return datasets[0], datasets[1]
+
+
+def fit_lenet(images: np.ndarray) -> np.ndarray:
+    """LeNet-5 reads 32x32 images: MNIST's 28x28 are zero-padded by 2 as in the paper, 8x8 digits upscaled 4x."""
+    size = images.shape[-1]
+    if size == 28:
+        return np.pad(images, ((0, 0), (0, 0), (2, 2), (2, 2)))
+    if size == 8:
+        return images.repeat(4, axis=2).repeat(4, axis=3)
+    return images
+
+
+def make_optimizer(config: dict[str, Any], model: nn.Module) -> optim.Optimizer:
+    """SGD with Nesterov momentum and weight decay, or Adam, at the run's learning rate."""
+    if config["optimizer"] == "adam":
+        return optim.Adam(model.parameters(), lr=config["lr"])
+    return optim.SGD(model.parameters(), lr=config["lr"], momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+
+def evaluate(model: nn.Module, dataset: ImageDataset, loss_fn: nn.Module,
+             batch_size: int = 500) -> tuple[float, float, np.ndarray]:
+    """Mean loss, accuracy and predicted classes of ``model`` on ``dataset`` (eval mode, no graph recorded)."""
+    model.eval()
+    loss_sum = 0.0
+    predictions = []
+    with autograd.no_grad():
+        for images, labels in DataLoader(dataset, batch_size=batch_size):
+            logits = model(images)
+            loss_sum += loss_fn(logits, labels).item() * len(labels)
+            predictions.append(logits.data.argmax(1))
+    predictions = np.concatenate(predictions)
+    return loss_sum / len(dataset), float(np.mean(predictions == dataset.targets)), predictions
+
+
+def write_metrics(history: list[dict[str, float]], config: dict[str, Any], out: Path) -> None:
+    """``metrics.json`` (the settings and one record per epoch) and ``metrics.csv`` (one row per epoch)."""
+    (out / "metrics.json").write_text(json.dumps({"config": config, "epochs": history}, indent=2) + "\n")
+    with open(out / "metrics.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def import_viz() -> Any:
+    """The ``viz`` package, or None when it (or graphviz, its dependency) cannot be imported."""
+    try:
+        import viz
+    except ImportError:
+        return None
+    return viz
+
+
+def save_graph(viz: Any, loss: autograd.Tensor, model: nn.Module, out: Path) -> str:
+    """Draw the graph of one training step (coloured by gradient norm) as SVG, or as DOT source without ``dot``.
+
+    Returns:
+        a line saying which file was written.
+    """
+    dot = viz.make_dot(loss, dict(model.named_parameters()), show_grads=True)
+    try:
+        dot.render(out / "graph", format="svg", cleanup=True)
+        return f"wrote the graph of one training step to {out / 'graph.svg'}"
+    except viz.GraphvizNotFoundError:
+        (out / "graph.dot").write_text(dot.source)
+        return (f"wrote the graph of one training step as DOT source to {out / 'graph.dot'} (the graphviz 'dot' "
+                f"program is not installed, so no SVG)")
+
+
+def plot_curves(viz: Any, history: list[dict[str, float]], out: Path) -> str:
+    """Save the loss, accuracy and learning-rate curves as ``curves.png``.
+
+    Returns:
+        a line saying what was written, or why nothing was.
+    """
+    series = {key: [row[key] for row in history] for key in ("epoch", "train_loss", "test_loss", "train_acc",
+                                                              "test_acc", "lr")}
+    try:
+        viz.plot_history(series, path=out / "curves.png")
+    except ImportError as error:
+        return f"no curves.png: {error}"
+    return f"wrote the loss and accuracy curves to {out / 'curves.png'}"

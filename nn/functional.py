@@ -13,3 +13,11 @@ from autograd.ops.pooling import (
 )
 
 # --- normalization, activations, losses and the rest
+from autograd.ops.activation import dropout, dropout2d, elu, gelu, hardtanh, leaky_relu, silu
+from autograd.ops.linalg import linear
+from autograd.ops.loss import (
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss, nll_loss,
+    one_hot, smooth_l1_loss,
+)
+from autograd.ops.normalization import batch_norm, group_norm, layer_norm
+from autograd.ops.resize import interpolate

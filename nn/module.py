@@ -126,7 +126,8 @@ class Module:
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)")
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            f"(Tensor or None required)")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers.discard(name)
@@ -271,7 +272,7 @@ class Module:
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
         for module in self.modules():
-            object.__setattr__(module, "training", mode)
+            module.training = mode
         return self
 
     def eval(self) -> Module:
@@ -356,7 +357,8 @@ class Module:
             OrderedDict of parameters and persistent buffers (such as ``running_mean`` and
             ``num_batches_tracked`` of batch norm).
         """
-        return OrderedDict((name, tensor if keep_vars else tensor.detach()) for name, tensor in self._state_items(prefix))
+        items = self._state_items(prefix)
+        return OrderedDict((name, tensor if keep_vars else tensor.detach()) for name, tensor in items)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values from ``state_dict`` into the parameters and buffers, in place.

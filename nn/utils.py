@@ -46,7 +46,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     coefficient = max_norm / (total + 1e-6)
     if coefficient < 1:
         for g in grads:
-            g.data = (g.data * coefficient).astype(g.data.dtype)
+            g.data = g.data * np.asarray(coefficient, g.data.dtype)
     return wrap(np.array(total, grads[0].data.dtype))
 
 
@@ -59,7 +59,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     """
     for p in _as_list(parameters):
         if p.grad is not None:
-            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            p.grad.data = np.clip(p.grad.data, -clip_value, clip_value)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
@@ -131,7 +131,8 @@ class ModelSummary:
         widths = [max(len(line[i]) for line in [header] + body) for i in range(4)]
 
         def format_line(line: tuple) -> str:
-            return "  ".join([line[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(line[1:], widths[1:])])
+            cells = [cell.rjust(width) for cell, width in zip(line[1:], widths[1:])]
+            return "  ".join([line[0].ljust(widths[0])] + cells)
 
         rule = "=" * len(format_line(header))
         lines = [rule, format_line(header), rule] + [format_line(line) for line in body] + [rule]

@@ -1,5 +1,6 @@
 """nn.Module: registration, traversal, modes, state dicts, hooks, printing; containers; Parameter."""
 
+import copy
 from collections import OrderedDict
 
 import numpy as np
@@ -53,6 +54,19 @@ def test_parameter_shares_data_of_a_tensor_and_rejects_integer_dtypes():
     assert not nn.Parameter(t, requires_grad=False).requires_grad
     with pytest.raises(RuntimeError, match="floating point"):
         nn.Parameter(autograd.tensor([1, 2]))
+
+
+def test_deepcopy_of_a_model_gets_its_own_parameters_and_gradients():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    x = autograd.randn(4, 2)
+    pending = model(x).sum()  # a live graph holds the original parameters' gradient sinks
+    clone = copy.deepcopy(model)
+    assert clone[0].weight is not model[0].weight and clone[0].weight.data is not model[0].weight.data
+    np.testing.assert_array_equal(clone[0].weight.data, model[0].weight.data)
+    clone(x).sum().backward()
+    assert clone[0].weight.grad is not None and model[0].weight.grad is None
+    pending.backward()
+    assert model[0].weight.grad is not None
 
 
 # ----------------------------------------------------------------------------- registration and traversal

@@ -158,3 +158,29 @@ def test_metadata_that_does_not_match_the_arrays_is_refused(tmp_path):
         np.savez(file, a0=np.ones(2, np.float32), **{METADATA_KEY: np.frombuffer(metadata, np.uint8)})
     with pytest.raises(ValueError, match="the metadata says <f8 and \\[3\\]"):
         autograd.load(path)
+
+
+def test_resuming_from_a_model_and_optimizer_checkpoint_continues_identically(tmp_path):
+    optim = pytest.importorskip("optim")
+    x, y = autograd.randn(8, 3), autograd.randn(8, 2)
+
+    def step(model, optimizer):
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+
+    model = nn.Linear(3, 2)
+    optimizer = optim.Adam(model.parameters(), lr=0.01)
+    step(model, optimizer)
+    autograd.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 1}, tmp_path / "ck")
+    step(model, optimizer)
+
+    checkpoint = autograd.load(tmp_path / "ck")
+    resumed = nn.Linear(3, 2)
+    resumed.load_state_dict(checkpoint["model"])
+    resumed_optimizer = optim.Adam(resumed.parameters(), lr=0.01)
+    resumed_optimizer.load_state_dict(checkpoint["optimizer"])
+    step(resumed, resumed_optimizer)
+    assert checkpoint["epoch"] == 1
+    np.testing.assert_array_equal(resumed.weight.data, model.weight.data)
+    np.testing.assert_array_equal(resumed.bias.data, model.bias.data)

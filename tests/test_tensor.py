@@ -1,5 +1,8 @@
 """Tensor creation, dtypes, attributes, conversions, in-place ops and printing."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -179,3 +182,16 @@ def test_augmented_assignment_is_in_place_unless_recording():
     h += x  # records an Add and rebinds h, so the gradient is right
     h.sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_deepcopy_and_pickle_make_independent_leaves():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    keep_graph_alive = x * 3
+    for clone in (copy.deepcopy(x), pickle.loads(pickle.dumps(x))):
+        assert clone.requires_grad and clone.grad.tolist() == [2.0, 4.0] and clone.data is not x.data
+        (clone * 5).sum().backward()
+        assert clone.grad.tolist() == [7.0, 9.0]
+    assert x.grad.tolist() == [2.0, 4.0]
+    with pytest.raises(RuntimeError, match="only leaf"):
+        copy.deepcopy(keep_graph_alive)

@@ -20,9 +20,10 @@ from autograd.tensor import Tensor
 
 from .graph import PRINTED_ELEMENTS, Graph, GraphNode, build_graph
 
+INSTALL_GRAPHVIZ = ("Install graphviz: `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS), "
+                    "or `conda install -c conda-forge graphviz`.")
 INSTALL_HINT = ("the graphviz 'dot' program was not found on PATH, so the graph cannot be rendered (its DOT "
-                "source is still available as .source). Install graphviz: `apt-get install graphviz` "
-                "(Debian/Ubuntu), `brew install graphviz` (macOS), or `conda install -c conda-forge graphviz`.")
+                "source is still available as .source). " + INSTALL_GRAPHVIZ)
 
 # viridis at five stops: perceptually uniform and readable in grey scale.
 COLOR_SCALE = ((0.0, (68, 1, 84)), (0.25, (59, 82, 139)), (0.5, (33, 145, 140)), (0.75, (94, 201, 98)),
@@ -132,7 +133,8 @@ def to_digraph(graph: Graph, *, rankdir: str = "TB") -> Digraph:
     for node in graph.nodes:
         target = cluster_graphs[node.module] if node.module else dot
         style = _style(node, graph, scale)
-        target.node(node.id, _label(node, dark=style.get("fontcolor") == "white"), **style)
+        style["label"] = _label(node, dark=style.get("fontcolor") == "white")
+        target.body.append(f"\t{_quote(node.id)} [{_attributes(style)}]\n")
     # Attach clusters innermost first: graphviz copies a subgraph's body when it is added.
     for name in sorted(cluster_graphs, key=lambda name: -name.count(".")):
         parent = name.rsplit(".", 1)[0] if "." in name else None
@@ -146,13 +148,29 @@ def to_digraph(graph: Graph, *, rankdir: str = "TB") -> Digraph:
             attributes.update(label=f"sum over axes {edge.broadcast_axes}", fontcolor="#a05000", color="#a05000")
         elif edge.output_nr:
             attributes.update(label=f"[{edge.output_nr}]")
-        dot.edge(edge.source, edge.target, **attributes)
+        dot.body.append(f"\t{_quote(edge.source)} -> {_quote(edge.target)}"
+                        + (f" [{_attributes(attributes)}]\n" if attributes else "\n"))
 
     if graph.grads_shown:
         _legend(dot, graph, scale)
     if graph.show_saved:
         dot.attr(label=f"saved for backward: {_bytes(saved_by_module.get('', 0))} in all", labelloc="b")
     return dot
+
+
+def _quote(text: str) -> str:
+    """DOT quoting for ids and attribute values; HTML-like labels (``<...>``) pass as they are.
+
+    Node and edge lines are written straight into the body: graphviz's generic quoting costs
+    more than the rest of the drawing on graphs of 100,000 nodes.
+    """
+    if text.startswith("<") and text.endswith(">"):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _attributes(attributes: dict[str, str]) -> str:
+    return " ".join(f"{key}={_quote(value)}" for key, value in attributes.items())
 
 
 def _saved_by_module(graph: Graph) -> dict[str, int]:
@@ -195,7 +213,7 @@ def _array(value: np.ndarray) -> str:
 def _line(text: str, size: int, color: str | None) -> str:
     """One label line; ``color`` None keeps the node's font colour (black, or white on dark fills)."""
     colored = f' color="{color}"' if color else ""
-    return f'<font point-size="{size}"{colored}>{html.escape(text)}</font>'
+    return f'<font point-size="{size}"{colored}>{html.escape(text, quote=False)}</font>'
 
 
 def _label(node: GraphNode, dark: bool) -> str:
@@ -220,7 +238,8 @@ def _label(node: GraphNode, dark: bool) -> str:
         else:
             lines.append(_line(f"|grad| {node.grad.norm:.2e}", 9, None))
     if node.residual:
-        lines.append(_line("residual: grad goes to both branches", 8, None if dark else SKIP_COLOR))
+        text = "has a residual connection" if node.kind == "module" else "residual: grad goes to both branches"
+        lines.append(_line(text, 8, None if dark else SKIP_COLOR))
     if node.saved:
         plural = "s" if len(node.saved) > 1 else ""
         lines.append(_line(f"saved: {len(node.saved)} array{plural}, {_bytes(node.saved_bytes)}", 8, muted))
@@ -296,4 +315,4 @@ def _legend(dot: Digraph, graph: Graph, scale: _ColorScale) -> None:
     table = '<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">' + "".join(rows) + "</table>>"
     with dot.subgraph(name="cluster_legend") as legend:
         legend.attr(label="", style="invis")
-        legend.node("legend", table, shape="plaintext", fontsize="10")
+        legend.body.append(f'\t"legend" [{_attributes({"label": table, "shape": "plaintext", "fontsize": "10"})}]\n')

@@ -18,6 +18,8 @@ computes the gradients itself with ``autograd.grad(..., retain_graph=True)``, wh
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import weakref
 from dataclasses import dataclass, field
@@ -37,6 +39,8 @@ BROADCASTING_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Min
 SMALL_TENSOR = 4
 # With show_values=True, arrays are printed in full up to this many elements, elided beyond.
 PRINTED_ELEMENTS = 16
+# Op attributes not worth a label when they have these values.
+NEUTRAL_ATTRIBUTES = {"dilation": 1, "groups": 1, "output_padding": 0}
 # An Add whose inputs come from depths this far apart (in ops on the longest path) joins a skip connection.
 SKIP_DEPTH_GAP = 2
 
@@ -145,6 +149,8 @@ class Graph:
         grads_shown: whether gradients were requested.
         show_saved: whether saved arrays are shown.
         notes: remarks for the legend (e.g. why some gradients are missing).
+        vanishing: gradient norm below which a gradient counts as vanishing.
+        audit: the ``gradcheck_graph`` report whose failures are marked, if any.
     """
 
     nodes: list[GraphNode]
@@ -154,6 +160,7 @@ class Graph:
     show_saved: bool = False
     notes: list[str] = field(default_factory=list)
     vanishing: float = 1e-7
+    audit: GraphAudit | None = None
 
     def to_dict(self) -> dict:
         """The graph as plain JSON-ready data (schema in ``viz.to_json``)."""
@@ -280,7 +287,8 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
     produced = _produced_tensors(order, outputs)
     consumed = {edge[0]: edge[2:] for node in order for edge in node._edges if edge is not None and edge[1] == 0}
     grads = _gradients(outputs, order, notes) if show_grads else {}
-    failures = {row.node: row.message.splitlines()[0] if row.message else "failed" for row in audit.failures} \
+    # Matched by id, so a report from another run of the same model marks the same ops.
+    failures = {row.node_id: row.message.splitlines()[0] if row.message else "failed" for row in audit.failures} \
         if audit is not None else {}
 
     nodes: list[GraphNode] = []
@@ -290,13 +298,13 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
             tensor = node.variable
             name = names.get(id(tensor))
             graph_node = GraphNode(node_id, "param" if name else "leaf", name or "leaf", shape=tensor.data.shape,
-                                   dtype=str(tensor.data.dtype), module=modules.get(node, ""), node=node)
+                                   dtype=_dtype_name(tensor.data.dtype), module=modules.get(node, ""), node=node)
             graph_node.value = _shown_value(tensor.data, show_values)
             if show_grads:
                 graph_node.grad = grads.get((node, 0))
         else:
             graph_node = GraphNode(node_id, "op", node.name(), attributes=_attributes(node),
-                                   module=modules.get(node, ""), node=node, audit=failures.get(node))
+                                   module=modules.get(node, ""), node=node, audit=failures.get(node_id))
             tensor = produced.get((node, 0))
             graph_node.shape, graph_node.dtype = _output_meta(node, tensor, consumed)
             if tensor is not None:
@@ -328,14 +336,15 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
 
     for k, (tensor, root) in enumerate(zip(outputs, roots)):
         node_id = f"out{k}"
-        out = GraphNode(node_id, "output", "output", shape=tensor.data.shape, dtype=str(tensor.data.dtype),
+        out = GraphNode(node_id, "output", "output", shape=tensor.data.shape, dtype=_dtype_name(tensor.data.dtype),
                         module="", value=_shown_value(tensor.data, show_values))
         if show_grads:
             out.grad = grads.get((root, gradient_edge(tensor)[1]))
         nodes.append(out)
         if not isinstance(root, AccumulateGrad):
             edges.append(GraphEdge(f"n{index[root]}", node_id, tensor.data.shape, tensor._output_nr))
-    return Graph(nodes, edges, grads_shown=show_grads, show_saved=show_saved, notes=notes, vanishing=vanishing)
+    return Graph(nodes, edges, grads_shown=show_grads, show_saved=show_saved, notes=notes, vanishing=vanishing,
+                 audit=audit)
 
 
 def _within(roots: list[Node], depth: int) -> set[Node]:
@@ -387,16 +396,22 @@ def _produced_tensors(order: list[Node], outputs: tuple[Tensor, ...]) -> dict[tu
     return produced
 
 
+@functools.lru_cache(maxsize=None)
+def _dtype_name(dtype: np.dtype) -> str:
+    # str(dtype) costs microseconds; graphs of 100,000 nodes ask for it once per node.
+    return str(dtype)
+
+
 def _output_meta(node: Node, tensor: Tensor | None, consumed: dict[Node, tuple]) -> tuple[tuple | None, str | None]:
     """Shape and dtype of a node's (first) output: kept by multi-output nodes, else from the tensor
     itself or from the edge of an op that consumed it."""
     meta = getattr(node, "_output_meta", None)
     if meta is not None:
-        return meta[0][0], str(meta[0][1])
+        return meta[0][0], _dtype_name(meta[0][1])
     if tensor is not None:
-        return tensor.data.shape, str(tensor.data.dtype)
+        return tensor.data.shape, _dtype_name(tensor.data.dtype)
     if node in consumed:
-        return consumed[node][0], str(consumed[node][1])
+        return consumed[node][0], _dtype_name(consumed[node][1])
     return None, None
 
 
@@ -409,10 +424,23 @@ def _shown_value(array: np.ndarray, show_values: bool | None) -> np.ndarray | No
 
 
 def _attributes(node: Node) -> dict[str, str]:
-    """Small attributes an op set in forward (stride=2, dim=1, ...); arrays and bookkeeping shapes skipped."""
+    """Small settings of an op (stride=2, dim=1, ...): the attributes it set in forward and, when its
+    inputs were recorded, its non-tensor arguments, named after ``forward``'s parameters. Arrays,
+    bookkeeping sizes and neutral settings (groups=1, ...) are left out; (1, 1) and ((1, 1), (1, 1))
+    are written as 1."""
+    settings = dict(vars(node))
+    recorded = recorded_inputs(node)
+    if recorded is not None:
+        args, kwargs = recorded
+        for name, value in [*zip(_argument_names(type(node)), args), *kwargs.items()]:
+            settings.setdefault(name, value)
     shown = {}
-    for name, value in vars(node).items():
-        if name.startswith("_") or "shape" in name or isinstance(value, (np.ndarray, Tensor)):
+    for name, value in settings.items():
+        if name.startswith("_") or "shape" in name or "size" in name or value is None \
+                or isinstance(value, (np.ndarray, Tensor)):
+            continue
+        value = _uniform(value)
+        if NEUTRAL_ATTRIBUTES.get(name, object()) == value:
             continue
         if isinstance(value, float):
             text = f"{value:.4g}"
@@ -425,6 +453,30 @@ def _attributes(node: Node) -> dict[str, str]:
     return shown
 
 
+@functools.lru_cache(maxsize=None)
+def _argument_names(op: type) -> tuple[str, ...]:
+    """Names of the positional parameters of ``op.forward`` after ``ctx``."""
+    parameters = list(inspect.signature(op.forward).parameters.values())[1:]
+    return tuple(parameter.name for parameter in parameters
+                 if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD))
+
+
+def _uniform(value: Any) -> Any:
+    """A nested tuple of one repeated int (stride (2, 2), padding ((1, 1), (1, 1))) as that int;
+    numpy scalars as Python numbers; anything else unchanged."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        leaves = _leaves(value)
+        if leaves and all(type(leaf) is int and leaf == leaves[0] for leaf in leaves):
+            return leaves[0]
+    return value
+
+
+def _leaves(value: Any) -> list:
+    return [leaf for entry in value for leaf in _leaves(entry)] if isinstance(value, tuple) else [value]
+
+
 def _saved_arrays(node: Function) -> tuple[list[tuple[str, tuple, str, int]], bool]:
     """The arrays a node keeps for backward: its saved tensors and its ndarray attributes."""
     arrays = []
@@ -432,10 +484,10 @@ def _saved_arrays(node: Function) -> tuple[list[tuple[str, tuple, str, int]], bo
         for position, (value, _) in enumerate(node._saved):
             array = value.data if isinstance(value, Tensor) else value
             if isinstance(array, np.ndarray):
-                arrays.append((f"saved[{position}]", array.shape, str(array.dtype), array.nbytes))
+                arrays.append((f"saved[{position}]", array.shape, _dtype_name(array.dtype), array.nbytes))
     for name, value in vars(node).items():
         if not name.startswith("_") and isinstance(value, np.ndarray):
-            arrays.append((name, value.shape, str(value.dtype), value.nbytes))
+            arrays.append((name, value.shape, _dtype_name(value.dtype), value.nbytes))
     return arrays, node._saved is None
 
 

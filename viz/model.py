@@ -3,14 +3,15 @@
 Which module made which node is found with forward hooks and ``autograd.record_inputs``, which
 lists the nodes in creation order: a module's pre-hook notes how many nodes exist, its forward hook
 gives every node created since then that no submodule claimed (submodules finish first) to the
-module. Parameters belong to the module that holds them.
+module. Parameters belong to the module that holds them. The ops of a module called more than once
+(a ReLU reused within a block) belong to its parent, so that no cluster spans unrelated ops.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from autograd.audit import GraphAudit, record_inputs, walk_graph
+from autograd.audit import GraphAudit, gradcheck_graph, record_inputs, walk_graph
 from autograd.function import AccumulateGrad, gradient_edge
 from autograd.tensor import Tensor
 
@@ -21,7 +22,7 @@ from .graph import Graph, GraphEdge, GraphNode, ModuleInfo, build_graph
 def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool = False,
                loss_fn: Callable[[Any], Tensor] | None = None, show_saved: bool = False,
                show_values: bool | None = None, rollup: bool | None = None, rankdir: str = "TB",
-               audit: GraphAudit | None = None, vanishing: float = 1e-7) -> Digraph:
+               audit: GraphAudit | bool | None = None, vanishing: float = 1e-7) -> Digraph:
     """Run ``model(*inputs)`` once and draw its graph with one cluster per module.
 
     Modules nested deeper than ``depth`` are collapsed into one node each, showing the module's
@@ -42,8 +43,10 @@ def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool
         rollup: draw consecutive identical collapsed modules as one node ("BasicBlock x3").
             None: roll up unless gradients are shown (each block then keeps its own colour).
         rankdir: ``"TB"`` or ``"LR"``.
-        audit: a ``gradcheck_graph`` report of the same graph; failing ops (or the collapsed
-            modules holding them) are outlined in red.
+        audit: True to run ``autograd.gradcheck_graph`` on the recorded graph, or a report of it
+            from a run of the same model and inputs (rows are matched by node id); failing ops,
+            or the collapsed modules holding them, are outlined in red. The report is kept as
+            ``.graph.audit``.
         vanishing: gradient norm below which a gradient counts as vanishing.
 
     Returns:
@@ -54,6 +57,7 @@ def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool
     modules: dict[str, ModuleInfo] = {}
     outputs: dict[str, tuple] = {}
     starts: dict[int, list[int]] = {}
+    calls: dict[str, int] = {}
 
     with record_inputs() as created:
         def before(module: Any, args: tuple) -> None:
@@ -61,6 +65,7 @@ def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool
 
         def after(module: Any, args: tuple, result: Any) -> None:
             name = names[id(module)]
+            calls[name] = calls.get(name, 0) + 1
             for node in created[starts[id(module)].pop():]:
                 owners.setdefault(node, name)
             tensor = _first_tensor(result)
@@ -79,13 +84,21 @@ def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool
             for handle in handles:
                 handle.remove()
 
+    # A module called several times (one ReLU reused in a block) would make a cluster spanning
+    # unrelated parts of the graph: its ops are drawn in the module that called it instead.
+    for node, name in owners.items():
+        while calls.get(name, 1) > 1:
+            name = name.rpartition(".")[0]
+        owners[node] = name
+    if audit is True:
+        audit = gradcheck_graph(root)
     parameters = dict(model.named_parameters())
     holders = {id(parameter): name.rpartition(".")[0] for name, parameter in parameters.items()}
     for node in walk_graph([gradient_edge(root)[0]]):
         if isinstance(node, AccumulateGrad) and id(node.variable) in holders:
             owners[node] = holders[id(node.variable)]
     graph = build_graph(root, parameters, show_values=show_values, show_saved=show_saved, show_grads=show_grads,
-                        audit=audit, modules=owners, vanishing=vanishing)
+                        audit=audit or None, modules=owners, vanishing=vanishing)
     graph.modules = {name: info for name, info in modules.items() if name}
     if depth is not None:
         _collapse(graph, depth, outputs)

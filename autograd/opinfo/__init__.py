@@ -74,9 +74,9 @@ def distinct(rng: np.random.Generator, *shape: int, spacing: float = 0.1) -> Ten
 
 def all_opinfos() -> list[OpInfo]:
     """Every registered op, family by family."""
-    from . import convolution, core
+    from . import convolution, core, functional
 
-    return [*core.OPS, *convolution.OPS]
+    return [*core.OPS, *convolution.OPS, *functional.OPS]
 
 
 def sample_id(info: OpInfo, sample: Sample) -> str:

@@ -114,23 +114,40 @@ def _grouped(array: np.ndarray, groups: int, columns: int) -> np.ndarray:
     return array.reshape(groups, -1, columns)
 
 
+def _correlate(x: np.ndarray, weight: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair,
+               groups: int) -> np.ndarray:
+    """w ⋆ x by im2col and one (batched) matrix product; returns (C_out, N, Ho, Wo), channels first."""
+    n, _, h, w = x.shape
+    out_channels, _, kh, kw = weight.shape
+    ho, wo = _conv_output_size((h, w), (kh, kw), stride, padding, dilation)
+    columns = _im2col(x, (kh, kw), stride, padding, dilation, (ho, wo))
+    out = np.matmul(_grouped(weight, groups, weight[0].size), _grouped(columns, groups, n * ho * wo))
+    return out.reshape(out_channels, n, ho, wo)
+
+
+def _transposed_as_correlation(weight: np.ndarray, groups: int) -> np.ndarray:
+    """The conv2d weight (C_out, C_in / G, kh, kw) that computes conv_transpose2d with ``weight`` at stride 1.
+
+    Input and output channels swap roles within each group, and the kernel is rotated by 180 degrees.
+    """
+    in_channels, per_group, kh, kw = weight.shape
+    swapped = weight[:, :, ::-1, ::-1].reshape(groups, in_channels // groups, per_group, kh, kw).swapaxes(1, 2)
+    return swapped.reshape(groups * per_group, in_channels // groups, kh, kw)
+
+
 class Conv2d(Function):
     """y = w ⋆ x + b (cross-correlation with stride, padding, dilation and groups)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair, padding: Padding2d,
                 dilation: Pair, groups: int) -> np.ndarray:
-        n, _, h, w = x.data.shape
-        out_channels, _, kh, kw = weight.data.shape
-        ho, wo = _conv_output_size((h, w), (kh, kw), stride, padding, dilation)
-        columns = _im2col(x.data, (kh, kw), stride, padding, dilation, (ho, wo))
-        out = np.matmul(_grouped(weight.data, groups, weight.data[0].size),
-                        _grouped(columns, groups, n * ho * wo)).reshape(out_channels, n, ho, wo)
+        out = _correlate(x.data, weight.data, stride, padding, dilation, groups)
         if bias is not None:
             out += bias.data[:, None, None, None]
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
-        ctx.output_padding = _restoring_output_padding((h, w), (ho, wo), (kh, kw), stride, padding, dilation)
+        ctx.output_padding = _restoring_output_padding(x.data.shape[2:], out.shape[2:], weight.data.shape[2:], stride,
+                                                       padding, dilation)
         return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
 
     @staticmethod
@@ -164,14 +181,22 @@ class ConvTranspose2d(Function):
                 output_padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
         n, in_channels, h, w = x.data.shape
         _, per_group, kh, kw = weight.data.shape
-        out_size = tuple(_window_extent(size, k, s, d) + extra - sum(pads) for size, k, s, d, extra, pads
-                         in zip((h, w), (kh, kw), stride, dilation, output_padding, padding))
-        # columns = W^T @ x, one (C_out/G * kh * kw, C_in/G) @ (C_in/G, N*H*W) product per group.
-        x_channels_first = x.data.transpose(1, 0, 2, 3).reshape(groups, in_channels // groups, n * h * w)
-        weight_t = _grouped(weight.data, groups, weight.data[0].size).transpose(0, 2, 1)
-        columns = _workspace((groups, weight_t.shape[1], n * h * w), np.result_type(weight.data, x.data))
-        np.matmul(weight_t, x_channels_first, out=columns)
-        out = _col2im(columns.reshape(per_group * groups, kh, kw, n, h, w), stride, padding, dilation, out_size)
+        full = tuple((d * (k - 1) - before, d * (k - 1) - after + extra)
+                     for k, d, (before, after), extra in zip((kh, kw), dilation, padding, output_padding))
+        if stride == (1, 1) and min(min(pair) for pair in full) >= 0:
+            # At stride 1 this is the "full" convolution of the CNN notes: a correlation with the kernel rotated
+            # by 180 degrees over the input padded by d (k - 1) - p, which im2col + GEMM does faster than the
+            # scatter-adds of col2im.
+            out = _correlate(x.data, _transposed_as_correlation(weight.data, groups), stride, full, dilation, groups)
+        else:
+            out_size = tuple(_window_extent(size, k, s, d) + extra - sum(pads) for size, k, s, d, extra, pads
+                             in zip((h, w), (kh, kw), stride, dilation, output_padding, padding))
+            # columns = W^T @ x, one (C_out/G * kh * kw, C_in/G) @ (C_in/G, N*H*W) product per group.
+            x_channels_first = x.data.transpose(1, 0, 2, 3).reshape(groups, in_channels // groups, n * h * w)
+            weight_t = _grouped(weight.data, groups, weight.data[0].size).transpose(0, 2, 1)
+            columns = _workspace((groups, weight_t.shape[1], n * h * w), np.result_type(weight.data, x.data))
+            np.matmul(weight_t, x_channels_first, out=columns)
+            out = _col2im(columns.reshape(per_group * groups, kh, kw, n, h, w), stride, padding, dilation, out_size)
         if bias is not None:
             out += bias.data[:, None, None, None]
         ctx.save_for_backward(x, weight)

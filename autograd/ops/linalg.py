@@ -68,3 +68,25 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         the product; dimensions of size 1 added for vector operands are removed.
     """
     return Matmul.apply(input, other)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Affine map ``input @ weight.T + bias`` (a composition of matmul, transpose and add).
+
+    Args:
+        input: (*, in_features).
+        weight: (out_features, in_features).
+        bias: (out_features,), or None.
+
+    Returns:
+        (*, out_features).
+    """
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-d (out_features, in_features), got shape {tuple(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} "
+                         f"features but weight of shape {tuple(weight.shape)} expects {weight.shape[1]}")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: bias has shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
+    output = Matmul.apply(input, weight.T)
+    return output if bias is None else output + bias

@@ -139,9 +139,6 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, target, exps, sums = ctx.saved_tensors
-        # Under create_graph softmax must be a function of x (the Softmax op); otherwise the exps
-        # kept from the forward give it in one pass.
-        probs = Softmax.apply(x, 1) if is_grad_enabled() else wrap(exps / sums)
         if ctx.reduction == "none":
             grad = grad.unsqueeze(1)
         elif ctx.reduction == "mean":
@@ -155,16 +152,28 @@ class CrossEntropy(Function):
                 q = q * weight_b
             total = q.sum(1, keepdim=True)
         else:
-            dense = np.zeros(x.shape, x.dtype)
-            np.put_along_axis(dense, ctx.safe, ctx.item_weight * (1.0 - ctx.label_smoothing), axis=1)
             total = ctx.item_weight * (1.0 - ctx.label_smoothing)
             if ctx.label_smoothing:
-                dense += smoothing * (1.0 if weight_b is None else weight_b) * ctx.valid
-                class_total = classes if weight_b is None else weight_b.sum()
-                total = total + smoothing * class_total * ctx.valid
-            q, total = wrap(dense), wrap(total.astype(x.dtype, copy=False))
-        grad_input = (probs * total - q) * grad if ctx.needs_input_grad[0] else None
-        grad_target = None
+                total = total + smoothing * (classes if weight_b is None else weight_b.sum()) * ctx.valid
+            total = wrap(total.astype(x.dtype, copy=False))
+        grad_input = grad_target = None
+        if ctx.needs_input_grad[0]:
+            coefficient = total * grad
+            if is_grad_enabled():
+                # create_graph: softmax must be a function of x (the Softmax op) for the second derivative.
+                grad_input = Softmax.apply(x, 1) * coefficient
+            else:
+                # softmax * c = exps * (c / sums): one full-size pass, with the exps kept from the forward.
+                grad_input = wrap(exps) * (coefficient / wrap(sums))
+            if isinstance(target, Tensor):
+                grad_input = grad_input - q * grad
+            else:
+                # q = (1 - eps) w[t] at each item's target class, plus eps / C * w over every class.
+                q = np.zeros(x.shape, x.dtype)
+                np.put_along_axis(q, ctx.safe, ctx.item_weight * (1.0 - ctx.label_smoothing), axis=1)
+                if ctx.label_smoothing:
+                    q += smoothing * (1.0 if weight_b is None else weight_b) * ctx.valid
+                grad_input = grad_input - wrap(q) * grad
         if ctx.needs_input_grad[1]:
             log_probs = LogSoftmax.apply(x, 1) * (ctx.label_smoothing - 1.0)
             grad_target = (log_probs if weight_b is None else log_probs * weight_b) * grad
@@ -353,8 +362,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """Binary cross-entropy on logits x: -w (p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))).
 
-    Computed as ``(1 - t) x + (1 + (p - 1) t) softplus(-x)``, with a softplus that never
-    overflows, so logits of any magnitude give exact, finite losses (a composition of Tensor ops).
+    Computed as ``p t softplus(-x) + (1 - t) softplus(x)``, with a softplus that never overflows,
+    so logits of any magnitude give exact, finite losses (a composition of Tensor ops).
 
     Args:
         input: logits, any shape.
@@ -368,9 +377,32 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if not isinstance(target, Tensor):
         target = Tensor(target, dtype=input.dtype)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
-    loss = (1.0 - target) * input
-    if pos_weight is None:
-        loss = loss + Softplus.apply(-input)
-    else:
-        loss = loss + (1.0 + (pos_weight - 1.0) * target) * Softplus.apply(-input)
+    # -log sigmoid(x) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x): a sum of two
+    # non-negative terms, so nothing cancels (the form (1 - t) x + softplus(-x) loses all
+    # relative accuracy at x = -30, t = 0).
+    positive = target * Softplus.apply(-input)
+    if pos_weight is not None:
+        positive = positive * pos_weight
+    loss = (1.0 - target) * Softplus.apply(input) + positive
     return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """One-hot encoding of class indices (int64, no gradient).
+
+    Args:
+        tensor: integer class indices of any shape.
+        num_classes: number of classes C; -1 means one more than the largest index.
+
+    Returns:
+        (*tensor.shape, C) int64 tensor with a single 1 per index.
+    """
+    data = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if data.dtype.kind not in "iu":
+        raise ValueError(f"one_hot: expected an integer tensor of class indices, got dtype {data.dtype}")
+    if num_classes == -1:
+        num_classes = int(data.max()) + 1 if data.size else 0
+    if data.size and (data.min() < 0 or data.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got values from {data.min()} to "
+                         f"{data.max()}")
+    return wrap((data[..., None] == np.arange(num_classes)).astype(np.int64))

@@ -1,4 +1,9 @@
-"""Padding: ``pad`` adds a border around the last dimensions; its gradient crops the border off."""
+"""Padding: ``pad`` adds a border around the last dimensions.
+
+Constant padding's gradient crops the border off. Reflect, replicate and circular padding copy
+input values into the border: along each padded dimension they are a gather with source indices
+(``IndexSelect``), whose gradient adds every border copy back onto the element it came from.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
+from .resize import IndexSelect
 
 
 def _numpy_widths(pad: Sequence[int], ndim: int, op: str) -> list[tuple[int, int]]:
@@ -33,14 +39,33 @@ class ConstantPad(Function):
         return grad[ctx.crop], None, None
 
 
+def _source_index(mode: str, size: int, before: int, after: int) -> np.ndarray:
+    """For each position of the padded dimension, the input position it copies."""
+    position = np.arange(-before, size + after)
+    if mode == "reflect":
+        # Mirror about the first and last elements, which are not repeated: -1 -> 1, size -> size - 2.
+        position = np.abs(position)
+        return np.where(position >= size, 2 * (size - 1) - position, position)
+    if mode == "replicate":
+        return np.clip(position, 0, size - 1)
+    return position % size
+
+
+_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad the last ``len(pad) // 2`` dimensions of ``input``.
 
     Args:
-        input: tensor of any shape.
+        input: tensor of any shape. The modes other than ``'constant'`` pad the last 1, 2 or 3
+            dimensions of an input with one or two more (batch and channel) dimensions, as in PyTorch.
         pad: ``(left, right)`` for the last dimension, then ``(top, bottom)`` for the one before, and
             so on, as in PyTorch. Widths must be non-negative.
-        mode: ``'constant'``.
+        mode: ``'constant'`` (fill with ``value``), ``'reflect'`` (mirror without repeating the edge:
+            ``[1, 2, 3]`` padded by 2 on the left gives ``[3, 2, 1, 2, 3]``; each width must be
+            smaller than its dimension), ``'replicate'`` (repeat the edge) or ``'circular'`` (wrap
+            around; widths at most the dimension's size).
         value: fill value for constant padding.
 
     Returns:
@@ -49,6 +74,22 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     widths = _numpy_widths(pad, input.ndim, "pad")
     if any(w < 0 for pair in widths for w in pair):
         raise ValueError(f"pad: negative widths {tuple(pad)} are not supported")
-    if mode != "constant":
-        raise ValueError(f"pad: unknown mode {mode!r}; expected 'constant'")
-    return ConstantPad.apply(input, widths, value)
+    if mode not in _MODES:
+        raise ValueError(f"pad: unknown mode {mode!r}; expected one of {', '.join(map(repr, _MODES))}")
+    if mode == "constant":
+        return ConstantPad.apply(input, widths, value)
+    padded = len(pad) // 2
+    if padded > 3 or input.ndim not in (padded + 1, padded + 2):
+        raise ValueError(f"pad: {mode} padding of the last {padded} dimensions needs a {padded + 1}-d or "
+                         f"{padded + 2}-d input, got shape {tuple(input.shape)}")
+    result = input
+    for axis in range(input.ndim - padded, input.ndim):
+        before, after = widths[axis]
+        size = input.shape[axis]
+        limit = size - 1 if mode == "reflect" else size
+        if max(before, after) > limit:
+            raise ValueError(f"pad: {mode} padding ({before}, {after}) of dimension {axis} (size {size}) must be at "
+                             f"most {limit} on each side (input shape {tuple(input.shape)})")
+        if before or after:
+            result = IndexSelect.apply(result, axis, _source_index(mode, size, before, after))
+    return result

@@ -17,7 +17,7 @@ The gradients follow the CNN notes:
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -46,23 +46,25 @@ def _padded(x: np.ndarray, padding: Pair, extent: Pair, fill: float) -> np.ndarr
     return padded
 
 
-def _argmax_windows(windows: Iterable[tuple[np.ndarray, np.ndarray]], first: np.ndarray,
-                    shape: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Running max over ``(values, positions)`` pairs, one pair per kernel offset.
+def _argmax_windows(windows: Sequence[tuple[np.ndarray, np.ndarray]], first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Max and argmax over ``(values, positions)`` pairs, one pair per kernel offset.
 
-    ``positions`` are flat indices into each H*W input plane; ``first`` (the first real element of each
-    window) is the index reported for a window holding only -inf. As in PyTorch, the first maximum wins a tie
-    and a NaN wins over everything.
+    ``positions`` are flat indices into each H*W input plane. As in PyTorch, the first maximum wins a tie, a NaN
+    wins over everything, and a window holding only -inf reports ``first`` (its first element inside the input).
     """
-    best = None
-    index = np.empty(shape, np.int64)
+    best = windows[0][0].copy()
+    for values, _ in windows[1:]:
+        np.maximum(best, values, out=best)  # propagates NaN
+    with_nan = bool(np.isnan(best).any())
+    index = np.empty(best.shape, np.int64)
     index[...] = first
-    for values, positions in windows:
-        if best is None:
-            best = np.full(shape, -np.inf, values.dtype)
-        take = (values > best) | np.isnan(values)
-        np.copyto(best, values, where=take)
-        np.copyto(index, positions, where=take)
+    # Backwards, so that the earliest offset holding the maximum is written last.
+    for values, positions in reversed(windows):
+        hit = values == best
+        if with_nan:
+            hit |= np.isnan(values)
+        np.copyto(index, positions, where=hit)
+    np.copyto(index, first, where=best == -np.inf)  # padding is -inf too: point at a real element
     return best, index
 
 
@@ -71,7 +73,7 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_size: Pair):
-        n, c, h, w = x.data.shape
+        h, w = x.data.shape[2:]
         (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel, stride, padding, dilation, out_size
         extent = ((ho - 1) * sh + (kh - 1) * dh + 1, (wo - 1) * sw + (kw - 1) * dw + 1)
         padded = _padded(x.data, padding, extent, -np.inf)
@@ -80,10 +82,10 @@ class MaxPool2d(Function):
         # The first tap of each window inside the input (padding is at most half the kernel, so there is one).
         first_row = rows - dh * (np.minimum(rows, 0) // dh)
         first_col = cols - dw * (np.minimum(cols, 0) // dw)
-        windows = ((padded[:, :, _window_slice(i, dh, sh, ho), _window_slice(j, dw, sw, wo)],
+        windows = [(padded[:, :, _window_slice(i, dh, sh, ho), _window_slice(j, dw, sw, wo)],
                     (rows + i * dh)[:, None] * w + (cols + j * dw)[None, :])
-                   for i in range(kh) for j in range(kw))
-        values, indices = _argmax_windows(windows, first_row[:, None] * w + first_col[None, :], (n, c, ho, wo))
+                   for i in range(kh) for j in range(kw)]
+        values, indices = _argmax_windows(windows, first_row[:, None] * w + first_col[None, :])
         ctx.input_size = (h, w)
         ctx.save_for_backward(indices)
         ctx.mark_non_differentiable(indices)
@@ -368,16 +370,16 @@ class AdaptiveMaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, out_size: Pair):
-        n, c, h, w = x.data.shape
+        h, w = x.data.shape[2:]
         (row_start, row_end), (col_start, col_end) = (_adaptive_bins(size, count)
                                                       for size, count in zip((h, w), out_size))
         # Offset i of every bin, clamped to the bin's last element: bins are shorter than the longest one,
         # and repeating an element changes neither the max nor (first one wins) its index.
         offsets = [(np.minimum(row_start + i, row_end - 1), np.minimum(col_start + j, col_end - 1))
                    for i in range(int((row_end - row_start).max())) for j in range(int((col_end - col_start).max()))]
-        windows = ((x.data[:, :, rows[:, None], cols[None, :]], rows[:, None] * w + cols[None, :])
-                   for rows, cols in offsets)
-        values, indices = _argmax_windows(windows, row_start[:, None] * w + col_start[None, :], (n, c, *out_size))
+        windows = [(x.data[:, :, rows[:, None], cols[None, :]], rows[:, None] * w + cols[None, :])
+                   for rows, cols in offsets]
+        values, indices = _argmax_windows(windows, row_start[:, None] * w + col_start[None, :])
         ctx.input_size = (h, w)
         ctx.save_for_backward(indices)
         ctx.mark_non_differentiable(indices)

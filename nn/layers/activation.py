@@ -1,4 +1,5 @@
-"""Activation layers: ``ReLU``, ``LeakyReLU``, ``ELU``, ``GELU``, ``SiLU``, ``Sigmoid``, ``Tanh``, ``Softmax``, ``LogSoftmax``.
+"""Activation layers: ``ReLU``, ``LeakyReLU``, ``ELU``, ``GELU``, ``SiLU``, ``Sigmoid``, ``Tanh``, ``Softmax``,
+``LogSoftmax``.
 
 The ``inplace`` arguments are accepted for PyTorch compatibility (``nn.ReLU(inplace=True)`` appears
 in most model code) and shown in the repr, but gradlab always computes out of place: the results and

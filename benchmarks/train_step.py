@@ -1,0 +1,242 @@
+"""One training step of ResNet-20 (CIFAR layout): batch 64 of 3x32x32 float32 images, forward, cross-entropy,
+backward and an SGD step (momentum 0.9, weight decay 5e-4), gradlab next to the same network in torch.nn.
+
+Reports:
+- the median milliseconds per step of each library and the ratio gradlab / PyTorch; the two run in the
+  same process and alternate every ``--chunk`` steps, so that load from other processes hits both;
+- each library's peak memory during training above its idle process (model and data built): peak RSS
+  of a fresh process per library running a few steps, measured the same way for both;
+- whether gradlab's memory stays flat over the run: resident memory sampled after every step, and each
+  step's graph checked to be freed (by reference counting alone) once its loss is dropped.
+
+    python benchmarks/train_step.py [--steps 200] [--chunk 10] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+import autograd
+import nn
+import optim
+
+BATCH = 64
+
+
+def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    return rng.standard_normal((BATCH, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, BATCH)
+
+
+def gradlab_trainer(images: np.ndarray, labels: np.ndarray) -> tuple[Callable[[], Any], int]:
+    """A closure doing one training step of gradlab's resnet20 (returns the loss), and the parameter count."""
+    autograd.manual_seed(0)
+    model = nn.models.resnet20()
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = autograd.tensor(images), autograd.tensor(labels)
+
+    def step() -> Any:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step, sum(p.numel() for p in model.parameters())
+
+
+def torch_trainer(images: np.ndarray, labels: np.ndarray) -> tuple[Callable[[], Any], int]:
+    """The same step for ResNet-20 written with torch.nn: BasicBlocks with 1x1 conv + BN projection shortcuts,
+    exactly gradlab's ``nn.models.resnet20``."""
+    import torch
+    from torch import nn as tnn
+
+    class BasicBlock(tnn.Module):
+        def __init__(self, inplanes: int, planes: int, stride: int) -> None:
+            super().__init__()
+            self.conv1 = tnn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(planes)
+            self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = tnn.BatchNorm2d(planes)
+            self.downsample = None
+            if stride != 1 or inplanes != planes:
+                self.downsample = tnn.Sequential(tnn.Conv2d(inplanes, planes, 1, stride, bias=False),
+                                                 tnn.BatchNorm2d(planes))
+
+        def forward(self, x):
+            identity = x if self.downsample is None else self.downsample(x)
+            out = torch.relu(self.bn1(self.conv1(x)))
+            return torch.relu(self.bn2(self.conv2(out)) + identity)
+
+    class ResNet20(tnn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = tnn.Conv2d(3, 16, 3, 1, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(16)
+            blocks, inplanes = [], 16
+            for stage, planes in enumerate((16, 32, 64)):
+                for index in range(3):
+                    blocks.append(BasicBlock(inplanes, planes, 2 if stage and index == 0 else 1))
+                    inplanes = planes
+            self.layers = tnn.Sequential(*blocks)
+            self.fc = tnn.Linear(64, 10)
+
+        def forward(self, x):
+            x = self.layers(torch.relu(self.bn1(self.conv1(x))))
+            return self.fc(x.mean(dim=(2, 3)))
+
+    torch.manual_seed(0)
+    model = ResNet20()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    loss_fn = tnn.CrossEntropyLoss()
+    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+
+    def step() -> Any:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step, sum(p.numel() for p in model.parameters())
+
+
+TRAINERS = {"gradlab": gradlab_trainer, "torch": torch_trainer}
+
+
+def rss_mib() -> float:
+    """Current resident memory of this process in MiB (Linux /proc; NaN elsewhere)."""
+    try:
+        with open("/proc/self/statm") as file:
+            return int(file.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, in MiB.
+
+    Linux's VmHWM belongs to the process image, whereas ``ru_maxrss`` also counts the parent's memory
+    inherited through fork before exec; elsewhere ``ru_maxrss`` (bytes on macOS) is the best available.
+    """
+    try:
+        with open("/proc/self/status") as file:
+            for line in file:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def measure_memory(library: str, steps: int, threads: int) -> dict[str, float]:
+    """In this (fresh) process: idle memory with model and data built, then peak memory over ``steps`` steps."""
+    if library == "torch":
+        import torch
+        torch.set_num_threads(threads)
+    step, _ = TRAINERS[library](*batch(np.random.default_rng(0)))
+    gc.collect()
+    idle = rss_mib()
+    for _ in range(steps):
+        step()
+    return {"idle_mib": idle, "peak_mib": peak_rss_mib(), "training_mib": peak_rss_mib() - idle}
+
+
+def memory_in_subprocess(library: str, threads: int) -> dict[str, float] | None:
+    """Run ``measure_memory`` in a fresh interpreter so that each library's peak is its own."""
+    command = [sys.executable, __file__, "--memory-worker", library, "--threads", str(threads)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        print(f"memory measurement for {library} failed:\n{result.stderr}", file=sys.stderr)
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200, help="timed steps per library (after 3 warm-up steps)")
+    parser.add_argument("--chunk", type=int, default=10, help="steps per library before switching to the other")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (match the BLAS)")
+    parser.add_argument("--memory-worker", choices=sorted(TRAINERS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_worker:
+        print(json.dumps(measure_memory(args.memory_worker, 5, args.threads)))
+        return
+
+    libraries = ["gradlab"]
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+        torch.set_num_threads(args.threads)
+        libraries.append("torch")
+    images, labels = batch(np.random.default_rng(0))
+    trainers = {}
+    for library in libraries:
+        step, parameters = TRAINERS[library](images, labels)
+        for _ in range(3):
+            step()
+        trainers[library] = step
+        print(f"{library:<8} resnet20: {parameters:,} parameters")
+
+    times: dict[str, list[float]] = {library: [] for library in libraries}
+    rss: list[float] = []
+    leaked_graphs = 0
+    losses = []
+    done = 0
+    while done < args.steps:
+        count = min(args.chunk, args.steps - done)
+        for library in libraries:
+            step = trainers[library]
+            for _ in range(count):
+                start = time.perf_counter()
+                loss = step()
+                times[library].append((time.perf_counter() - start) * 1e3)
+                if library == "gradlab":
+                    node = weakref.ref(loss.grad_fn)
+                    losses.append(loss.item())
+                    del loss
+                    leaked_graphs += node() is not None
+                    rss.append(rss_mib())
+        done += count
+
+    print(f"\n{args.steps} steps each, batch {BATCH}x3x32x32 float32, alternating every {args.chunk} steps, "
+          f"torch threads {args.threads}")
+    ours = statistics.median(times["gradlab"])
+    line = f"median step: gradlab {ours:.1f} ms"
+    if "torch" in times:
+        theirs = statistics.median(times["torch"])
+        line += f", PyTorch {theirs:.1f} ms, ratio {ours / theirs:.2f}x"
+    print(line)
+    print(f"gradlab loss: {losses[0]:.4f} at the first timed step, {losses[-1]:.4f} at the last")
+
+    memory = {library: memory_in_subprocess(library, args.threads) for library in libraries}
+    for library, values in memory.items():
+        if values:
+            print(f"peak memory of training above the idle process ({library}): {values['training_mib']:.0f} MiB "
+                  f"(idle {values['idle_mib']:.0f} MiB, peak {values['peak_mib']:.0f} MiB)")
+    if memory.get("torch") and memory.get("gradlab"):
+        print(f"memory ratio gradlab / PyTorch: {memory['gradlab']['training_mib'] / memory['torch']['training_mib']:.2f}x")
+
+    settled = rss[min(10, len(rss) - 1)]
+    drift = max(rss) - settled
+    print(f"gradlab resident memory: {settled:.0f} MiB after 10 steps, {rss[-1]:.0f} MiB after {len(rss)}, "
+          f"max {max(rss):.0f} MiB (drift {drift:+.0f} MiB); graphs still alive after their step: {leaked_graphs}")
+    flat = leaked_graphs == 0 and rss[-1] - settled < 0.1 * settled
+    print("memory is flat: no graph kept alive between steps" if flat else "MEMORY GROWS between steps")
+
+
+if __name__ == "__main__":
+    main()
