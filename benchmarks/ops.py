@@ -5,7 +5,11 @@ Each case runs the op on float32 inputs that require grad and backpropagates a f
 installed, PyTorch's median measured in the same run with the same number of threads, and the ratio
 gradlab / PyTorch. The two libraries alternate in rounds so that load from other processes hits both.
 
+On a machine shared with other work, wall-clock times swing by 2x or more; ``--clock cpu`` measures the
+process's CPU time instead, which is stable when both libraries run single-threaded:
+
     python benchmarks/ops.py [--repeats 9] [--threads 2] [--only conv2d]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/ops.py --threads 1 --clock cpu
 """
 
 from __future__ import annotations
@@ -99,13 +103,13 @@ def step(functional, make_tensor: Callable, arrays: list[np.ndarray], case: Case
     return run
 
 
-def timed(run: Callable[[], None], repeats: int) -> list[float]:
+def timed(run: Callable[[], None], repeats: int, clock: Callable[[], float]) -> list[float]:
     run()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         run()
-        times.append((time.perf_counter() - start) * 1e3)
+        times.append((clock() - start) * 1e3)
     return times
 
 
@@ -114,7 +118,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9, help="timed runs per library and case")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (match the BLAS)")
     parser.add_argument("--only", default="", help="run the cases whose name contains this string")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall-clock time, or CPU time of the process (all threads)")
     args = parser.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
 
     torch = None
     if importlib.util.find_spec("torch") is not None:
@@ -129,6 +136,7 @@ def main() -> None:
 
     cases, missing = available_cases()
     rng = np.random.default_rng(0)
+    print(f"{args.clock} time, median of {2 * ((args.repeats + 1) // 2)} runs, {args.threads} PyTorch thread(s)")
     print(f"{'case':<48} {'gradlab ms':>11} {'torch ms':>9} {'ratio':>6}")
     for case in cases:
         if args.only not in case.name:
@@ -137,9 +145,9 @@ def main() -> None:
         ours, theirs = [], []
         # Two rounds each, alternating, so that a burst of load elsewhere does not land on one library only.
         for _ in range(2):
-            ours += timed(step(F, gradlab_tensor, arrays, case), (args.repeats + 1) // 2)
+            ours += timed(step(F, gradlab_tensor, arrays, case), (args.repeats + 1) // 2, clock)
             if torch is not None:
-                theirs += timed(step(torch.nn.functional, torch_tensor, arrays, case), (args.repeats + 1) // 2)
+                theirs += timed(step(torch.nn.functional, torch_tensor, arrays, case), (args.repeats + 1) // 2, clock)
         ours_ms = statistics.median(ours)
         if torch is None:
             print(f"{case.name:<48} {ours_ms:>11.2f} {'-':>9} {'-':>6}")

@@ -108,13 +108,10 @@ def run(args: argparse.Namespace) -> int:
     model = MODELS[config["model"]](train_set.data.shape[1], len(classes_of(config["dataset"])))
     optimizer = make_optimizer(config, model)
     total_epochs = config["epochs"]
-    # Cosine annealing in closed form, so that a resumed run with more epochs stretches the schedule.
-    scheduler = optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 0.5 * (1 + math.cos(math.pi * epoch / total_epochs)))
     history: list[dict[str, float]] = []
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
         history = list(checkpoint["history"])
         # Continue the random stream where it stopped, so a resumed run matches an uninterrupted one.
         _random.generator().bit_generator.state = checkpoint["rng"]
@@ -122,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
     if start_epoch >= total_epochs:
         print(f"{out}: already trained for {start_epoch} epochs (pass --epochs N with N > {start_epoch} to continue)")
         return 0
+    # Cosine annealing as a function of the epoch, rebuilt at the saved epoch on resume (PyTorch's
+    # last_epoch idiom) rather than loaded, so that a larger --epochs stretches the rest of the schedule.
+    scheduler = optim.lr_scheduler.LambdaLR(
+        optimizer, lambda epoch: 0.5 * (1 + math.cos(math.pi * epoch / total_epochs)), last_epoch=start_epoch - 1)
 
     loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True)
     loss_fn = nn.CrossEntropyLoss()

@@ -96,7 +96,7 @@ def test_max_unpool_puts_values_back_at_the_recorded_argmax():
 # ----------------------------------------------------------------------------- references
 POOL_CONFIGS = [(h, w, k, s, p, d, ceil) for h, w, k, s, p, d, ceil in
                 itertools.product([5, 6], [5, 7], [2, 3], [1, 2], [0, 1], [1, 2], [False, True])
-                if 2 * p <= d * (k - 1) + 1]
+                if p <= k // 2]
 
 
 @pytest.mark.parametrize("h, w, k, s, p, d, ceil_mode", POOL_CONFIGS)
@@ -261,7 +261,7 @@ def test_overlapping_windows_accumulate_in_the_gradient():
 @pytest.mark.parametrize("call, message", [
     (lambda: F.max_pool2d(autograd.zeros(4, 4), 2), r"max_pool2d: expected a 3-d .* got shape \(4, 4\)"),
     (lambda: F.max_pool2d(autograd.zeros(1, 1, 4, 4), 2, padding=2), r"padding \(2, 2\) must be at most half"),
-    (lambda: F.avg_pool2d(autograd.zeros(1, 1, 2, 2), 3), "kernel .* larger than the padded input"),
+    (lambda: F.avg_pool2d(autograd.zeros(1, 1, 2, 2), 3), "kernel .* larger than the input 2x2 with padding"),
     (lambda: F.max_pool2d(autograd.zeros(1, 1, 4, 4), 2, stride=0), "stride must be positive"),
     (lambda: F.avg_pool2d(autograd.zeros(1, 1, 4, 4), 2, divisor_override=0), "divisor_override must be non-zero"),
     (lambda: F.adaptive_avg_pool2d(autograd.zeros(1, 1, 4, 4), (0, 2)), "output_size"),

@@ -142,6 +142,13 @@ def test_small_tensors_show_value_and_gradient():
     assert params["a"].grad.item() == 6.0
 
 
+def test_show_values_switch():
+    x = autograd.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    y = x * 2
+    assert "data" not in viz.make_dot(y).source  # 6 elements: more than the automatic 4
+    assert "data [ 0.,  2.,  4.,  6.,  8., 10.]" in node_line(viz.make_dot(y, show_values=True), "out0")
+    assert "data" not in viz.make_dot(y.sum(), show_values=False).source
+
 def test_gradient_colours_and_legend_after_backward_with_capture():
     loss, params = mlp_loss()
     viz.capture_grads(loss)
@@ -281,6 +288,10 @@ def test_draw_model_collapses_below_depth_and_rolls_up_identical_blocks():
     rolled = viz.draw_model(model, x, depth=1)
     [block] = [node for node in rolled.graph.nodes if node.kind == "module"]
     assert block.count == 3 and block.name == "blocks.0-2" and "Block x3" in rolled.source
+    exported = json.loads(viz.to_json(rolled))
+    assert [(node["name"], node["count"], node["params"]) for node in exported["nodes"] if node["kind"] == "module"] \
+        == [("blocks.0-2", 3, 544)]
+    assert {module["name"] for module in exported["modules"]} == {name for name, _ in model.named_modules() if name}
 
     top = viz.draw_model(model, x, depth=0)
     assert {node.name for node in top.graph.nodes if node.kind == "module"} == {"stem", "blocks", "head"}
@@ -360,3 +371,4 @@ def test_plot_grad_flow(tmp_path):
     assert labels == [name for name, _ in model.named_parameters()]
     assert figure.axes[0].get_yscale() == "log"
     assert (tmp_path / "flow.png").read_bytes()[:4] == b"\x89PNG"
+

@@ -18,7 +18,7 @@ import numpy as np
 from autograd.audit import GraphAudit
 from autograd.tensor import Tensor
 
-from .graph import PRINTED_ELEMENTS, Graph, GraphNode, build_graph
+from .graph import Graph, GraphNode, build_graph
 
 INSTALL_GRAPHVIZ = ("Install graphviz: `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS), "
                     "or `conda install -c conda-forge graphviz`.")
@@ -32,7 +32,8 @@ NONFINITE_COLOR = "#ff2020"
 VANISHING_COLOR = "#d9d9d9"
 SKIP_COLOR = "#8e44ad"
 FAILED_COLOR = "#e60000"
-KIND_FILL = {"op": "#f2f2f2", "param": "#cfe2f3", "leaf": "#e6e6e6", "output": "#d9ead3", "module": "#fff2cc"}
+KIND_FILL = {"op": "#f2f2f2", "param": "#cfe2f3", "leaf": "#e6e6e6", "output": "#d9ead3", "module": "#fff2cc",
+             "cut": "white"}
 
 
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
@@ -79,8 +80,8 @@ def make_dot(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | None
     Args:
         output: the tensor (or tensors) whose graph to draw.
         params: names for leaves, e.g. ``dict(model.named_parameters())``.
-        show_values: print values of small tensors (None: up to 4 elements; True: every tensor,
-            elided past 16 elements; False: never).
+        show_values: print the values of small tensors (None: up to 4 elements; True: up to 16;
+            False: never).
         show_saved: list the arrays each op keeps for backward, with their bytes.
         show_grads: colour each node by log10 of the norm of its gradient (legend included), NaN/inf
             in red, gradients below ``vanishing`` greyed and dashed. Before backward the gradients
@@ -110,7 +111,7 @@ def make_dot(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | None
 def to_digraph(graph: Graph, *, rankdir: str = "TB") -> Digraph:
     """Render a ``Graph`` into a ``Digraph``: nodes, edges, module clusters and the gradient legend."""
     if rankdir not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"make_dot: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
+        raise ValueError(f"viz: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
     dot = Digraph(graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "12", "nodesep": "0.25",
                               "ranksep": "0.3", "newrank": "true"},
                   node_attr={"fontname": "Helvetica", "fontsize": "11", "margin": "0.08,0.04", "height": "0.3"},
@@ -206,8 +207,7 @@ def _shape(shape: tuple | None) -> str:
 def _array(value: np.ndarray) -> str:
     if value.size == 1:
         return f"{value.item():.4g}"
-    text = np.array2string(value.ravel()[:PRINTED_ELEMENTS], precision=3, separator=", ", threshold=6, edgeitems=3)
-    return text if value.size <= PRINTED_ELEMENTS else text[:-1] + ", ...]"
+    return np.array2string(value.ravel(), precision=3, suppress_small=True, separator=", ", threshold=8, edgeitems=3)
 
 
 def _line(text: str, size: int, color: str | None) -> str:
@@ -288,10 +288,9 @@ class _ColorScale:
         position = min(max((log_norm - self.low) / (self.high - self.low), 0.0), 1.0)
         for (left, low), (right, high) in zip(COLOR_SCALE, COLOR_SCALE[1:]):
             if position <= right:
-                weight = (position - left) / (right - left)
-                rgb = [round(a + (b - a) * weight) for a, b in zip(low, high)]
-                return "#" + "".join(f"{channel:02x}" for channel in rgb)
-        return "#" + "".join(f"{channel:02x}" for channel in COLOR_SCALE[-1][1])
+                break
+        weight = (position - left) / (right - left)
+        return "#" + "".join(f"{round(a + (b - a) * weight):02x}" for a, b in zip(low, high))
 
 
 def _dark(color: str) -> bool:

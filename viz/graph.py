@@ -37,7 +37,8 @@ from autograd.tensor import Tensor, wrap
 BROADCASTING_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Where", "Expand"})
 # With show_values=None, values (and gradients) are printed for tensors with at most this many elements.
 SMALL_TENSOR = 4
-# With show_values=True, arrays are printed in full up to this many elements, elided beyond.
+# With show_values=True, values are printed for tensors with at most this many elements; gradients
+# are kept whole up to this size.
 PRINTED_ELEMENTS = 16
 # Op attributes not worth a label when they have these values.
 NEUTRAL_ATTRIBUTES = {"dilation": 1, "groups": 1, "output_padding": 0}
@@ -68,7 +69,8 @@ class GraphNode:
 
     Attributes:
         id: stable id (``n<index>`` in walk order, ``out<k>`` for outputs, ``m:<module>`` for modules).
-        kind: ``"op"``, ``"param"`` (a named leaf), ``"leaf"`` (an unnamed leaf), ``"output"`` or ``"module"``.
+        kind: ``"op"``, ``"param"`` (a named leaf), ``"leaf"`` (an unnamed leaf), ``"output"``,
+            ``"module"`` (a collapsed module) or ``"cut"`` (stands for the nodes beyond ``depth``).
         name: the op's name, the parameter's name, ``"output"``, or the module's dotted name.
         attributes: an op's small attributes (stride, dim, ...) as short strings; a module's class.
         shape: the tensor's shape (for ops and modules, the output's).
@@ -205,7 +207,7 @@ def to_json(output: Any, params: dict[str, Tensor] | None = None, *, show_values
 
     Returns:
         a JSON object ``{"version": 1, "nodes": [...], "edges": [...], "modules": [...]}``. Each node
-        has ``id``, ``kind`` (op/param/leaf/output/module), ``name``, ``attributes``, ``shape``,
+        has ``id``, ``kind`` (op/param/leaf/output/module/cut), ``name``, ``attributes``, ``shape``,
         ``dtype``, ``module``, ``value``, ``grad`` (``{"norm": ...}`` or null), ``saved_bytes``,
         ``audit_failure``, ``residual``, ``params``, ``count``; each edge ``source``, ``target``,
         ``shape``, ``output_nr``, ``broadcast_axes`` and ``skip``.
@@ -359,7 +361,7 @@ def _within(roots: list[Node], depth: int) -> set[Node]:
 
 def _cut(nodes: list[GraphNode], edges: list[GraphEdge], kept: set[str], hidden: int) -> tuple[list, list]:
     """Drop the nodes not in ``kept``; edges from them come from one "... more ops" node instead."""
-    cut = GraphNode("cut", "leaf", f"... {hidden} more nodes")
+    cut = GraphNode("cut", "cut", f"... {hidden} more nodes")
     inside, fed = [], set()
     for edge in edges:
         if edge.target not in kept:
@@ -418,7 +420,7 @@ def _output_meta(node: Node, tensor: Tensor | None, consumed: dict[Node, tuple])
 def _shown_value(array: np.ndarray, show_values: bool | None) -> np.ndarray | None:
     if show_values is False or array.dtype.kind not in "fiub":
         return None
-    if show_values is None and array.size > SMALL_TENSOR:
+    if array.size > (SMALL_TENSOR if show_values is None else PRINTED_ELEMENTS):
         return None
     return np.array(array, copy=True)
 

@@ -102,7 +102,9 @@ def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool
     graph.modules = {name: info for name, info in modules.items() if name}
     if depth is not None:
         _collapse(graph, depth, outputs)
-        if rollup if rollup is not None else not show_grads:
+        if rollup is None:
+            rollup = not show_grads
+        if rollup:
             _rollup(graph, list(names.values()))
     return to_digraph(graph, rankdir=rankdir)
 

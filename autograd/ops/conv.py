@@ -12,7 +12,9 @@ The gradients are built from the same three Functions, so they can be differenti
 - w.r.t. the input: the transposed convolution of the output gradient with the same kernel. For stride 1
   that is a "full" convolution of the output gradient with the kernel rotated by 180 degrees; for stride s
   the gradient is first spread out with s - 1 zeros between its elements (a fractionally strided
-  convolution). ``ConvTranspose2d`` does exactly this: a matrix product with W^T, then col2im.
+  convolution). ``ConvTranspose2d`` computes it as a matrix product with W^T followed by col2im, or at
+  stride 1 literally as that full correlation with the rotated kernel (im2col + GEMM again, which is cheaper
+  than col2im's scatter-adds).
 - w.r.t. the weight: the correlation of the input with the output gradient (``Conv2dWeightGrad``).
 - w.r.t. the bias: the output gradient summed over N, H and W.
 """
@@ -38,8 +40,8 @@ def _workspace(shape: tuple, dtype: np.dtype) -> np.ndarray:
     """An uninitialised array of ``shape`` in a per-thread buffer that is reused from call to call.
 
     Column buffers are large (9x the input for a 3x3 kernel) and never outlive the op that fills them.
-    A fresh array that size is mapped from the OS and page-faulted in on every call, which costs as
-    much as filling it.
+    A fresh array that size (glibc maps blocks over 32 MB afresh each time) is page-faulted in on every
+    call, which costs as much as filling it. The buffer keeps the largest size asked for.
     """
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     buffer = getattr(_scratch, "buffer", None)
@@ -136,7 +138,7 @@ def _transposed_as_correlation(weight: np.ndarray, groups: int) -> np.ndarray:
 
 
 class Conv2d(Function):
-    """y = w ⋆ x + b (cross-correlation with stride, padding, dilation and groups)."""
+    """y = w ⋆ x + b (cross-correlation);  dx = conv_transpose2d(grad; w),  dw = x ⋆ grad,  db = sum(grad)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair, padding: Padding2d,
@@ -171,9 +173,10 @@ class Conv2d(Function):
 
 
 class ConvTranspose2d(Function):
-    """y = conv2d^T(x; w) + b: every input pixel adds the kernel, scaled by its value, onto its output window.
+    """y = conv2d^T(x; w) + b;  dx = conv2d(grad; w),  dw = grad ⋆ x,  db = sum(grad).
 
-    The weight has conv2d's layout seen from the other side: (C_in, C_out / groups, kh, kw).
+    Every input pixel adds the kernel, scaled by its value, onto its output window. The weight has conv2d's
+    layout seen from the other side: (C_in, C_out / groups, kh, kw).
     """
 
     @staticmethod

@@ -79,9 +79,10 @@ class MaxPool2d(Function):
         padded = _padded(x.data, padding, extent, -np.inf)
         rows = np.arange(ho) * sh - ph  # input row of each window's first tap
         cols = np.arange(wo) * sw - pw
-        # The first tap of each window inside the input (padding is at most half the kernel, so there is one).
-        first_row = rows - dh * (np.minimum(rows, 0) // dh)
-        first_col = cols - dw * (np.minimum(cols, 0) // dw)
+        # The first tap of each window inside the input. Clipped, because a heavily dilated window can hold
+        # only padding; it reports -inf then, and its index must still name an element of the plane.
+        first_row = np.minimum(rows - dh * (np.minimum(rows, 0) // dh), h - 1)
+        first_col = np.minimum(cols - dw * (np.minimum(cols, 0) // dw), w - 1)
         windows = [(padded[:, :, _window_slice(i, dh, sh, ho), _window_slice(j, dw, sw, wo)],
                     (rows + i * dh)[:, None] * w + (cols + j * dw)[None, :])
                    for i in range(kh) for j in range(kw)]
@@ -154,8 +155,8 @@ class AvgPool2d(Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         # Average pooling's gradient spreads each value evenly over its window.
-        return AvgSpread2d.apply(grad, ctx.kernel, ctx.stride, ctx.padding, ctx.input_size, ctx.divisor), \
-            None, None, None, None, None
+        spread = AvgSpread2d.apply(grad, ctx.kernel, ctx.stride, ctx.padding, ctx.input_size, ctx.divisor)
+        return spread, None, None, None, None, None
 
 
 class AvgSpread2d(Function):
@@ -180,8 +181,8 @@ class AvgSpread2d(Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return AvgPool2d.apply(grad, ctx.kernel, ctx.stride, ctx.padding, ctx.out_size, ctx.divisor), \
-            None, None, None, None, None
+        pooled = AvgPool2d.apply(grad, ctx.kernel, ctx.stride, ctx.padding, ctx.out_size, ctx.divisor)
+        return pooled, None, None, None, None, None
 
 
 def _pair(value: int | Sequence[int], name: str, op: str, minimum: int) -> Pair:
@@ -204,12 +205,11 @@ def _pool_output_size(op: str, size: Sequence[int], kernel: Pair, stride: Pair, 
     out = []
     for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
         reach = d * (k - 1) + 1
-        if 2 * p > reach:
-            raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel} "
-                             f"(dilation {dilation})")
+        if p > k // 2:
+            raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
         if n + 2 * p < reach:
-            raise ValueError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the padded input "
-                             f"{tuple(size)} + 2 * {padding}")
+            raise ValueError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the input "
+                             f"{size[0]}x{size[1]} with padding {padding}")
         span = n + 2 * p - reach
         o = (-(-span // s) if ceil_mode else span // s) + 1
         if ceil_mode and (o - 1) * s >= n + p:
