@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         checkpoint = autograd.load(checkpoint_path(args.resume))
         config = dict(checkpoint["config"])
-        config["epochs"] = args.epochs or config["epochs"]
+        config["epochs"] = config["epochs"] if args.epochs is None else args.epochs
         config["data_dir"] = args.data_dir or config["data_dir"]
     else:
         config = make_config(args)
@@ -107,15 +107,14 @@ def run(args: argparse.Namespace) -> int:
     train_set, test_set = load_datasets(config, train_transform=True)
     model = MODELS[config["model"]](train_set.data.shape[1], len(classes_of(config["dataset"])))
     optimizer = make_optimizer(config, model)
-    total_epochs = config["epochs"]
+    total_epochs, start_epoch = config["epochs"], 0
     history: list[dict[str, float]] = []
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
-        history = list(checkpoint["history"])
+        start_epoch, history = checkpoint["epoch"], list(checkpoint["history"])
         # Continue the random stream where it stopped, so a resumed run matches an uninterrupted one.
         _random.generator().bit_generator.state = checkpoint["rng"]
-    start_epoch = len(history)
     if start_epoch >= total_epochs:
         print(f"{out}: already trained for {start_epoch} epochs (pass --epochs N with N > {start_epoch} to continue)")
         return 0
@@ -133,32 +132,13 @@ def run(args: argparse.Namespace) -> int:
     viz = import_viz()
     graph_note = None
     for epoch in range(start_epoch, total_epochs):
-        model.train()
         started = time.perf_counter()
-        seen = correct = 0
-        loss_sum = 0.0
-        bar = tqdm(total=len(train_set), desc=f"epoch {epoch + 1}/{total_epochs}", unit="img", leave=False,
-                   file=sys.stderr, dynamic_ncols=True)
-        for images, labels in loader:
-            optimizer.zero_grad()
-            logits = model(images)
-            loss = loss_fn(logits, labels)
-            first_step = viz is not None and graph_note is None
-            if first_step:
-                viz.capture_grads(loss)
-            loss.backward()
-            optimizer.step()
-            if first_step:
-                graph_note = save_graph(viz, loss, model, out)
-            seen += len(labels)
-            correct += int((logits.data.argmax(1) == labels.data).sum())
-            loss_sum += loss.item() * len(labels)
-            bar.update(len(labels))
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.2%}")
-        bar.close()
-        row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": loss_sum / seen,
-               "train_acc": correct / seen}
-        row["images_per_s"] = seen / (time.perf_counter() - started)
+        row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+        row["train_loss"], row["train_acc"], note = train_epoch(
+            model, loader, optimizer, loss_fn, f"epoch {epoch + 1}/{total_epochs}",
+            graph=(viz, out) if viz is not None and epoch == start_epoch else None)
+        graph_note = graph_note or note
+        row["images_per_s"] = len(train_set) / (time.perf_counter() - started)
         scheduler.step()
         row["test_loss"], row["test_acc"], _ = evaluate(model, test_set, loss_fn)
         row["seconds"] = time.perf_counter() - started
@@ -166,8 +146,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"epoch {epoch + 1:>3}/{total_epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
               f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.2%}  lr {row['lr']:.4g}  "
               f"{row['images_per_s']:.0f} img/s  {row['seconds']:.1f} s")
-        autograd.save({"config": config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                       "scheduler": scheduler.state_dict(), "history": history,
+        autograd.save({"config": config, "epoch": epoch + 1, "model": model.state_dict(),
+                       "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "history": history,
                        "rng": _random.generator().bit_generator.state}, out / CHECKPOINT)
         write_metrics(history, config, out)
     print(f"test accuracy {history[-1]['test_acc']:.2%} after {total_epochs} epochs "
@@ -180,16 +160,54 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer, loss_fn: nn.Module,
+                description: str, graph: tuple[Any, Path] | None = None) -> tuple[float, float, str | None]:
+    """One pass over ``loader`` with a progress bar (loss, accuracy, images/s).
+
+    Args:
+        graph: ``(viz, folder)`` to draw the graph of the first step into ``folder``, or None.
+
+    Returns:
+        mean training loss, training accuracy, and the line saying where the graph went (or None).
+    """
+    model.train()
+    seen = correct = 0
+    loss_sum = 0.0
+    note = None
+    with tqdm(total=len(loader.dataset), desc=description, unit="img", leave=False, file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        for images, labels in loader:
+            optimizer.zero_grad()
+            logits = model(images)
+            loss = loss_fn(logits, labels)
+            if graph is not None and note is None:
+                graph[0].capture_grads(loss)
+            loss.backward()
+            optimizer.step()
+            if graph is not None and note is None:
+                note = save_graph(*graph, loss, model)
+            seen += len(labels)
+            correct += int((logits.data.argmax(1) == labels.data).sum())
+            loss_sum += loss.item() * len(labels)
+            bar.update(len(labels))
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.2%}")
+    return loss_sum / seen, correct / seen, note
+
+
 def make_config(args: argparse.Namespace) -> dict[str, Any]:
     """The run's settings: the command line, completed by the dataset's defaults."""
     dataset = args.dataset or "digits"
     defaults = DATASETS[dataset]
     optimizer = args.optimizer or "sgd"
+
+    def given_or(value: Any, default: Any) -> Any:
+        return default if value is None else value
+
     config = {
-        "dataset": dataset, "model": args.model or defaults.model, "epochs": args.epochs or defaults.epochs,
-        "batch_size": args.batch_size or defaults.batch_size, "optimizer": optimizer,
-        "lr": args.lr or (defaults.lr if optimizer == "sgd" else ADAM_LR),
-        "seed": 0 if args.seed is None else args.seed, "limit": args.limit, "data_dir": args.data_dir,
+        "dataset": dataset, "model": args.model or defaults.model, "epochs": given_or(args.epochs, defaults.epochs),
+        "batch_size": given_or(args.batch_size, defaults.batch_size), "optimizer": optimizer,
+        "lr": given_or(args.lr, defaults.lr if optimizer == "sgd" else ADAM_LR), "seed": given_or(args.seed, 0),
+        "limit": args.limit, "data_dir": args.data_dir,
     }
     for name in ("epochs", "batch_size", "limit"):
         if config[name] is not None and config[name] <= 0:
@@ -296,7 +314,7 @@ def import_viz() -> Any:
     return viz
 
 
-def save_graph(viz: Any, loss: autograd.Tensor, model: nn.Module, out: Path) -> str:
+def save_graph(viz: Any, out: Path, loss: autograd.Tensor, model: nn.Module) -> str:
     """Draw the graph of one training step (coloured by gradient norm) as SVG, or as DOT source without ``dot``.
 
     Returns:

@@ -169,7 +169,8 @@ def test_cross_entropy_errors():
         F.cross_entropy(x, Tensor(np.array([0, 3])))
     with pytest.raises(ValueError, match="target class index -1 is out of range"):
         F.cross_entropy(x, Tensor(np.array([-1, 0])))
-    with pytest.raises(ValueError, match=r"expected a target of shape \(2,\) for an input of shape \(2, 3\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"expected a target of shape \(2,\) for an input of shape \(2, 3\), "
+                                         r"got \(3,\)"):
         F.cross_entropy(x, Tensor(np.array([0, 1, 2])))
     with pytest.raises(ValueError, match=r"target shape \(2, 4\) does not match input shape \(2, 3\)"):
         F.cross_entropy(x, Tensor(np.zeros((2, 4))))
