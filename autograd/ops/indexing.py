@@ -1,7 +1,7 @@
 """Indexing ops: ``x[key]``, ``gather``, ``where``, and their adjoints, which scatter-add.
 
 Reading ``x[key]`` may pick an element several times (``x[[0, 0]]``), so the gradient is an
-accumulating scatter (``np.add.at``): each pick adds its share back.
+accumulating scatter (`scatter_add`): each pick adds its share back.
 """
 
 from __future__ import annotations
@@ -33,6 +33,21 @@ def _is_basic(key: Any) -> bool:
                for part in parts)
 
 
+def scatter_add(shape: tuple, flat_index: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """zeros(shape) with ``values`` added at the flat positions ``flat_index``, repeats accumulating.
+
+    Same result as ``np.add.at`` but through ``np.bincount``, which is about ten times faster.
+    """
+    size = int(np.prod(shape))
+    summed = np.bincount(flat_index.ravel(), weights=values.ravel(), minlength=size)
+    return summed.astype(values.dtype, copy=False).reshape(shape)
+
+
+def flat_positions(shape: tuple) -> np.ndarray:
+    """Each element's flat index, in an array of ``shape``: indexing it tells where picks came from."""
+    return np.arange(int(np.prod(shape))).reshape(shape)
+
+
 class Index(Function):
     """y = x[key]."""
 
@@ -56,23 +71,15 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, x: Tensor, shape: tuple, key: Any) -> np.ndarray:
         ctx.key = key
-        result = np.zeros(shape, x.data.dtype)
         if _is_basic(key):
+            result = np.zeros(shape, x.data.dtype)
             result[key] = x.data
-        else:
-            np.add.at(result, key, x.data)
-        return result
+            return result
+        return scatter_add(shape, flat_positions(shape)[key], x.data)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         return Index.apply(grad, ctx.key), None, None
-
-
-def _along_axis_index(index: np.ndarray, dim: int) -> tuple:
-    """Full index tuple that addresses ``index`` positions along ``dim`` and the grid elsewhere."""
-    grid = list(np.ix_(*[np.arange(size) for size in index.shape]))
-    grid[dim] = index
-    return tuple(grid)
 
 
 class Gather(Function):
@@ -99,9 +106,7 @@ class ScatterAdd(Function):
     def forward(ctx, x: Tensor, shape: tuple, dim: int, index: np.ndarray) -> np.ndarray:
         ctx.dim = dim
         ctx.index = index
-        result = np.zeros(shape, x.data.dtype)
-        np.add.at(result, _along_axis_index(index, dim % len(shape)), x.data)
-        return result
+        return scatter_add(shape, np.take_along_axis(flat_positions(shape), index, axis=dim), x.data)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
