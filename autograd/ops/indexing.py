@@ -1,7 +1,7 @@
 """Indexing ops: ``x[key]``, ``gather``, ``where``, and their adjoints, which scatter-add.
 
 Reading ``x[key]`` may pick an element several times (``x[[0, 0]]``), so the gradient is an
-accumulating scatter (`scatter_add`): each pick adds its share back.
+accumulating scatter (``scatter_add``): each pick adds its share back.
 """
 
 from __future__ import annotations
