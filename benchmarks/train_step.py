@@ -228,7 +228,8 @@ def main() -> None:
             print(f"peak memory of training above the idle process ({library}): {values['training_mib']:.0f} MiB "
                   f"(idle {values['idle_mib']:.0f} MiB, peak {values['peak_mib']:.0f} MiB)")
     if memory.get("torch") and memory.get("gradlab"):
-        print(f"memory ratio gradlab / PyTorch: {memory['gradlab']['training_mib'] / memory['torch']['training_mib']:.2f}x")
+        ratio = memory["gradlab"]["training_mib"] / memory["torch"]["training_mib"]
+        print(f"memory ratio gradlab / PyTorch: {ratio:.2f}x")
 
     settled = rss[min(10, len(rss) - 1)]
     drift = max(rss) - settled

@@ -247,7 +247,9 @@ def load_datasets(config: dict[str, Any], train_transform: bool) -> tuple[ImageD
         reader = MNIST if dataset == "mnist" else CIFAR10
         splits = [(part.data, part.targets) for part in (reader(config["data_dir"], train=True),
                                                           reader(config["data_dir"], train=False))]
-    limit = config["limit"]
+    splits = [(images[:config["limit"]], labels[:config["limit"]]) for images, labels in splits]
+    if config["model"] == "lenet5":
+        splits = [(fit_lenet(images), labels) for images, labels in splits]
     defaults = DATASETS[dataset]
     normalize = [T.ToTensor(), T.Normalize(defaults.mean, defaults.std)]
     augment = []
@@ -255,13 +257,9 @@ def load_datasets(config: dict[str, Any], train_transform: bool) -> tuple[ImageD
         augment.append(T.RandomCrop(splits[0][0].shape[-1], padding=defaults.crop_padding))
     if train_transform and defaults.flip:
         augment.append(T.RandomHorizontalFlip())
-    datasets = []
-    for (images, labels), steps in zip(splits, (augment + normalize, normalize)):
-        images, labels = images[:limit], labels[:limit]
-        if config["model"] == "lenet5":
-            images = fit_lenet(images)
-        datasets.append(ImageDataset(images, labels, T.Compose(steps)))
-    return datasets[0], datasets[1]
+    (train_images, train_labels), (test_images, test_labels) = splits
+    return (ImageDataset(train_images, train_labels, T.Compose(augment + normalize)),
+            ImageDataset(test_images, test_labels, T.Compose(normalize)))
 
 
 def fit_lenet(images: np.ndarray) -> np.ndarray:

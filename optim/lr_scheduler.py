@@ -120,7 +120,8 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs: ``lr = base_lr * gamma ** (epoch // step_size)``.
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs:
+    ``lr = base_lr * gamma ** (epoch // step_size)``.
 
     Args:
         optimizer: the optimizer.
@@ -192,7 +193,8 @@ class ExponentialLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """Scale the learning rate by a factor that goes linearly from ``start_factor`` to ``end_factor`` over
-    ``total_iters`` epochs, then stays: ``lr = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters)``.
+    ``total_iters`` epochs, then stays there:
+    ``lr = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters)``.
 
     Args:
         optimizer: the optimizer.

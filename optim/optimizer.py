@@ -184,7 +184,8 @@ class Optimizer:
         for index, values in state_dict["state"].items():
             param = params[int(index)]
             self.state[param] = {name: _restore(value, param) for name, value in values.items()}
-        self.param_groups = [{**saved, "params": group["params"]} for group, saved in zip(self.param_groups, saved_groups)]
+        self.param_groups = [{**saved, "params": group["params"]}
+                             for group, saved in zip(self.param_groups, saved_groups)]
 
 
 def _restore(value: Any, param: Tensor) -> Any:

@@ -44,8 +44,9 @@ def naive_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
             channels = slice(group * per_group, (group + 1) * per_group)
             for p in range(ho):
                 for q in range(wo):
-                    patch = xp[batch, channels, p * sh:p * sh + dh * (kh - 1) + 1:dh, q * sw:q * sw + dw * (kw - 1) + 1:dw]
-                    out[batch, o, p, q] = (patch * w[o]).sum() + (0 if b is None else b[o])
+                    rows = slice(p * sh, p * sh + dh * (kh - 1) + 1, dh)
+                    cols = slice(q * sw, q * sw + dw * (kw - 1) + 1, dw)
+                    out[batch, o, p, q] = (xp[batch, channels, rows, cols] * w[o]).sum() + (0 if b is None else b[o])
     return out
 
 
@@ -54,15 +55,18 @@ def naive_conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, 
     n, c, h, width = x.shape
     _, per_group, kh, kw = w.shape
     (sh, sw), (ph, pw), (oh, ow), (dh, dw) = two(stride), two(padding), two(output_padding), two(dilation)
-    full = np.zeros((n, per_group * groups, (h - 1) * sh + dh * (kh - 1) + 1 + oh, (width - 1) * sw + dw * (kw - 1) + 1 + ow))
+    full_size = ((h - 1) * sh + dh * (kh - 1) + 1 + oh, (width - 1) * sw + dw * (kw - 1) + 1 + ow)
+    full = np.zeros((n, per_group * groups, *full_size))
     in_per_group = c // groups
     for batch in range(n):
         for channel in range(c):
             group = channel // in_per_group
             for i in range(h):
                 for j in range(width):
-                    full[batch, group * per_group:(group + 1) * per_group,
-                         i * sh:i * sh + dh * (kh - 1) + 1:dh, j * sw:j * sw + dw * (kw - 1) + 1:dw] += x[batch, channel, i, j] * w[channel]
+                    rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
+                    cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+                    outputs = slice(group * per_group, (group + 1) * per_group)
+                    full[batch, outputs, rows, cols] += x[batch, channel, i, j] * w[channel]
     out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
     return out if b is None else out + b[:, None, None]
 
@@ -109,7 +113,8 @@ def test_3x3_input_2x2_kernel_by_hand():
 
 def test_input_gradient_is_full_convolution_with_rotated_kernel():
     rng = np.random.default_rng(0)
-    x, w, g = leaf(rng.standard_normal((1, 1, 5, 6))), rng.standard_normal((1, 1, 3, 2)), rng.standard_normal((1, 1, 3, 5))
+    x, w = leaf(rng.standard_normal((1, 1, 5, 6))), rng.standard_normal((1, 1, 3, 2))
+    g = rng.standard_normal((1, 1, 3, 5))
     F.conv2d(x, autograd.tensor(w)).backward(autograd.tensor(g))
     full = naive_conv2d(g, w[:, :, ::-1, ::-1].copy(), padding=(2, 1))  # pad k - 1 on every side: 'full' mode
     np.testing.assert_allclose(x.grad.data, full, atol=1e-12)
@@ -117,7 +122,8 @@ def test_input_gradient_is_full_convolution_with_rotated_kernel():
 
 def test_strided_gradient_is_a_fractionally_strided_convolution():
     rng = np.random.default_rng(1)
-    x, w, g = leaf(rng.standard_normal((1, 1, 7, 7))), rng.standard_normal((1, 1, 3, 3)), rng.standard_normal((1, 1, 3, 3))
+    x, w = leaf(rng.standard_normal((1, 1, 7, 7))), rng.standard_normal((1, 1, 3, 3))
+    g = rng.standard_normal((1, 1, 3, 3))
     F.conv2d(x, autograd.tensor(w), stride=2).backward(autograd.tensor(g))
     dilated = np.zeros((1, 1, 5, 5))
     dilated[:, :, ::2, ::2] = g  # s - 1 zeros between the gradient's elements, then a full convolution
@@ -325,24 +331,28 @@ def test_float32_stays_float32():
 
 
 # ----------------------------------------------------------------------------- errors
+def conv_call(op, input_shape, weight_shape, bias_shape=None, **kwargs):
+    bias = None if bias_shape is None else autograd.zeros(*bias_shape)
+    return lambda: op(autograd.zeros(*input_shape), autograd.zeros(*weight_shape), bias, **kwargs)
+
+
 @pytest.mark.parametrize("call, message", [
-    (lambda: F.conv2d(autograd.zeros(3, 5), autograd.zeros(2, 3, 3, 3)), r"conv2d: expected a 3-d .* got shape \(3, 5\)"),
-    (lambda: F.conv2d(autograd.zeros(1, 4, 5, 5), autograd.zeros(2, 3, 3, 3)), "conv2d: input has 4 channels .* expects 3"),
-    (lambda: F.conv2d(autograd.zeros(1, 4, 5, 5), autograd.zeros(2, 2, 3, 3), groups=3), "groups=3 does not divide the 4"),
-    (lambda: F.conv2d(autograd.zeros(1, 4, 5, 5), autograd.zeros(3, 2, 3, 3), groups=2), "does not divide the 3 output"),
-    (lambda: F.conv2d(autograd.zeros(1, 1, 3, 3), autograd.zeros(1, 1, 5, 5)), "kernel 5x5 .* larger than the padded input 3x3"),
-    (lambda: F.conv2d(autograd.zeros(1, 1, 3, 4), autograd.zeros(1, 1, 3, 3), dilation=2, padding=(1, 0)),
-     "spanning 5x5 .* padded input 5x4"),
-    (lambda: F.conv2d(autograd.zeros(1, 1, 5, 5), autograd.zeros(1, 1, 3, 3), stride=0), "stride must be positive, got 0"),
-    (lambda: F.conv2d(autograd.zeros(1, 1, 5, 5), autograd.zeros(1, 1, 3, 3), stride=(1, -1)), r"stride must be positive, got \(1, -1\)"),
-    (lambda: F.conv2d(autograd.zeros(1, 1, 5, 5), autograd.zeros(1, 1, 3, 3), stride=2, padding="same"),
+    (conv_call(F.conv2d, (3, 5), (2, 3, 3, 3)), r"conv2d: expected a 3-d .* got shape \(3, 5\)"),
+    (conv_call(F.conv2d, (1, 4, 5, 5), (2, 3, 3, 3)), "conv2d: input has 4 channels .* expects 3"),
+    (conv_call(F.conv2d, (1, 4, 5, 5), (2, 2, 3, 3), groups=3), "groups=3 does not divide the 4"),
+    (conv_call(F.conv2d, (1, 4, 5, 5), (3, 2, 3, 3), groups=2), "does not divide the 3 output"),
+    (conv_call(F.conv2d, (1, 1, 3, 3), (1, 1, 5, 5)), "kernel 5x5 .* larger than the padded input 3x3"),
+    (conv_call(F.conv2d, (1, 1, 3, 4), (1, 1, 3, 3), dilation=2, padding=(1, 0)), "spanning 5x5 .* padded input 5x4"),
+    (conv_call(F.conv2d, (1, 1, 5, 5), (1, 1, 3, 3), stride=0), "stride must be positive, got 0"),
+    (conv_call(F.conv2d, (1, 1, 5, 5), (1, 1, 3, 3), stride=(1, -1)), r"stride must be positive, got \(1, -1\)"),
+    (conv_call(F.conv2d, (1, 1, 5, 5), (1, 1, 3, 3), stride=2, padding="same"),
      r"padding='same' needs stride 1, got stride \(2, 2\)"),
-    (lambda: F.conv2d(autograd.zeros(1, 1, 5, 5), autograd.zeros(1, 1, 3, 3), padding="full"), "padding must be"),
-    (lambda: F.conv2d(autograd.zeros(1, 1, 5, 5), autograd.zeros(2, 1, 3, 3), autograd.zeros(3)), r"bias must have shape \(2,\)"),
-    (lambda: F.conv1d(autograd.zeros(1, 2, 3), autograd.zeros(1, 2, 5)), "conv1d: kernel 5 .* padded input 3"),
-    (lambda: F.conv1d(autograd.zeros(1, 2, 3, 3), autograd.zeros(1, 2, 3)), "conv1d: expected a 2-d"),
-    (lambda: F.conv_transpose2d(autograd.zeros(1, 3, 4, 4), autograd.zeros(2, 2, 3, 3)), "input has 3 channels .* expects 2"),
-    (lambda: F.conv_transpose2d(autograd.zeros(1, 2, 4, 4), autograd.zeros(2, 2, 3, 3), stride=2, output_padding=2),
+    (conv_call(F.conv2d, (1, 1, 5, 5), (1, 1, 3, 3), padding="full"), "padding must be"),
+    (conv_call(F.conv2d, (1, 1, 5, 5), (2, 1, 3, 3), (3,)), r"bias must have shape \(2,\)"),
+    (conv_call(F.conv1d, (1, 2, 3), (1, 2, 5)), "conv1d: kernel 5 .* padded input 3"),
+    (conv_call(F.conv1d, (1, 2, 3, 3), (1, 2, 3)), "conv1d: expected a 2-d"),
+    (conv_call(F.conv_transpose2d, (1, 3, 4, 4), (2, 2, 3, 3)), "input has 3 channels .* expects 2"),
+    (conv_call(F.conv_transpose2d, (1, 2, 4, 4), (2, 2, 3, 3), stride=2, output_padding=2),
      "output_padding .* must be smaller than stride"),
 ])
 def test_bad_arguments_raise_value_errors(call, message):

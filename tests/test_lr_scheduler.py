@@ -88,7 +88,8 @@ def test_sequential_lr_warmup_then_cosine():
     warmup = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=3)
     cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=5)
     lrs = sequence(lr_scheduler.SequentialLR(optimizer, [warmup, cosine], milestones=[3]), 9)
-    expected = [0.1 * (0.1 + 0.9 * t / 3) for t in range(3)] + [0.05 * (1 + math.cos(math.pi * t / 5)) for t in range(6)]
+    expected = ([0.1 * (0.1 + 0.9 * t / 3) for t in range(3)]
+                + [0.05 * (1 + math.cos(math.pi * t / 5)) for t in range(6)])
     np.testing.assert_allclose(lrs, expected, rtol=1e-12, atol=1e-15)
 
 
@@ -108,20 +109,25 @@ def test_reduce_on_plateau():
         lr_scheduler.ReduceLROnPlateau(optimizer, factor=1.5)
 
 
-def test_state_dict_resumes_the_schedule():
-    scheduler = lr_scheduler.CosineAnnealingLR(make_optimizer(), T_max=10)
-    for _ in range(4):
+@pytest.mark.parametrize("name", ["CosineAnnealingLR", "MultiStepLR", "OneCycleLR", "SequentialLR"])
+def test_state_dict_round_trips_through_a_checkpoint(name, tmp_path):
+    build = BUILDERS[name]
+    optimizer = make_optimizer(momentum=0.9)
+    scheduler = build(lr_scheduler, optimizer)
+    for _ in range(6):
         scheduler.step()
-    state = scheduler.state_dict()
-    assert "optimizer" not in state
-    optimizer = make_optimizer()
-    resumed = lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
-    resumed.load_state_dict(state)
-    optimizer.param_groups[0]["lr"] = scheduler.get_last_lr()[0]
-    for _ in range(3):
+    autograd.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp_path / "state")
+    state = autograd.load(tmp_path / "state")
+    assert "optimizer" not in state["scheduler"]
+    restored_optimizer = make_optimizer(momentum=0.9)
+    restored = build(lr_scheduler, restored_optimizer)
+    restored_optimizer.load_state_dict(state["optimizer"])
+    restored.load_state_dict(state["scheduler"])
+    for _ in range(10):
         scheduler.step()
-        resumed.step()
-    assert resumed.get_last_lr() == scheduler.get_last_lr()
+        restored.step()
+        assert restored.get_last_lr() == scheduler.get_last_lr()
+    assert restored_optimizer.param_groups[0]["momentum"] == optimizer.param_groups[0]["momentum"]
 
 
 def torch_sequence(torch, build, epochs):

@@ -144,7 +144,8 @@ def test_pools_match_torch_values_indices_and_gradients(op, kwargs):
     np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), atol=1e-12)
 
 
-@pytest.mark.parametrize("size, out", [((5, 7), (3, 2)), ((8, 8), (3, 5)), ((6, 6), (2, 3)), ((3, 4), (5, 7)), ((7, 5), 1)])
+@pytest.mark.parametrize("size, out", [((5, 7), (3, 2)), ((8, 8), (3, 5)), ((6, 6), (2, 3)), ((3, 4), (5, 7)),
+                                       ((7, 5), 1)])
 def test_adaptive_pools_match_the_bin_formula_and_torch(size, out):
     x = distinct(np.random.default_rng(2), 2, 2, *size)
     ho, wo = (out, out) if isinstance(out, int) else out

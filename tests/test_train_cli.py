@@ -19,7 +19,8 @@ def train(*options):
 
 
 def history(folder):
-    return [{key: row[key] for key in DETERMINISTIC} for row in json.loads((folder / "metrics.json").read_text())["epochs"]]
+    rows = json.loads((folder / "metrics.json").read_text())["epochs"]
+    return [{key: row[key] for key in DETERMINISTIC} for row in rows]
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,11 @@ def test_mnist_with_lenet5_from_idx_files(tmp_path):
                  "--optimizer", "adam", "--out", str(out)]) == 0
     config = json.loads((out / "metrics.json").read_text())["config"]
     assert config["model"] == "lenet5" and config["optimizer"] == "adam" and config["lr"] == 1e-3
+
+
+def test_lenet5_on_digits_upscaled_to_32x32(tmp_path):
+    assert main(["train", "--model", "lenet5", "--epochs", "1", "--limit", "32", "--out", str(tmp_path)]) == 0
+    assert autograd.load(tmp_path / "checkpoint.npz")["model"]["c1.weight"].shape == (6, 1, 5, 5)
 
 
 def test_bad_options(tmp_path):

@@ -60,7 +60,9 @@ def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilat
     """The receptive fields of ``x`` (N, C, H, W) as columns of shape (C, kh, kw, N, Ho, Wo).
 
     Zero padding is one copy into a buffer that is already channel-first, so each of the kh*kw
-    slice copies below moves whole contiguous rows.
+    slice copies below moves whole contiguous rows. (A sliding-window view made with as_strided holds
+    the same windows, but reshaping it into a matrix copies them element by element in a
+    cache-hostile order, which measured about twice as slow.)
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size

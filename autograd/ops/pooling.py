@@ -46,7 +46,8 @@ def _padded(x: np.ndarray, padding: Pair, extent: Pair, fill: float) -> np.ndarr
     return padded
 
 
-def _argmax_windows(windows: Sequence[tuple[np.ndarray, np.ndarray]], first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _argmax_windows(windows: Sequence[tuple[np.ndarray, np.ndarray]],
+                    first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Max and argmax over ``(values, positions)`` pairs, one pair per kernel offset.
 
     ``positions`` are flat indices into each H*W input plane. As in PyTorch, the first maximum wins a tie, a NaN
