@@ -3,8 +3,8 @@
 Each case runs the op on float32 inputs that require grad and backpropagates a fixed output gradient
 (or, for losses, the scalar loss). Reports the median milliseconds over the repeats and, when PyTorch is
 installed, PyTorch's median measured in the same run with the same number of threads, and the ratio
-gradlab / PyTorch, plus the ratio of the fastest runs. The two libraries alternate in rounds so that load
-from other processes hits both.
+gradlab / PyTorch, plus the ratio of the fastest runs. The two libraries take turns in two rounds, so that
+load from other processes hits both alike.
 
 On a machine shared with other work, wall-clock times swing by 2x or more; ``--clock cpu`` measures the
 process's CPU time instead, which is stable when both libraries run single-threaded:
@@ -77,26 +77,13 @@ CASES = [
          lambda F, x: F.avg_pool2d(x, 2), 1),
     Case("adaptive_avg_pool2d 64x64x8x8 -> 1x1", lambda rng: [_normal(rng, 64, 64, 8, 8)],
          lambda F, x: F.adaptive_avg_pool2d(x, 1), 1),
+    Case("batch_norm 64x16x32x32, training",
+         lambda rng: [_normal(rng, 64, 16, 32, 32), np.ones(16, np.float32), np.zeros(16, np.float32),
+                      np.zeros(16, np.float32), np.ones(16, np.float32)],
+         lambda F, x, weight, bias, mean, var: F.batch_norm(x, mean, var, weight, bias, training=True), 3),
+    Case("cross_entropy 64x10", lambda rng: [_normal(rng, 64, 10), rng.integers(0, 10, 64)],
+         lambda F, logits, target: F.cross_entropy(logits, target), 1),
 ]
-
-OPTIONAL_CASES = {
-    "batch_norm": Case(
-        "batch_norm 64x16x32x32, training",
-        lambda rng: [_normal(rng, 64, 16, 32, 32), np.ones(16, np.float32), np.zeros(16, np.float32),
-                     np.zeros(16, np.float32), np.ones(16, np.float32)],
-        lambda F, x, weight, bias, mean, var: F.batch_norm(x, mean, var, weight, bias, training=True), 3),
-    "cross_entropy": Case(
-        "cross_entropy 64x10",
-        lambda rng: [_normal(rng, 64, 10), rng.integers(0, 10, 64)],
-        lambda F, logits, target: F.cross_entropy(logits, target), 1),
-}
-
-
-def available_cases() -> tuple[list[Case], list[str]]:
-    """The fixed cases plus the optional ones whose op exists in nn.functional; also the missing names."""
-    present = [case for name, case in OPTIONAL_CASES.items() if hasattr(F, name)]
-    missing = [name for name in OPTIONAL_CASES if not hasattr(F, name)]
-    return CASES + present, missing
 
 
 def step(functional, make_tensor: Callable, arrays: list[np.ndarray], case: Case) -> Callable[[], None]:
@@ -111,19 +98,16 @@ def step(functional, make_tensor: Callable, arrays: list[np.ndarray], case: Case
     return run
 
 
-def timed(run: Callable[[], None], repeats: int, clock: Callable[[], float]) -> list[float]:
+def timed(run: Callable[[], None], clock: Callable[[], float]) -> float:
+    """Milliseconds of one call of ``run``."""
+    start = clock()
     run()
-    times = []
-    for _ in range(repeats):
-        start = clock()
-        run()
-        times.append((clock() - start) * 1e3)
-    return times
+    return (clock() - start) * 1e3
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10, help="timed runs per library and case (in two rounds)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed runs per library and case")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (match the BLAS)")
     parser.add_argument("--only", default="", help="run the cases whose name contains this string")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
@@ -142,21 +126,25 @@ def main() -> None:
     def torch_tensor(array, requires_grad):
         return torch.from_numpy(array).requires_grad_(requires_grad)
 
-    cases, missing = available_cases()
     rng = np.random.default_rng(0)
-    per_round = max(args.repeats // 2, 1)
-    print(f"{args.clock} time, median of {2 * per_round} runs, {args.threads} PyTorch thread(s)")
+    print(f"{args.clock} time, median of {2 * max(args.repeats // 2, 1)} runs, {args.threads} PyTorch thread(s)")
     print(f"{'case':<48} {'gradlab ms':>11} {'torch ms':>9} {'ratio':>6} {'best-of ratio':>14}")
-    for case in cases:
+    for case in CASES:
         if args.only not in case.name:
             continue
         arrays = case.inputs(rng)
-        ours, theirs = [], []
-        # Two rounds each, alternating, so that a burst of load elsewhere does not land on one library only.
+        runs = [step(F, gradlab_tensor, arrays, case)]
+        if torch is not None:
+            runs.append(step(torch.nn.functional, torch_tensor, arrays, case))
+        times: list[list[float]] = [[] for _ in runs]
+        # Two rounds, so that a burst of load elsewhere does not land on one library only. Each round of a library
+        # starts with an untimed run: the other library's idle OpenMP workers spin for a while and would slow
+        # it down. Alternating run by run would put every timed run in that shadow.
         for _ in range(2):
-            ours += timed(step(F, gradlab_tensor, arrays, case), per_round, clock)
-            if torch is not None:
-                theirs += timed(step(torch.nn.functional, torch_tensor, arrays, case), per_round, clock)
+            for run, samples in zip(runs, times):
+                run()
+                samples += [timed(run, clock) for _ in range(max(args.repeats // 2, 1))]
+        ours, theirs = times[0], times[-1]
         ours_ms = statistics.median(ours)
         if torch is None:
             print(f"{case.name:<48} {ours_ms:>11.2f} {'-':>9} {'-':>6} {'-':>14}")
@@ -165,8 +153,6 @@ def main() -> None:
             # The ratio of the fastest runs is the one least disturbed by other processes.
             print(f"{case.name:<48} {ours_ms:>11.2f} {theirs_ms:>9.2f} {ours_ms / theirs_ms:>6.2f} "
                   f"{min(ours) / min(theirs):>14.2f}")
-    if missing:
-        print(f"not benchmarked (not in nn.functional yet): {', '.join(missing)}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import autograd
 import nn.functional as F
+from autograd.ops import conv
 
 
 def leaf(array, dtype=np.float64):
@@ -319,6 +320,21 @@ def test_forward_is_one_matrix_product(monkeypatch):
     monkeypatch.setattr(np, "matmul", counting)
     F.conv2d(autograd.zeros(4, 6, 8, 8), autograd.zeros(6, 3, 3, 3), groups=2)
     assert calls == [(2, 3, 27)]  # one batched product for the two groups
+
+
+@pytest.mark.parametrize("stride", [1, 2])  # stride 2 takes col2im in the input gradient
+def test_column_copies_split_over_threads_match_one_thread(monkeypatch, stride):
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal((16, 8, 32, 32)).astype(np.float32), rng.standard_normal((4, 8, 3, 3)).astype(np.float32)
+    results = []
+    for cores in (3, 1):  # big enough (over 2**18 column elements) to be split
+        monkeypatch.setattr(conv, "_CORES", cores)
+        inputs = leaf(x, np.float32), leaf(w, np.float32)
+        y = F.conv2d(*inputs, stride=stride, padding=1)
+        y.backward(autograd.ones(*y.shape))
+        results.append([y.data, inputs[0].grad.data, inputs[1].grad.data])
+    for threaded, single in zip(*results):
+        np.testing.assert_array_equal(threaded, single)
 
 
 def test_float32_stays_float32():

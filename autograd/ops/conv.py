@@ -21,8 +21,9 @@ The gradients are built from the same three Functions, so they can be differenti
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -50,6 +51,37 @@ def _workspace(shape: tuple, dtype: np.dtype) -> np.ndarray:
     return buffer[:size].view(dtype).reshape(shape)
 
 
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _by_channels(work: Callable[[slice], None], channels: int, elements: int) -> None:
+    """Run ``work(channel_range)`` on disjoint channel ranges, one per core, in threads.
+
+    numpy releases the GIL in copies and ufuncs but runs each on one core, while BLAS uses all of them:
+    without this, the slice copies of im2col/col2im would take as long as the matrix products on two
+    cores. The ranges are disjoint, so ``work`` needs no locking. Below ``elements`` = 2**18 the threads
+    cost more than they save, and ``work`` runs once over all channels in the calling thread.
+    """
+    parts = min(_CORES, channels) if elements >= 1 << 18 else 1
+    bounds = [channels * k // parts for k in range(parts + 1)]
+    errors: list[BaseException] = []
+
+    def guarded(part: slice) -> None:
+        try:
+            work(part)
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+
+    helpers = [threading.Thread(target=guarded, args=(slice(a, b),)) for a, b in zip(bounds[1:-1], bounds[2:])]
+    for helper in helpers:
+        helper.start()
+    work(slice(bounds[0], bounds[1]))
+    for helper in helpers:
+        helper.join()
+    if errors:
+        raise errors[0]
+
+
 def _window_extent(out_size: int, kernel: int, stride: int, dilation: int) -> int:
     """How many input rows ``out_size`` windows of a dilated kernel span."""
     return (out_size - 1) * stride + (kernel - 1) * dilation + 1
@@ -69,14 +101,22 @@ def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilat
     top, left = padding[0][0], padding[1][0]
     rows, cols = _window_extent(ho, kh, sh, dh), _window_extent(wo, kw, sw, dw)
     source = x.transpose(1, 0, 2, 3)
+    padded = None
     if top or left or rows > h or cols > w:
         padded = np.zeros((c, n, max(rows, top + h), max(cols, left + w)), x.dtype)
-        padded[:, :, top:top + h, left:left + w] = source
-        source = padded
     columns = _workspace((c, kh, kw, n, ho, wo), x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            columns[:, i, j] = source[:, :, i * dh:i * dh + (ho - 1) * sh + 1:sh, j * dw:j * dw + (wo - 1) * sw + 1:sw]
+
+    def gather(channels: slice) -> None:
+        window_source = source
+        if padded is not None:
+            padded[channels, :, top:top + h, left:left + w] = source[channels]
+            window_source = padded
+        for i in range(kh):
+            for j in range(kw):
+                columns[channels, i, j] = window_source[channels, :, i * dh:i * dh + (ho - 1) * sh + 1:sh,
+                                                        j * dw:j * dw + (wo - 1) * sw + 1:sw]
+
+    _by_channels(gather, c, columns.size)
     return columns
 
 
@@ -90,9 +130,14 @@ def _col2im(columns: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pai
     (top, _), (left, _) = padding
     rows, cols = _window_extent(hi, kh, sh, dh), _window_extent(wi, kw, sw, dw)
     padded = np.zeros((c, n, max(rows, top + h), max(cols, left + w)), columns.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            padded[:, :, i * dh:i * dh + (hi - 1) * sh + 1:sh, j * dw:j * dw + (wi - 1) * sw + 1:sw] += columns[:, i, j]
+
+    def scatter(channels: slice) -> None:
+        for i in range(kh):
+            for j in range(kw):
+                padded[channels, :, i * dh:i * dh + (hi - 1) * sh + 1:sh,
+                       j * dw:j * dw + (wi - 1) * sw + 1:sw] += columns[channels, i, j]
+
+    _by_channels(scatter, c, columns.size)
     return padded[:, :, top:top + h, left:left + w]
 
 
