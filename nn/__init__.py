@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, init, functional ops, models and data."""
 
-from . import functional, init, models, utils
+from . import data, functional, init, models, utils
 from .containers import ModuleDict, ModuleList, ParameterList, Sequential
 from .layers import (
     ELU, GELU, AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss,
