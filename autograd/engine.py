@@ -180,7 +180,7 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
             if needed is not None and node not in needed:
                 continue
             input_gradients = _run_backward(node, gradients, retain_graph)
-            for edge, gradient in zip(node._edges, input_gradients):
+            for index, (edge, gradient) in enumerate(zip(node._edges, input_gradients)):
                 if edge is None:
                     continue
                 child = edge[0]
@@ -188,7 +188,7 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
                     continue
                 if gradient is not None and (type(gradient) is not Tensor or gradient.data.shape != edge[2]
                                              or gradient.data.dtype != edge[3] or AnomalyMode.enabled):
-                    gradient = _checked(node, edge, gradient)
+                    gradient = _checked(node, index, gradient)
                 _deliver(buffers, child, edge[1], gradient, create_graph)
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
@@ -245,14 +245,14 @@ def _run_backward(node: Function, gradients: list, retain_graph: bool) -> tuple:
     return result
 
 
-def _checked(node, edge: tuple, gradient) -> Tensor:
+def _checked(node, index: int, gradient) -> Tensor:
+    """Validate the gradient ``node``'s backward returned for input ``index``; cast it to the input's dtype."""
     if not isinstance(gradient, Tensor):
         if not isinstance(gradient, np.ndarray):
             raise TypeError(f"function {node.name()}.backward returned a {type(gradient).__name__}; expected a Tensor")
         gradient = wrap(gradient)
-    shape, dtype = edge[2], edge[3]
+    shape, dtype = node._edges[index][2:]
     if gradient.data.shape != shape:
-        index = node._edges.index(edge)
         raise RuntimeError(
             f"function {node.name()}.backward returned a gradient of shape {gradient.data.shape} for input "
             f"{index}, but that input has shape {shape}"
@@ -260,7 +260,6 @@ def _checked(node, edge: tuple, gradient) -> Tensor:
     if gradient.data.dtype != dtype:
         gradient = gradient.to(dtype)
     if AnomalyMode.enabled and not np.isfinite(gradient.data).all():
-        index = node._edges.index(edge)
         where = "".join(node._created_at or ["(created before anomaly detection was enabled)\n"])
         raise RuntimeError(
             f"function '{node.name()}' returned nan or inf in the gradient for its input {index} "

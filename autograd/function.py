@@ -18,6 +18,7 @@ import numpy as np
 from .anomaly import AnomalyMode
 from .grad_mode import GradMode
 
+
 class Node:
     """What the engine needs of every graph node: edges to its inputs and per-output hooks.
 
@@ -165,7 +166,7 @@ class Function(Node):
                 return tuple([_as_output(value, args) for value in result])
             return wrap(result) if type(result) is np.ndarray else _as_output(result, args)
 
-        # One pass over the inputs finds which need a gradient and the edge each one's flows along.
+        # One pass over the inputs finds which need a gradient and the edge each one's gradient flows along.
         needs_input_grad = []
         edges = []
         for arg in args:

@@ -724,42 +724,38 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor(array)
 
 
-def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
-    return Tensor(array, requires_grad=requires_grad)
-
-
 def _factory_dtype(dtype: Any) -> np.dtype:
     return DEFAULT_DTYPE if dtype is None else np.dtype(dtype)
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Tensor of zeros of shape ``size`` (float32 unless ``dtype`` says otherwise)."""
-    return _make(np.zeros(_shape_args(size), _factory_dtype(dtype)), requires_grad)
+    return Tensor(np.zeros(_shape_args(size), _factory_dtype(dtype)), requires_grad=requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Tensor of ones of shape ``size``."""
-    return _make(np.ones(_shape_args(size), _factory_dtype(dtype)), requires_grad)
+    return Tensor(np.ones(_shape_args(size), _factory_dtype(dtype)), requires_grad=requires_grad)
 
 
 def full(size: Sequence[int], fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Tensor of shape ``size`` filled with ``fill_value``."""
-    return _make(np.full(tuple(size), fill_value, _factory_dtype(dtype)), requires_grad)
+    return Tensor(np.full(tuple(size), fill_value, _factory_dtype(dtype)), requires_grad=requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Tensor of shape ``size`` with unspecified contents."""
-    return _make(np.empty(_shape_args(size), _factory_dtype(dtype)), requires_grad)
+    return Tensor(np.empty(_shape_args(size), _factory_dtype(dtype)), requires_grad=requires_grad)
 
 
 def zeros_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros with ``other``'s shape and dtype."""
-    return _make(np.zeros(other.shape, dtype or other.dtype), requires_grad)
+    return Tensor(np.zeros(other.shape, dtype or other.dtype), requires_grad=requires_grad)
 
 
 def ones_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones with ``other``'s shape and dtype."""
-    return _make(np.ones(other.shape, dtype or other.dtype), requires_grad)
+    return Tensor(np.ones(other.shape, dtype or other.dtype), requires_grad=requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
@@ -770,33 +766,35 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     array = np.arange(start, end, step)
     if dtype is None and array.dtype.kind == "f":
         dtype = DEFAULT_DTYPE
-    return _make(array.astype(dtype or np.int64), requires_grad)
+    return Tensor(array.astype(dtype or np.int64), requires_grad=requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    return _make(np.linspace(start, end, steps, dtype=_factory_dtype(dtype)), requires_grad)
+    return Tensor(np.linspace(start, end, steps, dtype=_factory_dtype(dtype)), requires_grad=requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """2-d identity matrix of shape (n, m or n)."""
-    return _make(np.eye(n, m, dtype=_factory_dtype(dtype)), requires_grad)
+    return Tensor(np.eye(n, m, dtype=_factory_dtype(dtype)), requires_grad=requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Samples from U(0, 1) of shape ``size``, from the generator seeded by ``manual_seed``."""
-    return _make(_random.generator().random(_shape_args(size)).astype(_factory_dtype(dtype)), requires_grad)
+    array = _random.generator().random(_shape_args(size))
+    return Tensor(array.astype(_factory_dtype(dtype)), requires_grad=requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Samples from N(0, 1) of shape ``size``, from the generator seeded by ``manual_seed``."""
     array = _random.generator().standard_normal(_shape_args(size))
-    return _make(array.astype(_factory_dtype(dtype)), requires_grad)
+    return Tensor(array.astype(_factory_dtype(dtype)), requires_grad=requires_grad)
 
 
 def randn_like(other: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """N(0, 1) samples with ``other``'s shape and dtype."""
-    return _make(_random.generator().standard_normal(other.shape).astype(dtype or other.dtype), requires_grad)
+    array = _random.generator().standard_normal(other.shape)
+    return Tensor(array.astype(dtype or other.dtype), requires_grad=requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Iterable[int] = (), dtype: Any = None) -> Tensor:
