@@ -88,7 +88,8 @@ def _compare(analytical: np.ndarray, central: np.ndarray, forward: np.ndarray, b
     if bad.size == 0:
         return None
     low, high = np.minimum(forward, backward), np.maximum(forward, backward)
-    at_kink = (np.abs(forward - backward) > 10 * tolerance) & (analytical >= low - tolerance) & (analytical <= high + tolerance)
+    one_sided_disagree = np.abs(forward - backward) > 10 * tolerance
+    at_kink = one_sided_disagree & (analytical >= low - tolerance) & (analytical <= high + tolerance)
     real = [k for k in bad if not at_kink.flat[k]]
     for k in bad:
         if at_kink.flat[k]:

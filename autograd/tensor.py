@@ -145,7 +145,8 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The data as an ndarray (shared, not copied). Refused for tensors that require grad, as in PyTorch."""
         if self.requires_grad:
-            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy() instead.")
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
         return self.data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -154,7 +155,8 @@ class Tensor:
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item(): only one-element tensors can be converted to Python scalars, got shape {self.shape}")
+            raise ValueError(f"item(): only one-element tensors can be converted to Python scalars, "
+                             f"got shape {self.shape}")
         return self.data.item()
 
     def tolist(self) -> Any:

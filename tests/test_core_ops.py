@@ -107,6 +107,8 @@ def test_var_std_follow_pytorch_correction():
     np.testing.assert_allclose(t.var(1, unbiased=False).data, array.var(1))
     np.testing.assert_allclose(t.std(0, correction=0, keepdim=True).data, array.std(0, keepdims=True))
     np.testing.assert_allclose(autograd.std(t, 1).data, array.std(1, ddof=1))
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(autograd.tensor([2.0]).var().item())  # one element, Bessel's correction
 
 
 def test_max_min_with_and_without_dim():

@@ -29,7 +29,8 @@ def normalize_index(key: Any) -> Any:
 def _is_basic(key: Any) -> bool:
     """True when ``key`` selects each element at most once (ints, slices, None, Ellipsis)."""
     parts = key if isinstance(key, tuple) else (key,)
-    return all(part is None or part is Ellipsis or isinstance(part, (int, np.integer, slice)) and not isinstance(part, bool)
+    return all(part is None or part is Ellipsis
+               or isinstance(part, (int, np.integer, slice)) and not isinstance(part, bool)
                for part in parts)
 
 

@@ -21,12 +21,14 @@ class Matmul(Function):
         a_data = a.data if isinstance(a, Tensor) else np.asarray(a)
         b_data = b.data if isinstance(b, Tensor) else np.asarray(b)
         if a_data.ndim == 0 or b_data.ndim == 0:
-            raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a_data.shape} and {b_data.shape}")
+            raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a_data.shape} "
+                             f"and {b_data.shape}")
         ctx.save_for_backward(a, b)
         try:
             return np.matmul(a_data, b_data)
         except ValueError:
-            raise ValueError(f"matmul: shapes {a_data.shape} and {b_data.shape} are not aligned for a matrix product") from None
+            raise ValueError(f"matmul: shapes {a_data.shape} and {b_data.shape} are not aligned for a matrix "
+                             f"product") from None
 
     @staticmethod
     def backward(ctx, grad: Tensor):

@@ -110,7 +110,10 @@ def var(input: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: b
     """
     count = _count(input.shape, reduced_axes(dim, input.ndim, "var"))
     deviation = input - mean(input, dim, keepdim=True)
-    return (deviation * deviation).sum(dim, keepdim) * (1.0 / builtins.max(count - _correction(unbiased, correction), 0))
+    denominator = builtins.max(count - _correction(unbiased, correction), 0)
+    # As in PyTorch, too few elements divide by zero: nan (or inf), not an exception.
+    scale = 1.0 / denominator if denominator else float("inf")
+    return (deviation * deviation).sum(dim, keepdim) * scale
 
 
 def std(input: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *,
