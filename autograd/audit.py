@@ -138,16 +138,19 @@ class GraphAudit:
         return len(self.rows)
 
     def __str__(self) -> str:
-        header = f"{'node':<7} {'op':<18} {'input shapes':<40} {'mode':<5} {'max abs err':>11} {'max rel err':>11}  result"
+        header = (f"{'node':<7} {'op':<18} {'input shapes':<40} {'mode':<5} {'max abs err':>11} "
+                  f"{'max rel err':>11}  result")
         lines = [header, "-" * len(header)]
         for row in self.rows:
-            shapes = ", ".join("-" if shape is None else "x".join(map(str, shape)) or "()" for shape in row.input_shapes)
+            shapes = ", ".join("-" if shape is None else "x".join(map(str, shape)) or "()"
+                               for shape in row.input_shapes)
             lines.append(f"{row.node_id:<7} {row.op[:18]:<18} {shapes[:40]:<40} {'fast' if row.fast else 'full':<5} "
                          f"{row.max_abs_error:>11.2e} {row.max_rel_error:>11.2e}  {row.status}"
                          + (f"  {row.message.splitlines()[0]}" if row.message else ""))
         lines.append("-" * len(header))
         counts = {status: sum(row.status == status for row in self.rows) for status in ("pass", "FAIL", "skip")}
-        lines.append(f"{counts['pass']} passed, {counts['FAIL']} failed, {counts['skip']} skipped ({len(self.rows)} ops)")
+        lines.append(f"{counts['pass']} passed, {counts['FAIL']} failed, {counts['skip']} skipped "
+                     f"({len(self.rows)} ops)")
         return "\n".join(lines)
 
 

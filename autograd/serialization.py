@@ -72,7 +72,7 @@ def load(path: str | os.PathLike) -> Any:
 
     Raises:
         ValueError: the file is not a gradlab checkpoint (a pickle, a plain ``.npy``, another zip,
-            or a checkpoint from a newer gradlab).
+            a checkpoint from a newer gradlab, or one whose metadata is malformed).
         RuntimeError: the file is truncated or corrupt.
     """
     path = os.fspath(path)
@@ -93,7 +93,13 @@ def load(path: str | os.PathLike) -> Any:
     if not isinstance(version, int) or version > VERSION:
         raise ValueError(f"{path}: checkpoint format version {version!r} is newer than this gradlab reads "
                          f"(version {VERSION}); upgrade gradlab")
-    return _decode(metadata["root"], arrays, path)
+    try:
+        return _decode(metadata["root"], arrays, path)
+    except (KeyError, TypeError, ValueError, RecursionError) as error:
+        if isinstance(error, ValueError) and str(error).startswith(path):
+            raise
+        # A hand-made or damaged structure: missing fields, wrong types, absurd nesting.
+        raise ValueError(f"{path}: malformed checkpoint metadata ({type(error).__name__}: {error})") from error
 
 
 def _read_archive(path: str) -> tuple[Any, dict[str, np.ndarray]]:

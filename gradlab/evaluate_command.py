@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     config["data_dir"] = args.data_dir or config["data_dir"]
     _, test_set = load_datasets(config, train_transform=False)
     classes = classes_of(config["dataset"])
-    model = MODELS[config["model"]](test_set.data.shape[1], len(classes))
+    model = MODELS[config["model"]](len(classes), test_set.data.shape[1])
     model.load_state_dict(checkpoint["model"])
     loss, accuracy, predictions = evaluate(model, test_set, nn.CrossEntropyLoss())
     matrix = confusion_matrix(test_set.targets, predictions, len(classes))

@@ -25,7 +25,7 @@ import optim
 from autograd import random as _random
 from nn.data import CIFAR10, MNIST, DataLoader, ImageDataset, load_digits
 from nn.data import transforms as T
-from nn.models import BasicBlock, CifarResNet, LeNet5
+from nn.models import LeNet5, resnet20, resnet32, resnet56, resnet_digits
 
 HELP = "train a CNN (default: a small ResNet on the bundled 8x8 digits) and save checkpoint, metrics and plots"
 CHECKPOINT = "checkpoint.npz"
@@ -54,13 +54,9 @@ DATASETS = {
                                crop_padding=4, flip=True),
 }
 
-# Each builder takes (input channels, classes); "resnet" is resnet_digits' architecture for any channel count.
+# Each builder takes (num_classes, in_channels); "resnet" is resnet_digits' architecture for any channel count.
 MODELS: dict[str, Callable[[int, int], nn.Module]] = {
-    "resnet": lambda channels, classes: CifarResNet(BasicBlock, [1, 1], classes, channels, widths=(16, 32)),
-    "resnet20": lambda channels, classes: CifarResNet(BasicBlock, [3, 3, 3], classes, channels),
-    "resnet32": lambda channels, classes: CifarResNet(BasicBlock, [5, 5, 5], classes, channels),
-    "resnet56": lambda channels, classes: CifarResNet(BasicBlock, [9, 9, 9], classes, channels),
-    "lenet5": lambda channels, classes: LeNet5(classes, channels),
+    "resnet": resnet_digits, "resnet20": resnet20, "resnet32": resnet32, "resnet56": resnet56, "lenet5": LeNet5,
 }
 ADAM_LR = 1e-3
 
@@ -94,7 +90,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: --resume continues a run with its saved settings; {', '.join(given)} cannot be changed "
                   f"(only --epochs, --out and --data-dir)", file=sys.stderr)
             return 2
-        checkpoint = autograd.load(checkpoint_path(args.resume))
+        path = checkpoint_path(args.resume)
+        if not path.is_file():
+            print(f"error: no checkpoint to resume at {path}", file=sys.stderr)
+            return 1
+        checkpoint = autograd.load(path)
         config = dict(checkpoint["config"])
         config["epochs"] = config["epochs"] if args.epochs is None else args.epochs
         config["data_dir"] = args.data_dir or config["data_dir"]
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     autograd.manual_seed(config["seed"])
     train_set, test_set = load_datasets(config, train_transform=True)
-    model = MODELS[config["model"]](train_set.data.shape[1], len(classes_of(config["dataset"])))
+    model = MODELS[config["model"]](len(classes_of(config["dataset"])), train_set.data.shape[1])
     optimizer = make_optimizer(config, model)
     total_epochs, start_epoch = config["epochs"], 0
     history: list[dict[str, float]] = []

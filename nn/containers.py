@@ -54,6 +54,11 @@ class Sequential(Module):
         selected = keys[index] if isinstance(index, slice) else [keys[_checked_index(index, len(keys), "Sequential")]]
         for key in selected:
             del self._modules[key]
+        # Renumber as PyTorch does, so that a later append() cannot reuse (and overwrite) a surviving key.
+        remaining = list(self._modules.values())
+        self._modules.clear()
+        for position, module in enumerate(remaining):
+            self._modules[str(position)] = module
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -135,7 +140,7 @@ class ModuleDict(Module):
         modules: a mapping or an iterable of ``(name, module)`` pairs.
     """
 
-    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
+    def __init__(self, modules: Mapping[str, Module] | ModuleDict | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -174,9 +179,9 @@ class ModuleDict(Module):
         """Remove ``key`` and return its module."""
         return self._modules.pop(key)
 
-    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
-        """Add or replace modules from a mapping or from ``(name, module)`` pairs."""
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
+    def update(self, modules: Mapping[str, Module] | ModuleDict | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace modules from a mapping (another ``ModuleDict`` too) or from ``(name, module)`` pairs."""
+        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
         for key, module in pairs:
             self.add_module(key, module)
 

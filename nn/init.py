@@ -11,11 +11,13 @@ keeps ``Var = 2 / (fan_in + fan_out)``, He/Kaiming keeps ``Var = gain^2 / fan``.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from autograd import random
 from autograd.grad_mode import no_grad
+from autograd.ops.activation import erfc_array
 from autograd.tensor import Tensor
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -70,6 +72,14 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _is_empty(tensor: Tensor) -> bool:
+    """Whether ``tensor`` has no elements; then its fan may be 0, and PyTorch warns and leaves it as it is."""
+    if 0 not in tensor.shape:
+        return False
+    warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+    return True
+
+
 def _fill(tensor: Tensor, values: np.ndarray | float) -> Tensor:
     with no_grad():
         return tensor.copy_(values)
@@ -88,17 +98,50 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
     """Fill with N(mean, std^2) samples conditioned on lying in ``[a, b]`` (absolute bounds, as in PyTorch).
 
-    Samples outside the bounds are redrawn until none is left (rejection sampling).
+    Samples outside the bounds are redrawn until none is left (rejection sampling). When ``[a, b]``
+    holds less than 1% of the distribution (far in a tail), redrawing would take too long, so the
+    samples come from the inverse CDF instead.
     """
     if not a < b:
         raise ValueError(f"trunc_normal_: lower bound a={a} must be below upper bound b={b}")
     generator = random.generator()
+    low, high = (a - mean) / std, (b - mean) / std
+    if _normal_cdf(high) - _normal_cdf(low) < 0.01:
+        return _fill(tensor, mean + std * _truncated_standard_normal(low, high, tensor.shape, generator))
     values = generator.normal(mean, std, tensor.shape)
     outside = (values < a) | (values > b)
     while outside.any():
         values[outside] = generator.normal(mean, std, int(outside.sum()))
         outside = (values < a) | (values > b)
     return _fill(tensor, values)
+
+
+def _normal_cdf(x: float | np.ndarray) -> float | np.ndarray:
+    """Phi(x), the standard normal CDF, with relative accuracy in the lower tail."""
+    if isinstance(x, np.ndarray):
+        return 0.5 * erfc_array(-x / math.sqrt(2.0))
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def _truncated_standard_normal(low: float, high: float, shape: tuple[int, ...],
+                               generator: np.random.Generator) -> np.ndarray:
+    """N(0, 1) samples in ``[low, high]`` by inverting the CDF: ``x = Phi^-1(U(Phi(low), Phi(high)))``.
+
+    numpy has no inverse error function, so ``Phi^-1`` is found by bisection. An interval above the
+    mean is mirrored below it, where ``Phi`` is tiny but still has full relative precision.
+    """
+    if low > 0:
+        return -_truncated_standard_normal(-high, -low, shape, generator)
+    # Phi is 0 or 1 in float64 beyond 40 standard deviations.
+    low, high = max(low, -40.0), min(high, 40.0)
+    targets = generator.uniform(_normal_cdf(low), _normal_cdf(high), shape)
+    lower, upper = np.full(shape, low), np.full(shape, high)
+    for _ in range(64):  # halves the bracket to below float64 spacing
+        middle = 0.5 * (lower + upper)
+        below = _normal_cdf(middle) < targets
+        lower = np.where(below, middle, lower)
+        upper = np.where(below, upper, middle)
+    return 0.5 * (lower + upper)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -146,6 +189,8 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonli
         nonlinearity: ``'relu'`` or ``'leaky_relu'`` (the default; with ``a=sqrt(5)`` this is
             PyTorch's default layer init, U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
     """
+    if _is_empty(tensor):
+        return tensor
     gain = calculate_gain(nonlinearity, a)
     bound = math.sqrt(3.0) * gain / math.sqrt(_calculate_correct_fan(tensor, mode))
     return uniform_(tensor, -bound, bound)
@@ -153,6 +198,8 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonli
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
     """He et al. (2015): N(0, std^2) with ``std = gain / sqrt(fan)``; arguments as in ``kaiming_uniform_``."""
+    if _is_empty(tensor):
+        return tensor
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(_calculate_correct_fan(tensor, mode)))
 

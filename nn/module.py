@@ -271,8 +271,11 @@ class Module:
         """
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
-        for module in self.modules():
-            module.training = mode
+        self.training = mode
+        # Through each child's own train(), so that a submodule overriding it (to keep its batch
+        # norm frozen, say) is obeyed, as in PyTorch.
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -374,8 +377,11 @@ class Module:
             ``IncompatibleKeys(missing_keys, unexpected_keys)``.
 
         Raises:
+            TypeError: ``state_dict`` is not a mapping.
             RuntimeError: listing every missing key, unexpected key and shape mismatch at once.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}")
         targets = OrderedDict(self._state_items(""))
         missing = [key for key in targets if key not in state_dict]
         unexpected = [key for key in state_dict if key not in targets]

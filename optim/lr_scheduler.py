@@ -47,7 +47,6 @@ class LRScheduler:
         self._initial_step()
 
     def _initial_step(self) -> None:
-        self._step_count = 0
         self._is_initial = True
         self.step()
         self._is_initial = False
@@ -62,7 +61,6 @@ class LRScheduler:
 
     def step(self) -> None:
         """Advance the schedule by one epoch and write the new learning rates into the optimizer."""
-        self._step_count += 1
         self.last_epoch += 1
         self._set_lrs(self.get_lr())
 
@@ -255,8 +253,6 @@ class CosineAnnealingLR(LRScheduler):
         groups = self.optimizer.param_groups
         if self._is_initial:
             return [group["lr"] for group in groups]
-        if self._step_count == 1 and self.last_epoch > 0:
-            return self._closed_form_lr()
         if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
             # At the bottom of the cosine the ratio below is 0/0; step up by the closed-form increment.
             return [group["lr"] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2

@@ -32,6 +32,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             "but got a Tensor")
+        _check_ordered(params)
         self.defaults = defaults
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
@@ -62,6 +63,7 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         params = param_group["params"]
+        _check_ordered(params)
         params = [params] if isinstance(params, Tensor) else list(params)
         for param in params:
             if not isinstance(param, Tensor):
@@ -89,8 +91,9 @@ class Optimizer:
                 if set_to_none:
                     param.grad = None
                 else:
-                    param.grad.data.fill(0)
-                    param.grad._version[0] += 1
+                    # Detached first, as Module.zero_grad does: a gradient built with create_graph=True
+                    # must not carry its graph into the next accumulation.
+                    param.grad.detach_().zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient.
@@ -186,6 +189,14 @@ class Optimizer:
             self.state[param] = {name: _restore(value, param) for name, value in values.items()}
         self.param_groups = [{**saved, "params": group["params"]}
                              for group, saved in zip(self.param_groups, saved_groups)]
+
+
+def _check_ordered(params: Any) -> None:
+    """Refuse a set: state_dict() names parameters by position, and a set's order changes between runs,
+    so a saved state would be loaded into the wrong parameters."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
+                        "tensors in sets will change between runs. Please use a list instead.")
 
 
 def _restore(value: Any, param: Tensor) -> Any:

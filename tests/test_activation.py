@@ -30,6 +30,16 @@ def test_leaky_relu_and_elu_gradients():
     np.testing.assert_allclose(x.grad.data, [2 * math.exp(-2.0), 2 * math.exp(-0.5), 1.0])
 
 
+@pytest.mark.parametrize("op", [F.relu, F.leaky_relu, F.elu], ids=["relu", "leaky_relu", "elu"])
+def test_masks_are_freed_after_backward(op):
+    # The sign mask goes through save_for_backward, not onto a ctx attribute, so backward frees it.
+    x = Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    y = op(x)
+    y.backward(Tensor(np.ones(2)))
+    assert x.grad.data[1] == 1.0
+    assert [name for name, value in vars(y.grad_fn).items() if isinstance(value, np.ndarray)] == []
+
+
 def test_elu_of_large_inputs_stays_finite():
     x = Tensor(np.array([-1e4, 1e4], dtype=np.float32), requires_grad=True)
     out = F.elu(x)

@@ -37,6 +37,12 @@ def test_tensor_dataset_batches_in_order_with_last_partial_batch():
     assert [len(b[0]) for b in DataLoader(TensorDataset(x), batch_size=4, drop_last=True)] == [4, 4]
 
 
+@pytest.mark.parametrize("batch_size", [0, -2, 2.0, True])
+def test_batch_size_must_be_a_positive_integer(batch_size):
+    with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
+        DataLoader(TensorDataset(np.zeros(4)), batch_size=batch_size)
+
+
 def test_loader_fetches_whole_batches_not_samples():
     calls = []
 

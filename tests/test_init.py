@@ -89,6 +89,24 @@ def test_uniform_normal_and_trunc_normal():
         init.trunc_normal_(t, a=1.0, b=1.0)
 
 
+@pytest.mark.parametrize("mean, std, a, b", [(0.0, 1.0, 6.0, 7.0), (1.0, 2.0, -9.0, -6.0)])
+def test_trunc_normal_far_in_a_tail_finishes_with_the_right_mean(mean, std, a, b):
+    t = autograd.zeros(20_000)
+    init.trunc_normal_(t, mean=mean, std=std, a=a, b=b)
+    assert t.data.min() >= a - 1e-5 and t.data.max() <= b + 1e-5
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    density = [math.exp(-x * x / 2) / math.sqrt(2 * math.pi) for x in (alpha, beta)]
+    mass = 0.5 * (math.erfc(-beta / math.sqrt(2)) - math.erfc(-alpha / math.sqrt(2)))
+    expected = mean + std * (density[0] - density[1]) / mass
+    assert t.data.mean() == pytest.approx(expected, abs=0.01 * std)
+
+
+def test_kaiming_init_of_a_zero_element_tensor_warns_and_leaves_it():
+    with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+        layer = nn.Linear(0, 3)
+    np.testing.assert_array_equal(layer.bias.data, np.zeros(3))
+
+
 def test_constant_fills_and_eye():
     t = autograd.zeros(2, 3)
     assert init.constant_(t, 0.25) is t and np.all(t.data == 0.25)

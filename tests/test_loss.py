@@ -337,3 +337,24 @@ def test_against_torch():
     assert F.binary_cross_entropy_with_logits(Tensor(logits), Tensor(labels), pos_weight=Tensor(pos_weight)).item() \
         == pytest.approx(tf.binary_cross_entropy_with_logits(torch.tensor(logits), torch.tensor(labels),
                                                              pos_weight=torch.tensor(pos_weight)).item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_all_targets_ignored_gives_a_zero_gradient_like_pytorch(label_smoothing):
+    # The loss is 0 / 0 = nan, but no item contributes: the gradient must not be nan (it would poison the weights).
+    x = Tensor(np.random.default_rng(7).normal(size=(2, 3, 2)), requires_grad=True)
+    target = Tensor(np.full((2, 2), -100))
+    loss = F.cross_entropy(x, target, label_smoothing=label_smoothing)
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(x.grad.data, 0.0)
+    y = Tensor(x.data, requires_grad=True)
+    nll = F.nll_loss(y, target)
+    nll.backward()
+    assert np.isnan(nll.item())
+    np.testing.assert_array_equal(y.grad.data, 0.0)
+
+
+def test_ignore_index_is_rejected_with_probability_targets():
+    with pytest.raises(ValueError, match=r"ignore_index \(0\) applies to class-index targets only"):
+        F.cross_entropy(Tensor(np.zeros((2, 3))), Tensor(np.full((2, 3), 1 / 3)), ignore_index=0)

@@ -47,6 +47,11 @@ def test_digits_resnet_is_small_and_takes_8x8_grey_images():
     assert model(autograd.randn(5, 1, 8, 8)).shape == (5, 10)
 
 
+def test_cifar_factories_take_the_input_channels():
+    assert resnet20(4, in_channels=1)(autograd.randn(2, 1, 8, 8)).shape == (2, 4)
+    assert resnet_digits(3, in_channels=3).conv1.weight.shape == (16, 3, 3, 3)
+
+
 def test_blocks_with_and_without_projection_shortcuts():
     block = BasicBlock(8, 8)
     assert block.downsample is None and block(autograd.randn(1, 8, 6, 6)).shape == (1, 8, 6, 6)

@@ -149,6 +149,16 @@ def test_train_eval_propagate_to_every_module():
         net.train("no")
 
 
+def test_train_goes_through_each_childs_own_train_method():
+    class FrozenNorm(nn.BatchNorm1d):
+        def train(self, mode=True):
+            return super().train(False)
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(FrozenNorm(2)))
+    model.train()
+    assert model.training and model[0].training and model[1].training and not model[1][0].training
+
+
 def test_zero_grad_to_none_or_to_zeros_in_place():
     net = Affine(3)
     (net(autograd.ones(3)) * 2).sum().backward()
@@ -248,6 +258,11 @@ def test_non_strict_load_reports_keys_but_still_rejects_shape_mismatches():
         net.load_state_dict(state, strict=False)
 
 
+def test_load_state_dict_rejects_what_is_not_a_mapping():
+    with pytest.raises(TypeError, match="Expected state_dict to be dict-like, got list"):
+        nn.Linear(2, 2).load_state_dict([("weight", np.zeros((2, 2)))])
+
+
 # ----------------------------------------------------------------------------- hooks
 def test_forward_pre_hook_and_forward_hook_can_replace_input_and_output():
     net = Affine(2)
@@ -319,6 +334,14 @@ def test_sequential_indexing_slicing_and_append():
     np.testing.assert_allclose(nn.Sequential(nn.ReLU(), nn.Sigmoid())(x).data, 1 / (1 + np.exp(-np.array([0, 2.0]))))
 
 
+def test_sequential_renumbers_after_delete_so_append_overwrites_nothing():
+    a, b, c, d = nn.ReLU(), nn.Tanh(), nn.Sigmoid(), nn.Identity()
+    seq = nn.Sequential(a, b, c)
+    del seq[1]
+    seq.append(d)
+    assert list(seq._modules) == ["0", "1", "2"] and list(seq) == [a, c, d]
+
+
 def test_sequential_from_ordered_dict_keeps_names():
     seq = nn.Sequential(OrderedDict([("conv", nn.Conv2d(1, 2, 3)), ("act", nn.ReLU())]))
     assert [name for name, _ in seq.named_children()] == ["conv", "act"]
@@ -346,6 +369,9 @@ def test_module_dict():
     assert isinstance(heads.pop("c"), nn.Tanh) and list(heads.keys()) == ["a", "b"]
     heads.update([("d", nn.Sigmoid())])
     assert [type(m).__name__ for m in heads.values()] == ["Conv2d", "ReLU", "Sigmoid"]
+    copied = nn.ModuleDict(heads)
+    copied.update(nn.ModuleDict({"e": nn.Tanh()}))
+    assert list(copied) == ["a", "b", "d", "e"] and copied["a"] is heads["a"]
 
 
 def test_parameter_list():

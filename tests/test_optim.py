@@ -166,6 +166,23 @@ def test_zero_grad_and_parameters_without_grad():
     assert a.grad is None
 
 
+def test_parameter_sets_are_refused_because_their_order_changes_between_runs():
+    a, b = autograd.ones(2, requires_grad=True), autograd.ones(2, requires_grad=True)
+    with pytest.raises(TypeError, match="ordered collections"):
+        optim.SGD({a, b}, lr=0.1)
+    with pytest.raises(TypeError, match="ordered collections"):
+        optim.SGD([{"params": {a, b}}], lr=0.1)
+
+
+def test_zero_grad_in_place_detaches_a_gradient_built_with_create_graph():
+    p = autograd.tensor([1.0, 2.0], requires_grad=True)
+    (p.grad,) = autograd.grad((p * p).sum(), [p], create_graph=True)
+    assert p.grad.grad_fn is not None
+    optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
+    assert p.grad.grad_fn is None and not p.grad.requires_grad
+    np.testing.assert_array_equal(p.grad.data, [0.0, 0.0])
+
+
 def test_step_is_in_place_builds_no_graph_and_bumps_version():
     p = autograd.tensor([1.0, 2.0], requires_grad=True)
     array, version = p.data, p._version[0]

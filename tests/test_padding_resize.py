@@ -18,6 +18,8 @@ def test_pad_modes_by_hand():
     assert F.pad(x, (2, 1), mode="reflect").data.tolist() == [[[3.0, 2.0, 1.0, 2.0, 3.0, 2.0]]]
     assert F.pad(x, (2, 1), mode="replicate").data.tolist() == [[[1.0, 1.0, 1.0, 2.0, 3.0, 3.0]]]
     assert F.pad(x, (2, 1), mode="circular").data.tolist() == [[[2.0, 3.0, 1.0, 2.0, 3.0, 1.0]]]
+    assert F.pad(x, (1, 1)).data.tolist() == [[[0.0, 1.0, 2.0, 3.0, 0.0]]]  # value=None pads with 0, as in PyTorch
+    assert F.pad(x, (1, 0), value=-1.5).data.tolist() == [[[-1.5, 1.0, 2.0, 3.0]]]
 
 
 @pytest.mark.parametrize("mode, widths, expected", [

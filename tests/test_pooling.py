@@ -275,3 +275,18 @@ def test_overlapping_windows_accumulate_in_the_gradient():
 def test_bad_arguments_raise_value_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_ceil_mode_keeps_a_window_that_reaches_past_the_input():
+    # A dilated 3x3 kernel spans 5 rows of a 4x4 input: no window fits, but ceil_mode keeps the one that starts
+    # inside the input (as PyTorch does); without ceil_mode that is an error.
+    x = distinct(np.random.default_rng(11), 1, 2, 4, 4)
+    y, indices = F.max_pool2d(autograd.tensor(x), 3, 2, 0, 2, ceil_mode=True, return_indices=True)
+    expected, expected_indices = naive_max_pool2d(x, 3, 2, 0, 2, True)
+    assert y.shape == (1, 2, 1, 1)
+    np.testing.assert_array_equal(y.data, expected)
+    np.testing.assert_array_equal(indices.data, expected_indices)
+    average = F.avg_pool2d(autograd.tensor(x[:, :, :2, :2]), 3, 2, ceil_mode=True)
+    np.testing.assert_allclose(average.data, naive_avg_pool2d(x[:, :, :2, :2], 3, 2, 0, True, True, None))
+    with pytest.raises(ValueError, match="larger than the input 4x4"):
+        F.max_pool2d(autograd.tensor(x), 3, 2, 0, 2)

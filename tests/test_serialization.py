@@ -160,6 +160,17 @@ def test_metadata_that_does_not_match_the_arrays_is_refused(tmp_path):
         autograd.load(path)
 
 
+@pytest.mark.parametrize("root", [{"type": "dict"}, {"type": "dict", "items": [[1]]}, {"type": "ndarray", "key": [0]},
+                                  {"type": "list", "items": 3}])
+def test_malformed_metadata_structures_give_a_clear_value_error(tmp_path, root):
+    path = tmp_path / "forged"
+    metadata = json.dumps({"format": "gradlab-checkpoint", "version": 1, "root": root}).encode()
+    with open(path, "wb") as file:
+        np.savez(file, **{METADATA_KEY: np.frombuffer(metadata, np.uint8)})
+    with pytest.raises(ValueError, match=f"{path}: malformed checkpoint metadata"):
+        autograd.load(path)
+
+
 def test_resuming_from_a_model_and_optimizer_checkpoint_continues_identically(tmp_path):
     optim = pytest.importorskip("optim")
     x, y = autograd.randn(8, 3), autograd.randn(8, 2)

@@ -119,3 +119,4 @@ def test_bad_options(tmp_path):
     with pytest.raises(SystemExit, match="--epochs must be positive"):
         main(["train", "--epochs", "0", "--out", str(tmp_path)])
     assert main(["evaluate", "--checkpoint", str(tmp_path / "missing")]) == 1
+    assert main(["train", "--resume", str(tmp_path / "missing")]) == 1

@@ -245,6 +245,21 @@ def test_to_json_schema():
     assert {node["name"] for node in exported["nodes"] if node["kind"] == "param"} == set(params)
 
 
+def test_to_json_writes_nan_and_inf_as_strings_so_the_output_is_strict_json():
+    x = autograd.tensor([0.0, 1.0], requires_grad=True)
+    with np.errstate(divide="ignore"):
+        loss = (x.log() * 2).sum()
+        text = viz.to_json(loss, {"x": x}, show_grads=True)
+
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    nodes = {node["id"]: node for node in json.loads(text, parse_constant=refuse)["nodes"]}
+    assert nodes["n0"]["value"] == "-inf" and nodes["out0"]["value"] == "-inf"
+    param = next(node for node in nodes.values() if node["name"] == "x")
+    assert param["grad"]["norm"] == "inf" and param["value"] == [0.0, 1.0]
+
+
 def test_audit_failures_are_marked():
     class Wrong(autograd.Function):
         @staticmethod

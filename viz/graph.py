@@ -181,15 +181,23 @@ def _list(shape: tuple | None) -> list | None:
     return None if shape is None else [int(size) for size in shape]
 
 
+def _json_numbers(value: np.ndarray | float) -> Any:
+    """Numbers as JSON can hold them: NaN and infinities (which JSON has no literal for) become
+    the strings ``"nan"``, ``"inf"`` and ``"-inf"``."""
+    array = np.asarray(value, dtype=np.float64)
+    exported = array.astype(object)
+    finite = np.isfinite(array)
+    exported[~finite] = [str(number) for number in array[~finite]]
+    return exported.tolist()
+
+
 def _node_dict(node: GraphNode) -> dict:
-    grad = None
-    if node.grad is not None:
-        grad = {"norm": node.grad.norm if np.isfinite(node.grad.norm) else str(node.grad.norm)}
     return {
         "id": node.id, "kind": node.kind, "name": node.name, "attributes": node.attributes,
         "shape": _list(node.shape), "dtype": node.dtype, "module": node.module,
-        "value": None if node.value is None else np.asarray(node.value, dtype=np.float64).tolist(),
-        "grad": grad, "saved_bytes": node.saved_bytes, "audit_failure": node.audit,
+        "value": None if node.value is None else _json_numbers(node.value),
+        "grad": None if node.grad is None else {"norm": _json_numbers(node.grad.norm)},
+        "saved_bytes": node.saved_bytes, "audit_failure": node.audit,
         "residual": node.residual, "params": node.params, "count": node.count,
     }
 
@@ -208,7 +216,8 @@ def to_json(output: Any, params: dict[str, Tensor] | None = None, *, show_values
     Returns:
         a JSON object ``{"version": 1, "nodes": [...], "edges": [...], "modules": [...]}``. Each node
         has ``id``, ``kind`` (op/param/leaf/output/module/cut), ``name``, ``attributes``, ``shape``,
-        ``dtype``, ``module``, ``value``, ``grad`` (``{"norm": ...}`` or null), ``saved_bytes``,
+        ``dtype``, ``module``, ``value``, ``grad`` (``{"norm": ...}`` or null; in values and norms NaN
+        and infinities are the strings ``"nan"``, ``"inf"``, ``"-inf"``, strict JSON), ``saved_bytes``,
         ``audit_failure``, ``residual``, ``params``, ``count``; each edge ``source``, ``target``,
         ``shape``, ``output_nr``, ``broadcast_axes`` and ``skip``.
     """
@@ -527,7 +536,8 @@ def _mark_skips(order: list[Node], incoming: list[list[tuple[Node, GraphEdge]]],
     for position, node in enumerate(order):
         if node.name() != "Add":
             continue
-        inputs = [(levels[source], edge) for source, edge in incoming[position] if not isinstance(source, AccumulateGrad)]
+        inputs = [(levels[source], edge) for source, edge in incoming[position]
+                  if not isinstance(source, AccumulateGrad)]
         if len(inputs) < 2:
             continue
         deepest = max(level for level, _ in inputs)

@@ -17,7 +17,8 @@ def _figure_class() -> Any:
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("viz plots need matplotlib: `pip install matplotlib` (or `pip install gradlab[plot]`)") from None
+        raise ImportError("viz plots need matplotlib: `pip install matplotlib` "
+                          "(or `pip install gradlab[plot]`)") from None
     return Figure
 
 

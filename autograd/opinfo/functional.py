@@ -59,6 +59,7 @@ def _cross_entropy(rng: np.random.Generator) -> list[Sample]:
                {"weight": _constant(rng.uniform(0.5, 2, 4)), "label_smoothing": 0.2}),
         Sample("K-dim label_smoothing=0.1 none", (leaf(rng, 2, 3, 2), Tensor(np.array([[0, 2], [-100, 1]]))),
                {"label_smoothing": 0.1, "reduction": "none"}),
+        Sample("unbatched (4,)", (leaf(rng, 4), Tensor(np.array(2)))),
         Sample("probabilities", (leaf(rng, 3, 4), Tensor(probabilities / probabilities.sum(1, keepdims=True),
                                                          requires_grad=True))),
         Sample("probabilities K-dim weight smoothing sum", (leaf(rng, 2, 3, 2), leaf(rng, 2, 3, 2, low=0, high=1)),

@@ -24,12 +24,14 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
-        ctx.positive = x.data > 0
+        # The mask rather than x: a quarter of the memory, and freed after backward.
+        ctx.save_for_backward(x.data > 0)
         return np.maximum(x.data, 0)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return grad * ctx.positive
+        (positive,) = ctx.saved_tensors
+        return grad * positive
 
 
 def relu(input: Tensor) -> Tensor:
@@ -62,7 +64,14 @@ class Sigmoid(Function):
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    """Logistic function 1 / (1 + e**-x), elementwise, stable for large |x|."""
+    """Logistic function 1 / (1 + e**-x), elementwise, stable for large |x|.
+
+    Args:
+        input: any float tensor.
+
+    Returns:
+        Tensor of the same shape, values in [0, 1].
+    """
     return Sigmoid.apply(input)
 
 
@@ -81,7 +90,14 @@ class Softplus(Function):
 
 
 def tanh(input: Tensor) -> Tensor:
-    """Hyperbolic tangent, elementwise."""
+    """Hyperbolic tangent, elementwise.
+
+    Args:
+        input: any float tensor.
+
+    Returns:
+        Tensor of the same shape, values in [-1, 1].
+    """
     return input.tanh()
 
 
@@ -124,12 +140,23 @@ def softmax(input: Tensor, dim: int) -> Tensor:
     Args:
         input: float tensor.
         dim: the dimension whose entries sum to 1 in the result.
+
+    Returns:
+        Tensor of the input's shape.
     """
     return Softmax.apply(input, dim)
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:
-    """log(softmax(input)) along ``dim``, computed as x - logsumexp(x) (finite for any logits)."""
+    """log(softmax(input)) along ``dim``, computed as x - logsumexp(x) (finite for any logits).
+
+    Args:
+        input: float tensor.
+        dim: the dimension the softmax normalizes over.
+
+    Returns:
+        Tensor of the input's shape.
+    """
     return LogSoftmax.apply(input, dim)
 
 
@@ -140,6 +167,9 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
         input: any float tensor.
         min_val: lower end of the linear region.
         max_val: upper end of the linear region.
+
+    Returns:
+        Tensor of the same shape.
     """
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
@@ -151,13 +181,15 @@ class LeakyRelu(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, negative_slope: float) -> np.ndarray:
-        ctx.positive = x.data > 0
+        positive = x.data > 0
         ctx.negative_slope = negative_slope
-        return np.where(ctx.positive, x.data, x.data * negative_slope)
+        ctx.save_for_backward(positive)
+        return np.where(positive, x.data, x.data * negative_slope)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return where(ctx.positive, grad, grad * ctx.negative_slope), None
+        (positive,) = ctx.saved_tensors
+        return where(positive, grad, grad * ctx.negative_slope), None
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -178,16 +210,15 @@ class Elu(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, alpha: float) -> np.ndarray:
-        ctx.positive = x.data > 0
         ctx.alpha = alpha
         ctx.save_for_backward(x)
         # expm1 of min(x, 0): exact near 0, and large positive x (not used there) cannot overflow.
-        return np.where(ctx.positive, x.data, alpha * np.expm1(np.minimum(x.data, 0)))
+        return np.where(x.data > 0, x.data, alpha * np.expm1(np.minimum(x.data, 0)))
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (x,) = ctx.saved_tensors
-        return where(ctx.positive, grad, grad * (x.clamp(max=0.0).exp() * ctx.alpha)), None
+        return where(x.data > 0, grad, grad * (x.clamp(max=0.0).exp() * ctx.alpha)), None
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -196,12 +227,22 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     Args:
         input: any float tensor.
         alpha: the value approached for very negative inputs is -alpha.
+
+    Returns:
+        Tensor of the same shape.
     """
     return Elu.apply(input, alpha)
 
 
 def silu(input: Tensor) -> Tensor:
-    """Sigmoid-weighted linear unit x * sigmoid(x) (a composition of two ops)."""
+    """Sigmoid-weighted linear unit x * sigmoid(x) (a composition of two ops).
+
+    Args:
+        input: any float tensor.
+
+    Returns:
+        Tensor of the same shape.
+    """
     return input * Sigmoid.apply(input)
 
 
@@ -326,6 +367,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         approximate: ``'none'`` for the exact form (through erf, evaluated with Cody's rational
             approximations to full precision), ``'tanh'`` for
             0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    Returns:
+        Tensor of the same shape.
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")

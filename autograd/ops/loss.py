@@ -142,7 +142,9 @@ class CrossEntropy(Function):
         if ctx.reduction == "none":
             grad = grad.unsqueeze(1)
         elif ctx.reduction == "mean":
-            grad = grad * (1.0 / ctx.count)
+            # Every target ignored (count 0): the loss is nan, but no item contributes, so the gradient
+            # is 0 as in PyTorch rather than 0 * inf = nan.
+            grad = grad * (1.0 / ctx.count if ctx.count else 0.0)
         classes = x.shape[1]
         smoothing = ctx.label_smoothing / classes
         weight_b = ctx.weight_b
@@ -194,7 +196,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *
             the input's shape (float dtype; these receive a gradient too).
         weight: (C,) weight of each class, or None.
         ignore_index: class-index targets equal to it contribute nothing (not to the mean's
-            denominator either).
+            denominator either). Only the default is accepted with probability targets.
         reduction: ``'none'`` (per item), ``'sum'``, or ``'mean'``: for class indices the sum
             divided by the summed weights of the items that are not ignored, for probabilities the
             sum divided by the number of items.
@@ -212,6 +214,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *
     weight_array = _class_weight("cross_entropy", weight, input.shape[1], input.dtype)
     if target.dtype.kind == "f":
         _check_same_shape("cross_entropy", input, target)
+        if ignore_index != -100:
+            raise ValueError(f"cross_entropy: ignore_index ({ignore_index}) applies to class-index targets only, "
+                             f"not to probability targets")
         loss = CrossEntropy.apply(input, target, weight_array, ignore_index, reduction, label_smoothing)
     else:
         loss = CrossEntropy.apply(input, target.data, weight_array, ignore_index, reduction, label_smoothing)
@@ -231,6 +236,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *, ign
         ignore_index: targets equal to it contribute nothing.
         reduction: ``'none'``, ``'sum'``, or ``'mean'`` (divided by the summed weights of the items
             that are not ignored).
+
+    Returns:
+        The loss: a scalar, or per item for ``reduction='none'``.
     """
     _check_reduction(reduction, "nll_loss")
     if not isinstance(target, Tensor):
@@ -244,8 +252,11 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *, ign
         return items.squeeze(0) if unbatched else items
     if reduction == "sum":
         return items.sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return items.sum() / item_weight.sum()
+    total = item_weight.sum()
+    if not total:
+        # Every target ignored: the loss is 0 / 0 = nan as in PyTorch, but its gradient is 0, not nan.
+        return items.sum() * 0.0 + float("nan")
+    return items.sum() / total
 
 
 def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
@@ -255,6 +266,9 @@ def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tenso
         input: any shape.
         target: the same shape.
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+
+    Returns:
+        A scalar, or the input's shape for ``reduction='none'``.
     """
     _check_reduction(reduction, "mse_loss")
     _check_same_shape("mse_loss", input, target)
@@ -263,7 +277,16 @@ def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tenso
 
 
 def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
-    """Mean absolute error: |input - target|, reduced (``'none'``, ``'mean'`` or ``'sum'``)."""
+    """Mean absolute error: |input - target|, reduced.
+
+    Args:
+        input: any shape.
+        target: the same shape.
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+
+    Returns:
+        A scalar, or the input's shape for ``reduction='none'``.
+    """
     _check_reduction(reduction, "l1_loss")
     _check_same_shape("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
@@ -277,6 +300,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean", be
         target: the same shape.
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
         beta: where the quadratic part hands over to the linear one; 0 gives the L1 loss.
+
+    Returns:
+        A scalar, or the input's shape for ``reduction='none'``.
     """
     _check_reduction(reduction, "smooth_l1_loss")
     _check_same_shape("smooth_l1_loss", input, target)
@@ -300,6 +326,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         target: the same shape.
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
         delta: where the quadratic part hands over to the linear one (positive).
+
+    Returns:
+        A scalar, or the input's shape for ``reduction='none'``.
     """
     _check_reduction(reduction, "huber_loss")
     _check_same_shape("huber_loss", input, target)
@@ -346,6 +375,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         target: the same shape, values in [0, 1].
         weight: broadcastable rescaling of each element's loss, or None.
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+
+    Returns:
+        A scalar, or the input's shape for ``reduction='none'``.
     """
     _check_reduction(reduction, "binary_cross_entropy")
     if not isinstance(target, Tensor):
@@ -372,6 +404,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
         pos_weight: weight p of the positive term, broadcast along the last dimension (one per
             class), or None.
+
+    Returns:
+        A scalar, or the input's shape for ``reduction='none'``.
     """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     if not isinstance(target, Tensor):

@@ -54,7 +54,7 @@ def _source_index(mode: str, size: int, before: int, after: int) -> np.ndarray:
 _MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dimensions of ``input``.
 
     Args:
@@ -66,7 +66,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             ``[1, 2, 3]`` padded by 2 on the left gives ``[3, 2, 1, 2, 3]``; each width must be
             smaller than its dimension), ``'replicate'`` (repeat the edge) or ``'circular'`` (wrap
             around; widths at most the dimension's size).
-        value: fill value for constant padding.
+        value: fill value for constant padding (None, the default, means 0).
 
     Returns:
         Tensor with each padded dimension grown by its two widths.
@@ -77,7 +77,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     if mode not in _MODES:
         raise ValueError(f"pad: unknown mode {mode!r}; expected one of {', '.join(map(repr, _MODES))}")
     if mode == "constant":
-        return ConstantPad.apply(input, widths, value)
+        return ConstantPad.apply(input, widths, 0.0 if value is None else value)
     padded = len(pad) // 2
     if padded > 3 or input.ndim not in (padded + 1, padded + 2):
         raise ValueError(f"pad: {mode} padding of the last {padded} dimensions needs a {padded + 1}-d or "

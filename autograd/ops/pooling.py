@@ -16,13 +16,13 @@ The gradients follow the CNN notes:
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor, wrap
+from .conv import _int_tuple
 from .indexing import Gather
 from .linalg import matmul
 
@@ -186,15 +186,6 @@ class AvgSpread2d(Function):
         return pooled, None, None, None, None, None
 
 
-def _pair(value: int | Sequence[int], name: str, op: str, minimum: int) -> Pair:
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(values) < minimum:
-        raise ValueError(f"{op}: {name} must be {'positive' if minimum else 'non-negative'}, got {value!r}")
-    return int(values[0]), int(values[1])
-
-
 def _check_input(op: str, input: Tensor) -> None:
     if input.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {input.shape}")
@@ -202,19 +193,21 @@ def _check_input(op: str, input: Tensor) -> None:
 
 def _pool_output_size(op: str, size: Sequence[int], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
                       ceil_mode: bool) -> Pair:
-    """PyTorch's pooling output size; with ceil_mode, a last window that starts in the right padding is dropped."""
+    """PyTorch's pooling output size; with ceil_mode, a last window that starts in the right padding is dropped.
+
+    With ceil_mode a kernel may reach past the padded input (one window starting inside it), as in PyTorch.
+    """
     out = []
     for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
-        reach = d * (k - 1) + 1
         if p > k // 2:
             raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
-        if n + 2 * p < reach:
-            raise ValueError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the input "
-                             f"{size[0]}x{size[1]} with padding {padding}")
-        span = n + 2 * p - reach
+        span = n + 2 * p - (d * (k - 1) + 1)
         o = (-(-span // s) if ceil_mode else span // s) + 1
         if ceil_mode and (o - 1) * s >= n + p:
             o -= 1
+        if o < 1:
+            raise ValueError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the input "
+                             f"{size[0]}x{size[1]} with padding {padding}")
         out.append(o)
     return out[0], out[1]
 
@@ -252,10 +245,10 @@ def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     _check_input(op, input)
     if input.ndim == 3:
         return _unbatched(max_pool2d, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
-    padding = _pair(padding, "padding", op, 0)
-    dilation = _pair(dilation, "dilation", op, 1)
+    kernel = _int_tuple(kernel_size, 2, "kernel_size", op, 1)
+    stride = kernel if stride is None else _int_tuple(stride, 2, "stride", op, 1)
+    padding = _int_tuple(padding, 2, "padding", op, 0)
+    dilation = _int_tuple(dilation, 2, "dilation", op, 1)
     out_size = _pool_output_size(op, input.shape[2:], kernel, stride, padding, dilation, ceil_mode)
     values, indices = MaxPool2d.apply(input, kernel, stride, padding, dilation, out_size)
     return (values, indices) if return_indices else values
@@ -287,9 +280,9 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     if input.ndim == 3:
         return _unbatched(avg_pool2d, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                           divisor_override)
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
-    padding = _pair(padding, "padding", op, 0)
+    kernel = _int_tuple(kernel_size, 2, "kernel_size", op, 1)
+    stride = kernel if stride is None else _int_tuple(stride, 2, "stride", op, 1)
+    padding = _int_tuple(padding, 2, "padding", op, 0)
     out_size = _pool_output_size(op, input.shape[2:], kernel, stride, padding, (1, 1), ceil_mode)
     if divisor_override is not None:
         if divisor_override == 0:
@@ -416,9 +409,9 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int
     if index_array.shape != input.shape or index_array.dtype.kind not in "iu":
         raise ValueError(f"{op}: indices must be integers of the input's shape {input.shape}, got "
                          f"{index_array.dtype} of shape {index_array.shape}")
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
-    padding = _pair(padding, "padding", op, 0)
+    kernel = _int_tuple(kernel_size, 2, "kernel_size", op, 1)
+    stride = kernel if stride is None else _int_tuple(stride, 2, "stride", op, 1)
+    padding = _int_tuple(padding, 2, "padding", op, 0)
     default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(input.shape[-2:], stride, padding, kernel))
     if output_size is None:
         size = default

@@ -37,7 +37,7 @@ class DataLoader:
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  collate_fn: Callable[[list], Any] | None = None,
                  generator: np.random.Generator | int | None = None) -> None:
-        if not isinstance(batch_size, int) or batch_size <= 0:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
         self.dataset = dataset
         self.batch_size = batch_size

@@ -222,26 +222,26 @@ class CifarResNet(Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def resnet20(num_classes: int = 10) -> CifarResNet:
+def resnet20(num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
     """ResNet-20 for 32x32 CIFAR images: 3 stages of 3 BasicBlocks (16, 32, 64 channels)."""
-    return CifarResNet(BasicBlock, [3, 3, 3], num_classes)
+    return CifarResNet(BasicBlock, [3, 3, 3], num_classes, in_channels)
 
 
-def resnet32(num_classes: int = 10) -> CifarResNet:
+def resnet32(num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
     """ResNet-32 for 32x32 CIFAR images: 3 stages of 5 BasicBlocks."""
-    return CifarResNet(BasicBlock, [5, 5, 5], num_classes)
+    return CifarResNet(BasicBlock, [5, 5, 5], num_classes, in_channels)
 
 
-def resnet56(num_classes: int = 10) -> CifarResNet:
+def resnet56(num_classes: int = 10, in_channels: int = 3) -> CifarResNet:
     """ResNet-56 for 32x32 CIFAR images: 3 stages of 9 BasicBlocks."""
-    return CifarResNet(BasicBlock, [9, 9, 9], num_classes)
+    return CifarResNet(BasicBlock, [9, 9, 9], num_classes, in_channels)
 
 
-def resnet_digits(num_classes: int = 10) -> CifarResNet:
-    """A small ResNet for the bundled 8x8 grey-level digits (1 input channel).
+def resnet_digits(num_classes: int = 10, in_channels: int = 1) -> CifarResNet:
+    """A small ResNet for the bundled 8x8 grey-level digits (1 input channel by default).
 
     Stem 3x3 conv to 16 channels, one BasicBlock at 16 channels (8x8), one at 32 channels (4x4),
     global average pooling and a linear classifier: 19,706 parameters, fast enough to train on a CPU in
     seconds.
     """
-    return CifarResNet(BasicBlock, [1, 1], num_classes, in_channels=1, widths=(16, 32))
+    return CifarResNet(BasicBlock, [1, 1], num_classes, in_channels, widths=(16, 32))
