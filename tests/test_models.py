@@ -34,9 +34,10 @@ def test_cifar_resnet_stages_halve_the_resolution_and_double_the_width():
     model = resnet20()
     report = summary(model, (2, 3, 32, 32))
     shapes = {row.name: row.output_shape for row in report.rows}
-    assert shapes["layers.0"] == (2, 16, 32, 32)
-    assert shapes["layers.1"] == (2, 32, 16, 16)
-    assert shapes["layers.2"] == (2, 64, 8, 8)
+    assert shapes["layer1"] == (2, 16, 32, 32)
+    assert shapes["layer2"] == (2, 32, 16, 16)
+    assert shapes["layer3"] == (2, 64, 8, 8)
+    assert "layer1.0.bn1.running_mean" in model.state_dict()
     assert shapes[""] == (2, 10)
     assert len([m for m in model.modules() if isinstance(m, BasicBlock)]) == 9
 

@@ -207,18 +207,21 @@ class CifarResNet(Module):
         self.conv1 = conv3x3(in_channels, widths[0])
         self.bn1 = BatchNorm2d(widths[0])
         self.relu = ReLU(inplace=True)
-        stages = []
+        # Stages are named layer1, layer2, ... as in torchvision's ResNet, so state-dict keys and module
+        # names (layer1.0.bn1) read the same in both families.
+        self.stage_names = tuple(f"layer{index}" for index in range(1, len(layers) + 1))
         inplanes = widths[0]
-        for index, (planes, blocks) in enumerate(zip(widths, layers)):
-            stages.append(make_stage(block, inplanes, planes, blocks, stride=1 if index == 0 else 2))
+        for index, (name, planes, blocks) in enumerate(zip(self.stage_names, widths, layers)):
+            self.add_module(name, make_stage(block, inplanes, planes, blocks, stride=1 if index == 0 else 2))
             inplanes = planes * block.expansion
-        self.layers = Sequential(*stages)
         self.avgpool = AdaptiveAvgPool2d((1, 1))
         self.fc = Linear(inplanes, num_classes)
         init_resnet(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.layers(self.relu(self.bn1(self.conv1(x))))
+        x = self.relu(self.bn1(self.conv1(x)))
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
         return self.fc(self.avgpool(x).flatten(1))
 
 
