@@ -37,11 +37,12 @@ def _is_basic(key: Any) -> bool:
 def scatter_add(shape: tuple, flat_index: np.ndarray, values: np.ndarray) -> np.ndarray:
     """zeros(shape) with ``values`` added at the flat positions ``flat_index``, repeats accumulating.
 
-    Same result as ``np.add.at`` but through ``np.bincount``, which is about ten times faster.
+    Scattering through one flat index is much faster in numpy than ``np.add.at`` with a tuple of
+    index arrays (about 15x for a gather's gradient).
     """
-    size = int(np.prod(shape))
-    summed = np.bincount(flat_index.ravel(), weights=values.ravel(), minlength=size)
-    return summed.astype(values.dtype, copy=False).reshape(shape)
+    result = np.zeros(int(np.prod(shape)), values.dtype)
+    np.add.at(result, flat_index.ravel(), values.ravel())
+    return result.reshape(shape)
 
 
 def flat_positions(shape: tuple) -> np.ndarray:
