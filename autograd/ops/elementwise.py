@@ -237,12 +237,13 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
-        ctx.sign = np.sign(x.data)
+        ctx.save_for_backward(x)
         return np.abs(x.data)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return grad * ctx.sign
+        (x,) = ctx.saved_tensors
+        return grad * np.sign(x.data)  # piecewise constant: no second-order term
 
 
 class Clamp(Function):
@@ -250,17 +251,19 @@ class Clamp(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, low: float | None, high: float | None) -> np.ndarray:
-        inside = np.ones(x.data.shape, dtype=bool)
-        if low is not None:
-            inside &= x.data >= low
-        if high is not None:
-            inside &= x.data <= high
-        ctx.inside = inside
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
         return np.clip(x.data, low, high)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return where(ctx.inside, grad, 0.0), None, None
+        (x,) = ctx.saved_tensors
+        inside = np.ones(x.data.shape, dtype=bool)
+        if ctx.low is not None:
+            inside &= x.data >= ctx.low
+        if ctx.high is not None:
+            inside &= x.data <= ctx.high
+        return where(inside, grad, 0.0), None, None
 
 
 def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
@@ -282,33 +285,32 @@ def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> 
 class Maximum(Function):
     """y = max(a, b) elementwise; where a == b each side gets half the gradient (as in PyTorch)."""
 
+    winner = staticmethod(np.greater)
+
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
-        result = _broadcasting(np.maximum, "maximum", a, b)
-        a_data, b_data = _raw(a), _raw(b)
-        ctx.weight_a = (a_data > b_data) + 0.5 * (a_data == b_data)
-        ctx.shapes = (_shape(a), _shape(b))
-        return result
+        ctx.save_for_backward(a, b)
+        return _broadcasting(np.maximum, "maximum", a, b)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
+        a, b = ctx.saved_tensors
+        a_data, b_data = _raw(a), _raw(b)
+        share_a = (type(ctx).winner(a_data, b_data) + 0.5 * (a_data == b_data)).astype(grad.dtype)
         needs = ctx.needs_input_grad
-        return (sum_to(grad * ctx.weight_a.astype(grad.dtype), ctx.shapes[0]) if needs[0] else None,
-                sum_to(grad * (1.0 - ctx.weight_a).astype(grad.dtype), ctx.shapes[1]) if needs[1] else None)
+        return (sum_to(grad * share_a, _shape(a)) if needs[0] else None,
+                sum_to(grad * (1.0 - share_a), _shape(b)) if needs[1] else None)
 
 
-class Minimum(Function):
+class Minimum(Maximum):
     """y = min(a, b) elementwise; where a == b each side gets half the gradient."""
+
+    winner = staticmethod(np.less)
 
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
-        result = _broadcasting(np.minimum, "minimum", a, b)
-        a_data, b_data = _raw(a), _raw(b)
-        ctx.weight_a = (a_data < b_data) + 0.5 * (a_data == b_data)
-        ctx.shapes = (_shape(a), _shape(b))
-        return result
-
-    backward = staticmethod(Maximum.backward)
+        ctx.save_for_backward(a, b)
+        return _broadcasting(np.minimum, "minimum", a, b)
 
 
 # Functional forms, as in ``torch.exp(x)``; Tensor methods call the Functions directly.

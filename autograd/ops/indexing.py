@@ -56,7 +56,7 @@ class Index(Function):
     @staticmethod
     def forward(ctx, x: Tensor, key: Any) -> np.ndarray:
         ctx.input_shape = x.data.shape
-        ctx.key = key
+        ctx.save_for_backward(key)
         try:
             return x.data[key]
         except IndexError as error:
@@ -64,7 +64,8 @@ class Index(Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return IndexAdd.apply(grad, ctx.input_shape, ctx.key), None
+        (key,) = ctx.saved_tensors
+        return IndexAdd.apply(grad, ctx.input_shape, key), None
 
 
 class IndexAdd(Function):
@@ -72,7 +73,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, shape: tuple, key: Any) -> np.ndarray:
-        ctx.key = key
+        ctx.save_for_backward(key)
         if _is_basic(key):
             result = np.zeros(shape, x.data.dtype)
             result[key] = x.data
@@ -81,7 +82,8 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return Index.apply(grad, ctx.key), None, None
+        (key,) = ctx.saved_tensors
+        return Index.apply(grad, key), None, None
 
 
 class Gather(Function):
@@ -93,12 +95,13 @@ class Gather(Function):
             raise ValueError(f"gather: index has {index.ndim} dimensions but input has {x.data.ndim}")
         ctx.input_shape = x.data.shape
         ctx.dim = dim
-        ctx.index = index
+        ctx.save_for_backward(index)
         return np.take_along_axis(x.data, index, axis=dim)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return ScatterAdd.apply(grad, ctx.input_shape, ctx.dim, ctx.index), None, None
+        (index,) = ctx.saved_tensors
+        return ScatterAdd.apply(grad, ctx.input_shape, ctx.dim, index), None, None
 
 
 class ScatterAdd(Function):
@@ -107,12 +110,13 @@ class ScatterAdd(Function):
     @staticmethod
     def forward(ctx, x: Tensor, shape: tuple, dim: int, index: np.ndarray) -> np.ndarray:
         ctx.dim = dim
-        ctx.index = index
+        ctx.save_for_backward(index)
         return scatter_add(shape, np.take_along_axis(flat_positions(shape), index, axis=dim), x.data)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return Gather.apply(grad, ctx.dim, ctx.index), None, None, None
+        (index,) = ctx.saved_tensors
+        return Gather.apply(grad, ctx.dim, index), None, None, None
 
 
 class Where(Function):
@@ -122,7 +126,7 @@ class Where(Function):
     def forward(ctx, condition: np.ndarray, a: Any, b: Any) -> np.ndarray:
         a_data = a.data if isinstance(a, Tensor) else a
         b_data = b.data if isinstance(b, Tensor) else b
-        ctx.condition = condition
+        ctx.save_for_backward(condition)
         ctx.shapes = (np.shape(a_data), np.shape(b_data))
         try:
             return np.where(condition, a_data, b_data)
@@ -134,11 +138,12 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
+        (condition,) = ctx.saved_tensors
         grad_a = grad_b = None
         if ctx.needs_input_grad[1]:
-            grad_a = sum_to(Where.apply(ctx.condition, grad, 0.0), ctx.shapes[0])
+            grad_a = sum_to(Where.apply(condition, grad, 0.0), ctx.shapes[0])
         if ctx.needs_input_grad[2]:
-            grad_b = sum_to(Where.apply(ctx.condition, 0.0, grad), ctx.shapes[1])
+            grad_b = sum_to(Where.apply(condition, 0.0, grad), ctx.shapes[1])
         return None, grad_a, grad_b
 
 

@@ -131,14 +131,16 @@ class Amax(Function):
             raise ValueError(f"amax: cannot reduce an empty tensor of shape {x.data.shape}")
         axes = reduced_axes(dim, x.data.ndim, "amax")
         kept = x.data.max(axis=axes, keepdims=True)
-        winners = x.data == kept
-        ctx.share = winners / winners.sum(axis=axes, keepdims=True).astype(x.data.dtype)
+        ctx.save_for_backward(x, kept)
         ctx.axes, ctx.input_shape, ctx.keepdim = axes, x.data.shape, keepdim
         return kept if keepdim else kept.reshape([s for i, s in enumerate(x.data.shape) if i not in axes])
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return _broadcast_back(grad, ctx.input_shape, ctx.axes, ctx.keepdim) * ctx.share, None, None
+        x, kept = ctx.saved_tensors
+        winners = x.data == kept
+        share = winners / winners.sum(axis=ctx.axes, keepdims=True).astype(x.data.dtype)
+        return _broadcast_back(grad, ctx.input_shape, ctx.axes, ctx.keepdim) * share, None, None
 
 
 def amax(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
