@@ -37,14 +37,22 @@ Padding2d = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 _scratch = threading.local()
 
 
+# Column buffers up to this size are kept for reuse; larger ones (ImageNet-sized batches) are allocated
+# per call, so the memory kept alive between calls stays bounded.
+_WORKSPACE_LIMIT = 256 << 20
+
+
 def _workspace(shape: tuple, dtype: np.dtype) -> np.ndarray:
     """An uninitialised array of ``shape`` in a per-thread buffer that is reused from call to call.
 
     Column buffers are large (9x the input for a 3x3 kernel) and never outlive the op that fills them.
     A fresh array that size (glibc maps blocks over 32 MB afresh each time) is page-faulted in on every
-    call, which costs as much as filling it. The buffer keeps the largest size asked for.
+    call, which costs as much as filling it. The buffer keeps the largest size asked for, up to
+    ``_WORKSPACE_LIMIT``.
     """
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size > _WORKSPACE_LIMIT:
+        return np.empty(shape, dtype)
     buffer = getattr(_scratch, "buffer", None)
     if buffer is None or buffer.size < size:
         buffer = _scratch.buffer = np.empty(size, np.uint8)
