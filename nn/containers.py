@@ -198,8 +198,10 @@ class ParameterList(Module):
         if values is not None:
             self.extend(values)
 
-    def __getitem__(self, index: int) -> Parameter:
+    def __getitem__(self, index: int | slice) -> Parameter | ParameterList:
         values = list(self._parameters.values())
+        if isinstance(index, slice):
+            return ParameterList(values[index])
         return values[_checked_index(index, len(values), "ParameterList")]
 
     def __setitem__(self, index: int, value: Any) -> None:

@@ -44,7 +44,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     else:
         total = sum(float(np.sum(np.abs(g.data.astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
     coefficient = max_norm / (total + 1e-6)
-    if coefficient < 1:
+    if not coefficient >= 1:  # also a nan norm: the gradients become nan, as in PyTorch, not silently kept
         for g in grads:
             g.data = g.data * np.asarray(coefficient, g.data.dtype)
     return wrap(np.array(total, grads[0].data.dtype))

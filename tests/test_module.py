@@ -382,3 +382,5 @@ def test_parameter_list():
     holder.params = params
     assert [name for name, _ in holder.named_parameters()] == ["params.0", "params.1", "params.2"]
     assert "(1): Parameter containing: [float32 of size 3]" in repr(params)
+    tail = params[1:]
+    assert isinstance(tail, nn.ParameterList) and [p.shape for p in tail] == [(3,), (1,)] and tail[0] is params[1]

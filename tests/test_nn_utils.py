@@ -36,6 +36,12 @@ def test_clip_grad_norm_leaves_small_gradients_and_skips_missing_ones():
     assert float(clip_grad_norm_([params[1]], 1.0)) == 0.0
 
 
+def test_clip_grad_norm_of_a_nan_gradient_makes_every_gradient_nan_like_pytorch():
+    params = _with_grads([float("nan"), 1.0], [2.0])
+    assert math.isnan(float(clip_grad_norm_(params, max_norm=1.0)))
+    assert np.isnan(params[1].grad.data).all()
+
+
 @pytest.mark.parametrize("norm_type, expected", [(1.0, 19.0), (math.inf, 12.0), (3.0, (27 + 64 + 1728) ** (1 / 3))])
 def test_clip_grad_norm_other_norms(norm_type, expected):
     params = _with_grads([3.0, -4.0], [12.0])
