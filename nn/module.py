@@ -17,7 +17,7 @@ import numpy as np
 from autograd.grad_mode import no_grad
 from autograd.tensor import Tensor
 
-from .parameter import Parameter
+from .parameter import Parameter, zero_grads
 
 
 class RemovableHandle:
@@ -290,13 +290,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter: to None (default) or to zeros in place."""
-        for param in self.parameters():
-            if param.grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                param.grad.detach_().zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every sub-module (children first) and then on self, e.g. for custom init.

@@ -8,6 +8,7 @@ import numpy as np
 
 from autograd.grad_mode import enable_grad, no_grad
 from autograd.tensor import Tensor, wrap
+from nn.parameter import zero_grads
 
 
 class Optimizer:
@@ -84,16 +85,7 @@ class Optimizer:
         Args:
             set_to_none: set ``.grad`` to None (frees memory; the default) instead of filling it with zeros.
         """
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if set_to_none:
-                    param.grad = None
-                else:
-                    # Detached first, as Module.zero_grad does: a gradient built with create_graph=True
-                    # must not carry its graph into the next accumulation.
-                    param.grad.detach_().zero_()
+        zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient.

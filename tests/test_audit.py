@@ -8,34 +8,7 @@ import nn
 import nn.functional as F
 from autograd.audit import record_inputs, recorded_inputs, walk_graph
 from autograd.function import Function
-
-
-class BrokenSquare(Function):
-    """y = x**2 with a planted bug: backward returns 2.2 x instead of 2 x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x.data ** 2
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x * 2.2
-
-
-class Square(Function):
-    """y = x**2, correct."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x.data ** 2
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x * 2
+from squares import BrokenSquare, Square
 
 
 class SmallCNN(nn.Module):

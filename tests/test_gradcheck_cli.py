@@ -1,21 +1,9 @@
 """``gradlab gradcheck``: one row per registered op and sample, exit status 1 on any failure."""
 
-from autograd import Function
 from autograd.opinfo import OpInfo, Sample, leaf
 from gradlab import gradcheck_command
 from gradlab.cli import main
-
-
-class WrongSquare(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x.data ** 2
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * 3 * x  # should be 2x
+from squares import BrokenSquare
 
 
 def test_passing_ops_print_one_row_per_sample_and_order(capsys):
@@ -29,7 +17,7 @@ def test_passing_ops_print_one_row_per_sample_and_order(capsys):
 
 
 def test_a_wrong_gradient_fails_its_row_and_the_exit_status(monkeypatch, capsys):
-    broken = OpInfo("wrong_square", WrongSquare.apply, lambda rng: [Sample("(3,)", (leaf(rng, 3, low=0.5),))],
+    broken = OpInfo("wrong_square", BrokenSquare.apply, lambda rng: [Sample("(3,)", (leaf(rng, 3, low=0.5),))],
                     gradgrad=False)
     monkeypatch.setattr(gradcheck_command, "all_opinfos", lambda: [broken])
     assert main(["gradcheck"]) == 1
