@@ -84,7 +84,9 @@ CONV_CONFIGS = [
     (2, 4, 5, 5, 6, (3, 3), {"groups": 2, "padding": 1}),
     (2, 4, 6, 6, 8, (3, 3), {"groups": 4, "stride": 2, "padding": 1}),  # depthwise, channel multiplier 2
     (1, 3, 7, 4, 2, (1, 3), {"padding": (0, 1)}),
-    (2, 4, 5, 5, 4, (1, 1), {"stride": 2}),
+    (2, 4, 5, 5, 4, (1, 1), {"stride": 2}),  # 1x1 kernels are a matrix product per image
+    (2, 3, 4, 5, 4, (1, 1), {}),
+    (2, 4, 4, 4, 2, (1, 1), {"groups": 2, "padding": 1}),  # ... except with padding or groups: im2col
     (1, 2, 3, 3, 2, (3, 3), {"stride": 3}),
 ]
 CONV_IDS = [f"{n}x{c}x{h}x{w}->{o} k{k} {kw}" for n, c, h, w, o, k, kw in CONV_CONFIGS]
@@ -319,22 +321,34 @@ def test_forward_is_one_matrix_product(monkeypatch):
 
     monkeypatch.setattr(np, "matmul", counting)
     F.conv2d(autograd.zeros(4, 6, 8, 8), autograd.zeros(6, 3, 3, 3), groups=2)
-    assert calls == [(2, 3, 27)]  # one batched product for the two groups
+    assert calls == [(2, 4 * 6 * 6, 27)]  # one batched product for the two groups: (positions, kh*kw*C/G) each
 
 
 @pytest.mark.parametrize("stride", [1, 2])  # stride 2 takes col2im in the input gradient
-def test_column_copies_split_over_threads_match_one_thread(monkeypatch, stride):
+def test_batch_chunks_on_threads_match_one_chunk(monkeypatch, stride):
     rng = np.random.default_rng(11)
-    x, w = rng.standard_normal((16, 8, 32, 32)).astype(np.float32), rng.standard_normal((4, 8, 3, 3)).astype(np.float32)
+    x, w = rng.standard_normal((16, 8, 32, 32)), rng.standard_normal((4, 8, 3, 3))
     results = []
-    for cores in (3, 1):  # big enough (over 2**18 column elements) to be split
+    for cores, chunk_bytes in ((3, 1 << 16), (1, 1 << 30)):  # six chunks over three threads, then one chunk
         monkeypatch.setattr(conv, "_CORES", cores)
-        inputs = leaf(x, np.float32), leaf(w, np.float32)
+        monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk_bytes)
+        inputs = leaf(x), leaf(w)
         y = F.conv2d(*inputs, stride=stride, padding=1)
         y.backward(autograd.ones(*y.shape))
         results.append([y.data, inputs[0].grad.data, inputs[1].grad.data])
-    for threaded, single in zip(*results):
-        np.testing.assert_array_equal(threaded, single)
+    for chunked, whole in zip(*results):
+        np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
+
+
+def test_an_error_in_a_helper_thread_reaches_the_caller(monkeypatch):
+    monkeypatch.setattr(conv, "_CORES", 2)
+
+    def work(start, stop):
+        if start == 1:
+            raise RuntimeError("chunk 1 failed")
+
+    with pytest.raises(RuntimeError, match="chunk 1 failed"):
+        conv._in_batch_chunks(work, 4, conv._CHUNK_BYTES)
 
 
 def test_float32_stays_float32():
