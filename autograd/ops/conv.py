@@ -1,11 +1,12 @@
 """Convolution: conv1d, conv2d and conv_transpose2d, whose gradients are convolutions again.
 
 conv2d computes a cross-correlation, as every deep-learning framework does:
-y[n, o] = b[o] + sum_c w[o, c] ⋆ x[n, c]. The forward pass is im2col plus one matrix product: each of
-the kh*kw kernel offsets copies one strided slice of the (padded) batch into a column buffer of shape
-(C, kh, kw, N, Ho, Wo), and ``W (O, C*kh*kw) @ columns (C*kh*kw, N*Ho*Wo)`` is a single BLAS call
-(a batched one, (G, O/G, C/G*kh*kw) @ (G, C/G*kh*kw, N*Ho*Wo), for groups). The channel-first layout
-makes both reshapes free; only the (O, N, Ho, Wo) result is transposed to NCHW at the end.
+y[n, o] = b[o] + sum_c w[o, c] ⋆ x[n, c]. The forward pass is im2col plus a matrix product: kh strided
+copies gather every window of a zero-padded channels-last image into the rows of a (N*Ho*Wo, kh*kw*C)
+matrix, and ``columns @ W^T`` is one BLAS call (a batched one, one product per group, for groups). The batch
+is cut into chunks whose columns stay in the cache, and the chunks are spread over the cores with BLAS
+single-threaded meanwhile (``_in_batch_chunks``). A 1x1 convolution needs no columns at all: it is a matrix
+product per image on the NCHW layout.
 
 The gradients are built from the same three Functions, so they can be differentiated again:
 
