@@ -311,7 +311,7 @@ def test_double_backward_builds_convolutions():
 
 
 # ----------------------------------------------------------------------------- implementation contract
-def test_forward_is_one_matrix_product(monkeypatch):
+def test_forward_is_one_batched_matrix_product_per_kernel_row(monkeypatch):
     calls = []
     matmul = np.matmul
 
@@ -321,7 +321,8 @@ def test_forward_is_one_matrix_product(monkeypatch):
 
     monkeypatch.setattr(np, "matmul", counting)
     F.conv2d(autograd.zeros(4, 6, 8, 8), autograd.zeros(6, 3, 3, 3), groups=2)
-    assert calls == [(2, 4 * 6 * 6, 27)]  # one batched product for the two groups: (positions, kh*kw*C/G) each
+    # Per kernel row, one product batched over images and the two groups: (C_out/G, kw*C/G) @ (kw*C/G, Ho*Wo).
+    assert calls == [(2, 3, 3 * 3)] * 3
 
 
 @pytest.mark.parametrize("stride", [1, 2])  # stride 2 takes col2im in the input gradient

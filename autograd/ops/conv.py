@@ -28,7 +28,6 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import ThreadpoolController
 
 from ..function import Function
@@ -66,7 +65,7 @@ _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else o
 # A chunk's column buffer is sized to stay in the cache between the slice copies that fill it and the matrix
 # product that reads it. One im2col of a whole ResNet batch (38 MB for 64x16x32x32 and a 3x3 kernel) goes out
 # to memory and back, which costs more than the product.
-_CHUNK_BYTES = 4 << 20
+_CHUNK_BYTES = 2 << 20
 
 _helpers: ThreadPoolExecutor | None = None
 _blas: ThreadpoolController | None = None
@@ -116,50 +115,52 @@ def _window_extent(out_size: int, kernel: int, stride: int, dilation: int) -> in
     return (out_size - 1) * stride + (kernel - 1) * dilation + 1
 
 
-def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, out_size: Pair,
-            groups: int) -> np.ndarray:
-    """The receptive fields of ``x`` (N, C, H, W) as the rows of a (N*Ho*Wo, G, kh*kw*C/G) matrix.
+def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, out_size: Pair,
+              groups: int) -> np.ndarray:
+    """The kw taps of every window row of ``x`` (N, C, H, W), shape (N, G, kw, C/G, H_padded, Wo).
 
-    Row (n, p, q) holds window (p, q) of image n in (kh, kw, c) order, split into the G channel groups. One
-    copy makes a zero-padded channels-last image, in which the kw taps of a window row are kw*C contiguous
-    numbers (at dilation 1); kh strided copies then move those runs into place. Long runs are what make numpy's
-    copies fast: the channel-first layout copies runs of Wo numbers instead, which on 8x8 feature maps is
-    4x slower. Rows of positions also give the matrix product its fast orientation, (N*Ho*Wo, K) @ (K, C_out).
+    taps[n, g, j, c, y, q] = x_padded[n, g*C/G + c, y, q*sw + j*dw]: this is im2col done kw times instead of
+    kh*kw times. The windows of kernel row i are the rows y = i*dh + p*sh, p < Ho; at stride 1 they are
+    consecutive, so for each image and group they form a plain strided (kw*C/G, Ho*Wo) matrix that BLAS reads
+    in place (``_kernel_row``). Building only kw copies moves a third of the data a full 3x3 im2col moves, and
+    keeping NCHW order makes the products' results NCHW too, with no transposes on the way in or out.
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
     top, left = padding[0][0], padding[1][0]
     rows, cols = _window_extent(ho, kh, sh, dh), _window_extent(wo, kw, sw, dw)
-    channels_last = x.transpose(0, 2, 3, 1)
     if top or left or rows > h or cols > w:
-        padded = np.zeros((n, max(rows, top + h), max(cols, left + w), c), x.dtype)
-        padded[:, top:top + h, left:left + w] = channels_last
-    elif kh * kw > 1:  # every pixel is read kh*kw times below: from a contiguous copy, not through the transpose
-        padded = np.ascontiguousarray(channels_last)
+        padded = np.zeros((n, c, max(rows, top + h), max(cols, left + w)), x.dtype)
+        padded[:, :, top:top + h, left:left + w] = x
     else:
-        padded = channels_last
-    # (N, H_padded, Wo, C, kw): the kw taps of every window row, as a view.
-    taps = sliding_window_view(padded, (kw - 1) * dw + 1, axis=2)[:, :, :(wo - 1) * sw + 1:sw, :, ::dw]
-    taps = taps.reshape(*taps.shape[:3], groups, c // groups, kw).swapaxes(4, 5)
-    columns = _workspace((n, ho, wo, groups, kh, kw, c // groups), x.dtype)
-    for i in range(kh):
-        columns[:, :, :, :, i] = taps[:, i * dh:i * dh + (ho - 1) * sh + 1:sh]
-    return columns.reshape(n * ho * wo, groups, -1)
+        padded = x
+    source = padded.reshape(n, groups, c // groups, *padded.shape[2:])
+    taps = _workspace((n, groups, kw, c // groups, padded.shape[2], wo), x.dtype)
+    for j in range(kw):
+        taps[:, :, j] = source[..., j * dw:j * dw + (wo - 1) * sw + 1:sw]
+    return taps
+
+
+def _kernel_row(taps: np.ndarray, i: int, stride: Pair, dilation: Pair, out_size: Pair) -> np.ndarray:
+    """The windows' kernel row ``i`` as (N, G, kw*C/G, Ho*Wo) matrices: a view at stride 1, else a copy."""
+    n, groups, kw, per_group = taps.shape[:4]
+    (sh, _), (dh, _), (ho, wo) = stride, dilation, out_size
+    return taps[..., i * dh:i * dh + (ho - 1) * sh + 1:sh, :].reshape(n, groups, kw * per_group, ho * wo)
 
 
 def _col2im(columns: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, out_size: Pair) -> np.ndarray:
-    """The adjoint of ``_im2col``: add every column back onto its window; returns (C, N, H, W).
+    """The adjoint of im2col: add every column back onto its window; returns (N, C, H, W).
 
-    ``columns`` has shape (C, kh, kw, N, Hi, Wi); ``out_size`` is the (H, W) left after cropping the padding.
+    ``columns`` has shape (N, C, kh, kw, Hi, Wi); ``out_size`` is the (H, W) left after cropping the padding.
     """
-    c, kh, kw, n, hi, wi = columns.shape
+    n, c, kh, kw, hi, wi = columns.shape
     (sh, sw), (dh, dw), (h, w) = stride, dilation, out_size
     (top, _), (left, _) = padding
     rows, cols = _window_extent(hi, kh, sh, dh), _window_extent(wi, kw, sw, dw)
-    padded = np.zeros((c, n, max(rows, top + h), max(cols, left + w)), columns.dtype)
+    padded = np.zeros((n, c, max(rows, top + h), max(cols, left + w)), columns.dtype)
     for i in range(kh):
         for j in range(kw):
-            padded[:, :, i * dh:i * dh + (hi - 1) * sh + 1:sh, j * dw:j * dw + (wi - 1) * sw + 1:sw] += columns[:, i, j]
+            padded[:, :, i * dh:i * dh + (hi - 1) * sh + 1:sh, j * dw:j * dw + (wi - 1) * sw + 1:sw] += columns[:, :, i, j]
     return padded[:, :, top:top + h, left:left + w]
 
 
@@ -200,28 +201,33 @@ def _pointwise_pixels(x: np.ndarray, kernel: Pair, stride: Pair, padding: Paddin
 
 def _correlate(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, padding: Padding2d,
                dilation: Pair, groups: int) -> np.ndarray:
-    """w ⋆ x + b by im2col and one (batched) matrix product per chunk of the batch; returns (N, C_out, Ho, Wo)."""
+    """w ⋆ x + b, one batched matrix product per kernel row and chunk of the batch; returns (N, C_out, Ho, Wo).
+
+    Per image and group: y += W_i (C_out/G, kw*C_in/G) @ taps_i (kw*C_in/G, Ho*Wo) for each kernel row i.
+    """
     n, in_channels, h, w = x.shape
     out_channels, per_group, kh, kw = weight.shape
     ho, wo = _conv_output_size((h, w), (kh, kw), stride, padding, dilation)
     out = np.empty((n, out_channels, ho, wo), np.result_type(x, weight))
-    # (G, kh*kw*C_in/G, C_out/G): each group's weight with its rows in the columns' (kh, kw, c) order.
-    weight_t = weight.reshape(groups, -1, per_group, kh, kw).transpose(0, 3, 4, 2, 1).reshape(groups, -1,
-                                                                                             out_channels // groups)
     shift = 0 if bias is None else bias.reshape(groups, -1, 1)
     pixels = _pointwise_pixels(x, (kh, kw), stride, padding, groups, (ho, wo))
     if pixels is not None:
         np.matmul(weight.reshape(out_channels, in_channels), pixels, out=out.reshape(n, out_channels, ho * wo))
         out.reshape(n, out_channels, ho * wo)[:] += shift
         return out
+    # (kh, G, C_out/G, kw*C_in/G): each kernel row of each group's weight, in the taps' (kw, c) order.
+    kernel_rows = weight.reshape(groups, -1, per_group, kh, kw).transpose(3, 0, 1, 4, 2).reshape(kh, groups, -1,
+                                                                                                kw * per_group)
 
     def correlate(start: int, stop: int) -> None:
-        columns = _im2col(x[start:stop], (kh, kw), stride, padding, dilation, (ho, wo), groups)
-        product = np.matmul(columns.transpose(1, 0, 2), weight_t)  # (G, positions, C_out/G)
-        np.add(product.reshape(groups, stop - start, ho * wo, -1).transpose(1, 0, 3, 2), shift,
-               out=out[start:stop].reshape(stop - start, groups, -1, ho * wo))
+        taps = _row_taps(x[start:stop], (kh, kw), stride, padding, dilation, (ho, wo), groups)
+        result = out[start:stop].reshape(stop - start, groups, -1, ho * wo)
+        np.matmul(kernel_rows[0], _kernel_row(taps, 0, stride, dilation, (ho, wo)), out=result)
+        for i in range(1, kh):
+            result += np.matmul(kernel_rows[i], _kernel_row(taps, i, stride, dilation, (ho, wo)))
+        result += shift
 
-    _in_batch_chunks(correlate, n, in_channels * kh * kw * ho * wo * out.itemsize)
+    _in_batch_chunks(correlate, n, in_channels * kw * h * wo * out.itemsize)
     return out
 
 
@@ -293,19 +299,19 @@ class ConvTranspose2d(Function):
             out_size = tuple(_window_extent(size, k, s, d) + extra - sum(pads) for size, k, s, d, extra, pads
                              in zip((h, w), (kh, kw), stride, dilation, output_padding, padding))
             out = np.empty((n, per_group * groups, *out_size), np.result_type(x.data, weight.data))
-            weight_t = _grouped(weight.data, groups, weight.data[0].size).transpose(0, 2, 1)
+            # (G, C_out/G * kh * kw, C_in/G): W^T per group.
+            weight_t = weight.data.reshape(groups, in_channels // groups, -1).transpose(0, 2, 1)
             shift = 0 if bias is None else bias_data[:, None, None]
 
             def spread(start: int, stop: int) -> None:
-                # columns = W^T @ x, one (C_out/G * kh * kw, C_in/G) @ (C_in/G, n*H*W) product per group.
-                x_channels_first = x.data[start:stop].transpose(1, 0, 2, 3).reshape(groups, in_channels // groups, -1)
-                columns = _workspace((groups, weight_t.shape[1], x_channels_first.shape[2]), out.dtype)
-                np.matmul(weight_t, x_channels_first, out=columns)
-                image = _col2im(columns.reshape(per_group * groups, kh, kw, stop - start, h, w), stride, padding,
+                # columns = W^T @ x: one (C_out/G * kh * kw, C_in/G) @ (C_in/G, H*W) product per image and group.
+                columns = _workspace((stop - start, groups, weight_t.shape[1], h * w), out.dtype)
+                np.matmul(weight_t, x.data[start:stop].reshape(stop - start, groups, -1, h * w), out=columns)
+                image = _col2im(columns.reshape(stop - start, per_group * groups, kh, kw, h, w), stride, padding,
                                 dilation, out_size)
-                np.add(image.transpose(1, 0, 2, 3), shift, out=out[start:stop])
+                np.add(image, shift, out=out[start:stop])
 
-            _in_batch_chunks(spread, n, weight.data[0].size * h * w * out.itemsize)
+            _in_batch_chunks(spread, n, groups * weight.data[0].size * h * w * out.itemsize)
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding, ctx.output_padding = stride, padding, output_padding
         ctx.dilation, ctx.groups = dilation, groups
@@ -348,16 +354,19 @@ class Conv2dWeightGrad(Function):
             partial_sums = {}
 
             def correlate(start: int, stop: int) -> None:
-                positions = (stop - start) * ho * wo
-                columns = _im2col(x.data[start:stop], kernel, stride, padding, dilation, (ho, wo), groups)
-                grad_rows = grad_output.data[start:stop].reshape(stop - start, groups, -1, ho * wo).transpose(1, 0, 3, 2)
-                # (G, kh*kw*C_in/G, positions) @ (G, positions, C_out/G)
-                partial_sums[start] = np.matmul(columns.transpose(1, 2, 0), grad_rows.reshape(groups, positions, -1))
+                taps = _row_taps(x.data[start:stop], kernel, stride, padding, dilation, (ho, wo), groups)
+                grad_rows = grad_output.data[start:stop].reshape(stop - start, groups, -1, ho * wo)
+                # Kernel row i: the sum over the images of taps_i[n] (kw*C_in/G, Ho*Wo) @ g[n]^T (Ho*Wo, C_out/G).
+                # (This orientation is up to 1.3x faster than g @ taps_i^T.)
+                partial_sums[start] = np.stack([
+                    np.matmul(_kernel_row(taps, i, stride, dilation, (ho, wo)), grad_rows.swapaxes(2, 3)).sum(0)
+                    for i in range(kernel[0])])
 
-            _in_batch_chunks(correlate, n, in_channels * kernel[0] * kernel[1] * ho * wo * x.data.itemsize)
+            _in_batch_chunks(correlate, n, in_channels * kernel[1] * h * wo * x.data.itemsize)
             # Summed in a fixed order, so the result does not depend on which thread finished first.
-            grad_weight = sum(partial_sums[start] for start in sorted(partial_sums))
-            grad_weight = grad_weight.reshape(groups, *kernel, in_channels // groups, -1).transpose(0, 4, 3, 1, 2)
+            grad_weight = sum(partial_sums[start] for start in sorted(partial_sums))  # (kh, G, kw*C_in/G, C_out/G)
+            grad_weight = grad_weight.reshape(kernel[0], groups, kernel[1], in_channels // groups, -1)
+            grad_weight = grad_weight.transpose(1, 4, 3, 0, 2)
         ctx.save_for_backward(x, grad_output)
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
         ctx.output_padding = _restoring_output_padding((h, w), (ho, wo), kernel, stride, padding, dilation)
