@@ -117,13 +117,14 @@ def _window_extent(out_size: int, kernel: int, stride: int, dilation: int) -> in
 
 def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, out_size: Pair,
               groups: int) -> np.ndarray:
-    """The kw taps of every window row of ``x`` (N, C, H, W), shape (N, G, kw, C/G, H_padded, Wo).
+    """The kw taps of every window row of ``x`` (N, C, H, W), shape (N, G, kw, C/G, sH, rows / sH, Wo).
 
-    taps[n, g, j, c, y, q] = x_padded[n, g*C/G + c, y, q*sw + j*dw]: this is im2col done kw times instead of
-    kh*kw times. The windows of kernel row i are the rows y = i*dh + p*sh, p < Ho; at stride 1 they are
-    consecutive, so for each image and group they form a plain strided (kw*C/G, Ho*Wo) matrix that BLAS reads
-    in place (``_kernel_row``). Building only kw copies moves a third of the data a full 3x3 im2col moves, and
-    keeping NCHW order makes the products' results NCHW too, with no transposes on the way in or out.
+    taps[n, g, j, c, r, q, p] = x_padded[n, g*C/G + c, q*sH + r, p*sW + j*dW]: this is im2col done kw times
+    instead of kh*kw times. The windows of kernel row i lie on the padded rows i*dH + p*sH, p < Ho, which are
+    consecutive rows of one phase r = i*dH mod sH, so for each image and group they form a plain strided
+    (kw*C/G, Ho*Wo) matrix that BLAS reads in place (``_kernel_row``). Building only kw copies moves a third
+    of the data a full 3x3 im2col moves, and keeping NCHW order makes the products' results NCHW too, with
+    no transposes on the way in or out.
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
@@ -135,33 +136,60 @@ def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dil
     else:
         padded = x
     source = padded.reshape(n, groups, c // groups, *padded.shape[2:])
-    taps = _workspace((n, groups, kw, c // groups, padded.shape[2], wo), x.dtype)
+    taps = _workspace((n, groups, kw, c // groups, sh, -(-rows // sh), wo), x.dtype)
     for j in range(kw):
-        taps[:, :, j] = source[..., j * dw:j * dw + (wo - 1) * sw + 1:sw]
+        for phase in range(sh):
+            rows_of_phase = source[..., phase:rows:sh, j * dw:j * dw + (wo - 1) * sw + 1:sw]
+            taps[:, :, j, :, phase, :rows_of_phase.shape[-2]] = rows_of_phase
     return taps
 
 
-def _kernel_row(taps: np.ndarray, i: int, stride: Pair, dilation: Pair, out_size: Pair) -> np.ndarray:
-    """The windows' kernel row ``i`` as (N, G, kw*C/G, Ho*Wo) matrices: a view at stride 1, else a copy."""
-    n, groups, kw, per_group = taps.shape[:4]
-    (sh, _), (dh, _), (ho, wo) = stride, dilation, out_size
-    return taps[..., i * dh:i * dh + (ho - 1) * sh + 1:sh, :].reshape(n, groups, kw * per_group, ho * wo)
+def _kernel_row(taps: np.ndarray, i: int, dilation: Pair, out_size: Pair) -> np.ndarray:
+    """The windows' kernel row ``i`` as (N, G, kw*C/G, Ho*Wo) matrices, a view of ``taps``."""
+    n, groups, kw, per_group, phases = taps.shape[:5]
+    first, phase = divmod(i * dilation[0], phases)
+    return taps[:, :, :, :, phase, first:first + out_size[0]].reshape(n, groups, kw * per_group, -1)
 
 
-def _col2im(columns: np.ndarray, stride: Pair, padding: Padding2d, dilation: Pair, out_size: Pair) -> np.ndarray:
-    """The adjoint of im2col: add every column back onto its window; returns (N, C, H, W).
+def _col2im(x: np.ndarray, weight_t: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
+            out: np.ndarray) -> None:
+    """out = conv_transpose2d(x; w): columns = W^T @ x, each added back onto its window (col2im), then cropped.
 
-    ``columns`` has shape (N, C, kh, kw, Hi, Wi); ``out_size`` is the (H, W) left after cropping the padding.
+    ``x`` is (N, C_in, H, W), ``weight_t`` (G, C_out/G * kh * kw, C_in/G) and ``out`` (N, C_out, H_out, W_out).
+    The sum is kept by stride phase, sums[n, c, a, b, Q, P] = out_padded[n, c, Q*sH + a, P*sW + b], in rows of
+    Wq = ceil(W_padded / sW) numbers. Widening x to Wq columns of which the extra ones are zero makes every
+    kernel offset's columns one contiguous run per image and channel, added onto its phase with unit steps;
+    adding them row by row (runs of W numbers, with steps of sH and sW) is 3x slower in numpy.
     """
-    n, c, kh, kw, hi, wi = columns.shape
-    (sh, sw), (dh, dw), (h, w) = stride, dilation, out_size
+    n, in_channels, h, w = x.shape
+    groups, out_channels = weight_t.shape[0], out.shape[1]
+    (kh, kw), (sh, sw), (dh, dw), (out_h, out_w) = kernel, stride, dilation, out.shape[2:]
     (top, _), (left, _) = padding
-    rows, cols = _window_extent(hi, kh, sh, dh), _window_extent(wi, kw, sw, dw)
-    padded = np.zeros((n, c, max(rows, top + h), max(cols, left + w)), columns.dtype)
+    phase_rows = -(-max(_window_extent(h, kh, sh, dh), top + out_h) // sh)
+    phase_cols = -(-max(_window_extent(w, kw, sw, dw), left + out_w) // sw)
+    if phase_cols > w:
+        widened = np.zeros((n, in_channels, h, phase_cols), x.dtype)
+        widened[..., :w] = x
+        x = widened
+    columns = _workspace((n, groups, weight_t.shape[1], h * phase_cols), out.dtype)
+    np.matmul(weight_t, x.reshape(n, groups, -1, h * phase_cols), out=columns)
+    columns = columns.reshape(n, out_channels, kh, kw, h * phase_cols)
+    # One spare row: the runs of offsets with first_col > 0 end that far into the row after the last.
+    sums = np.zeros((n, out_channels, sh, sw, (phase_rows + 1) * phase_cols), out.dtype)
     for i in range(kh):
+        first_row, row_phase = divmod(i * dh, sh)
         for j in range(kw):
-            padded[:, :, i * dh:i * dh + (hi - 1) * sh + 1:sh, j * dw:j * dw + (wi - 1) * sw + 1:sw] += columns[:, :, i, j]
-    return padded[:, :, top:top + h, left:left + w]
+            first_col, col_phase = divmod(j * dw, sw)
+            start = first_row * phase_cols + first_col
+            sums[:, :, row_phase, col_phase, start:start + h * phase_cols] += columns[:, :, i, j]
+    sums = sums[..., :phase_rows * phase_cols].reshape(n, out_channels, sh, sw, phase_rows, phase_cols)
+    for row_phase in range(sh):
+        for col_phase in range(sw):
+            # The output rows y with y + top in this phase start at y0 and come from phase row (y0 + top) // sH.
+            y0, x0 = (row_phase - top) % sh, (col_phase - left) % sw
+            target = out[:, :, y0::sh, x0::sw]
+            q0, p0 = (y0 + top) // sh, (x0 + left) // sw
+            target[...] = sums[:, :, row_phase, col_phase, q0:q0 + target.shape[2], p0:p0 + target.shape[3]]
 
 
 def _conv_output_size(size: Sequence[int], kernel: Sequence[int], stride: Pair, padding: Padding2d,
@@ -222,9 +250,9 @@ def _correlate(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, strid
     def correlate(start: int, stop: int) -> None:
         taps = _row_taps(x[start:stop], (kh, kw), stride, padding, dilation, (ho, wo), groups)
         result = out[start:stop].reshape(stop - start, groups, -1, ho * wo)
-        np.matmul(kernel_rows[0], _kernel_row(taps, 0, stride, dilation, (ho, wo)), out=result)
+        np.matmul(kernel_rows[0], _kernel_row(taps, 0, dilation, (ho, wo)), out=result)
         for i in range(1, kh):
-            result += np.matmul(kernel_rows[i], _kernel_row(taps, i, stride, dilation, (ho, wo)))
+            result += np.matmul(kernel_rows[i], _kernel_row(taps, i, dilation, (ho, wo)))
         result += shift
 
     _in_batch_chunks(correlate, n, in_channels * kw * h * wo * out.itemsize)
@@ -304,12 +332,8 @@ class ConvTranspose2d(Function):
             shift = 0 if bias is None else bias_data[:, None, None]
 
             def spread(start: int, stop: int) -> None:
-                # columns = W^T @ x: one (C_out/G * kh * kw, C_in/G) @ (C_in/G, H*W) product per image and group.
-                columns = _workspace((stop - start, groups, weight_t.shape[1], h * w), out.dtype)
-                np.matmul(weight_t, x.data[start:stop].reshape(stop - start, groups, -1, h * w), out=columns)
-                image = _col2im(columns.reshape(stop - start, per_group * groups, kh, kw, h, w), stride, padding,
-                                dilation, out_size)
-                np.add(image, shift, out=out[start:stop])
+                _col2im(x.data[start:stop], weight_t, (kh, kw), stride, padding, dilation, out[start:stop])
+                out[start:stop] += shift
 
             _in_batch_chunks(spread, n, groups * weight.data[0].size * h * w * out.itemsize)
         ctx.save_for_backward(x, weight)
@@ -359,7 +383,7 @@ class Conv2dWeightGrad(Function):
                 # Kernel row i: the sum over the images of taps_i[n] (kw*C_in/G, Ho*Wo) @ g[n]^T (Ho*Wo, C_out/G).
                 # (This orientation is up to 1.3x faster than g @ taps_i^T.)
                 partial_sums[start] = np.stack([
-                    np.matmul(_kernel_row(taps, i, stride, dilation, (ho, wo)), grad_rows.swapaxes(2, 3)).sum(0)
+                    np.matmul(_kernel_row(taps, i, dilation, (ho, wo)), grad_rows.swapaxes(2, 3)).sum(0)
                     for i in range(kernel[0])])
 
             _in_batch_chunks(correlate, n, in_channels * kernel[1] * h * wo * x.data.itemsize)
