@@ -176,20 +176,23 @@ def _col2im(x: np.ndarray, weight_t: np.ndarray, kernel: Pair, stride: Pair, pad
     columns = columns.reshape(n, out_channels, kh, kw, h * phase_cols)
     # One spare row: the runs of offsets with first_col > 0 end that far into the row after the last.
     sums = np.zeros((n, out_channels, sh, sw, (phase_rows + 1) * phase_cols), out.dtype)
+    reached = set()
     for i in range(kh):
         first_row, row_phase = divmod(i * dh, sh)
         for j in range(kw):
             first_col, col_phase = divmod(j * dw, sw)
             start = first_row * phase_cols + first_col
             sums[:, :, row_phase, col_phase, start:start + h * phase_cols] += columns[:, :, i, j]
+            reached.add((row_phase, col_phase))
     sums = sums[..., :phase_rows * phase_cols].reshape(n, out_channels, sh, sw, phase_rows, phase_cols)
-    for row_phase in range(sh):
-        for col_phase in range(sw):
-            # The output rows y with y + top in this phase start at y0 and come from phase row (y0 + top) // sH.
-            y0, x0 = (row_phase - top) % sh, (col_phase - left) % sw
-            target = out[:, :, y0::sh, x0::sw]
-            q0, p0 = (y0 + top) // sh, (x0 + left) // sw
-            target[...] = sums[:, :, row_phase, col_phase, q0:q0 + target.shape[2], p0:p0 + target.shape[3]]
+    if len(reached) < sh * sw:  # phases no offset reached (three of four for a 1x1 kernel at stride 2) stay zero
+        out[...] = 0
+    for row_phase, col_phase in reached:
+        # The output rows y with y + top in this phase start at y0 and come from phase row (y0 + top) // sH.
+        y0, x0 = (row_phase - top) % sh, (col_phase - left) % sw
+        target = out[:, :, y0::sh, x0::sw]
+        q0, p0 = (y0 + top) // sh, (x0 + left) // sw
+        target[...] = sums[:, :, row_phase, col_phase, q0:q0 + target.shape[2], p0:p0 + target.shape[3]]
 
 
 def _conv_output_size(size: Sequence[int], kernel: Sequence[int], stride: Pair, padding: Padding2d,
