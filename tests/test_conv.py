@@ -88,6 +88,7 @@ CONV_CONFIGS = [
     (2, 3, 4, 5, 4, (1, 1), {}),
     (2, 4, 4, 4, 2, (1, 1), {"groups": 2, "padding": 1}),  # ... except with padding or groups: im2col
     (1, 2, 3, 3, 2, (3, 3), {"stride": 3}),
+    (1, 2, 9, 8, 2, (3, 3), {"stride": 2, "dilation": 3, "padding": 2}),  # kernel rows on shuffled stride phases
 ]
 CONV_IDS = [f"{n}x{c}x{h}x{w}->{o} k{k} {kw}" for n, c, h, w, o, k, kw in CONV_CONFIGS]
 
@@ -195,6 +196,9 @@ TRANSPOSE_CONFIGS = [
     (1, 2, 3, 3, 2, (2, 3), {"stride": (2, 3), "padding": (1, 0), "output_padding": (1, 2)}),
     (1, 4, 3, 3, 4, (3, 3), {"groups": 2, "dilation": 2, "output_padding": 1}),
     (2, 4, 2, 3, 4, (2, 2), {"groups": 4, "stride": 2}),
+    # col2im sums by stride phase: offsets that land on shuffled phases, and phases that no offset reaches
+    (1, 2, 4, 3, 2, (3, 2), {"stride": 2, "dilation": (3, 1), "padding": (2, 1), "output_padding": (1, 0)}),
+    (2, 3, 3, 3, 2, (1, 1), {"stride": 3, "output_padding": 2}),
 ]
 
 

@@ -40,7 +40,7 @@ Padding2d = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 _scratch = threading.local()
 
 
-# Column buffers up to this size are kept for reuse; larger ones are allocated per call, so the memory kept
+# Taps and column buffers up to this size are kept for reuse; larger ones are allocated per call, so the memory kept
 # alive between calls stays bounded.
 _WORKSPACE_LIMIT = 256 << 20
 
@@ -48,8 +48,8 @@ _WORKSPACE_LIMIT = 256 << 20
 def _workspace(shape: tuple, dtype: np.dtype) -> np.ndarray:
     """An uninitialised array of ``shape`` in a per-thread buffer that is reused from call to call.
 
-    A fresh column buffer is page-faulted in on every call, which costs as much as filling it. The buffer
-    keeps the largest size asked for, up to ``_WORKSPACE_LIMIT``.
+    A fresh taps or column buffer is page-faulted in on every call, which costs as much as filling it. The
+    buffer keeps the largest size asked for, up to ``_WORKSPACE_LIMIT``.
     """
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if size > _WORKSPACE_LIMIT:
@@ -62,9 +62,9 @@ def _workspace(shape: tuple, dtype: np.dtype) -> np.ndarray:
 
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
-# A chunk's column buffer is sized to stay in the cache between the slice copies that fill it and the matrix
-# product that reads it. One im2col of a whole ResNet batch (38 MB for 64x16x32x32 and a 3x3 kernel) goes out
-# to memory and back, which costs more than the product.
+# A chunk's row taps are sized to stay in the cache (1 MB of L2 per core here) between the copies that fill them
+# and the matrix products that read them. The taps of a whole ResNet batch (13 MB for 64x16x32x32 and a 3x3
+# kernel) would go out to memory and back, which costs more than the products.
 _CHUNK_BYTES = 2 << 20
 
 _helpers: ThreadPoolExecutor | None = None
@@ -74,10 +74,11 @@ _blas: ThreadpoolController | None = None
 def _in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sample: int) -> None:
     """Call ``work(start, stop)`` on consecutive slices of the batch that together cover it, on all cores.
 
-    Each core takes whole chunks (slice copies and matrix product) and runs BLAS single-threaded meanwhile:
-    numpy's copies use one core and OpenBLAS parallelises these thin products poorly, so this is about
-    twice as fast as one chunk at a time with a multi-threaded BLAS. ``work`` must only write to its own
-    slice of the batch (or to a result kept per ``start``), so it needs no locking.
+    Each core takes whole chunks (slice copies and matrix products) and runs BLAS single-threaded meanwhile:
+    numpy's copies use one core and OpenBLAS parallelises these small products poorly, so this is about 1.5x
+    as fast as one chunk at a time with a multi-threaded BLAS. (BLAS's thread count is process-wide: BLAS
+    calls from other threads of the program run single-threaded while the chunks run.) ``work`` must only
+    write to its own slice of the batch (or to a result kept per ``start``), so it needs no locking.
     """
     global _helpers, _blas
     if _blas is None:
@@ -210,11 +211,6 @@ def _restoring_output_padding(size: Sequence[int], out_size: Sequence[int], kern
     """
     return tuple(n + sum(pads) - _window_extent(o, k, s, d)  # type: ignore[return-value]
                  for n, o, k, s, pads, d in zip(size, out_size, kernel, stride, padding, dilation))
-
-
-def _grouped(array: np.ndarray, groups: int, columns: int) -> np.ndarray:
-    """Channel-first ``array`` as (groups, rows, columns): one operand of a batched matrix product."""
-    return array.reshape(groups, -1, columns)
 
 
 def _pointwise_pixels(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, groups: int,
