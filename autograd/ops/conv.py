@@ -83,12 +83,14 @@ def _in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sam
     global _helpers, _blas
     if _blas is None:
         _blas = ThreadpoolController().select(user_api="blas")
-    # Without a BLAS whose threads we can limit, threads would fight over the cores: chunks then run one at a
-    # time, with BLAS's own threads; so does work of one chunk or less, on which threads cost more than they save.
-    parallel = _CORES > 1 and batch * bytes_per_sample > _CHUNK_BYTES and bool(_blas.lib_controllers)
+    # As many threads as BLAS may use (OPENBLAS_NUM_THREADS=1 makes convolution single-threaded too). Without a
+    # BLAS whose threads we can limit, threads would fight over the cores: chunks then run one at a time, with
+    # BLAS's own threads; so does work of one chunk or less, on which threads cost more than they save.
+    threads = min([_CORES] + [blas.num_threads for blas in _blas.lib_controllers]) if _blas.lib_controllers else 1
+    parallel = threads > 1 and batch * bytes_per_sample > _CHUNK_BYTES
     count = -(-batch * bytes_per_sample // _CHUNK_BYTES)
-    if parallel:  # at least two chunks per core, and a multiple of the cores, to balance them
-        count = -(-max(count, 2 * _CORES) // _CORES) * _CORES
+    if parallel:  # at least two chunks per thread, and a multiple of the threads, to balance them
+        count = -(-max(count, 2 * threads) // threads) * threads
     per_chunk = -(-batch // count)
     chunks = iter([(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)])
 
@@ -102,7 +104,7 @@ def _in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sam
     if _helpers is None:
         _helpers = ThreadPoolExecutor(_CORES - 1, thread_name_prefix="gradlab-conv")
     with _blas.limit(limits=1):
-        helpers = [_helpers.submit(drain) for _ in range(_CORES - 1)]
+        helpers = [_helpers.submit(drain) for _ in range(threads - 1)]
         try:
             drain()
         finally:
