@@ -1,7 +1,7 @@
 """``gradlab train``: train a CNN end to end and write its checkpoint, metrics, curves and step graph.
 
 With no options it trains the small ResNet of ``nn.models.resnet_digits`` on the bundled 8x8 digits
-(a fixed 80/20 train/test split), which needs no download and takes 10-30 s on two CPU cores.
+(a fixed 80/20 train/test split), which needs no download and takes 5-15 s on two CPU cores.
 """
 
 from __future__ import annotations
