@@ -2,6 +2,10 @@
 finite-difference checks (first and second order) over a grid of configs, hypothesis shapes, error messages.
 """
 
+import multiprocessing
+import os
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -329,13 +333,20 @@ def test_forward_is_one_batched_matrix_product_per_kernel_row(monkeypatch):
     assert calls == [(2, 3, 3 * 3)] * 3
 
 
-@pytest.mark.parametrize("stride", [1, 2])  # stride 2 takes col2im in the input gradient
-def test_batch_chunks_on_threads_match_one_chunk(monkeypatch, stride):
+@pytest.fixture
+def three_threads(monkeypatch):
+    """Chunks spread over three threads, whatever BLAS and the machine allow."""
+    conv._blas_threads()  # finds the BLAS whose thread limit the chunks set
+    monkeypatch.setattr(conv, "_blas_threads", lambda: 3)
+
+
+# stride 2 takes col2im in the input gradient; 4x4 images take the weight gradient's side-by-side product
+@pytest.mark.parametrize("stride, size, channels", [(1, 32, 8), (2, 32, 8), (1, 4, 16)])
+def test_batch_chunks_on_threads_match_one_chunk(monkeypatch, three_threads, stride, size, channels):
     rng = np.random.default_rng(11)
-    x, w = rng.standard_normal((16, 8, 32, 32)), rng.standard_normal((4, 8, 3, 3))
+    x, w = rng.standard_normal((16, channels, size, size)), rng.standard_normal((4, channels, 3, 3))
     results = []
-    for cores, chunk_bytes in ((3, 1 << 16), (1, 1 << 30)):  # six chunks over three threads, then one chunk
-        monkeypatch.setattr(conv, "_CORES", cores)
+    for chunk_bytes in (1 << 12, 1 << 30):  # six chunks over three threads, then one chunk
         monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk_bytes)
         inputs = leaf(x), leaf(w)
         y = F.conv2d(*inputs, stride=stride, padding=1)
@@ -345,15 +356,41 @@ def test_batch_chunks_on_threads_match_one_chunk(monkeypatch, stride):
         np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
 
 
-def test_an_error_in_a_helper_thread_reaches_the_caller(monkeypatch):
-    monkeypatch.setattr(conv, "_CORES", 2)
+def test_an_error_in_a_helper_thread_reaches_the_caller(three_threads):
+    caller = threading.current_thread()
+    helper_started = threading.Event()
 
     def work(start, stop):
-        if start == 1:
-            raise RuntimeError("chunk 1 failed")
+        if threading.current_thread() is caller:
+            assert helper_started.wait(timeout=30)  # holds on to its first chunk until a helper has one
+        else:
+            helper_started.set()
+            raise RuntimeError(f"chunk {start} failed")
 
-    with pytest.raises(RuntimeError, match="chunk 1 failed"):
-        conv._in_batch_chunks(work, 4, conv._CHUNK_BYTES)
+    with pytest.raises(RuntimeError, match="chunk [1-5] failed"):
+        conv._in_batch_chunks(work, 6, conv._CHUNK_BYTES)
+
+
+def _conv2d_output(x, w):
+    return F.conv2d(autograd.tensor(x), autograd.tensor(w), padding=1).data
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_convolution_runs_in_a_forked_child(three_threads):
+    rng = np.random.default_rng(12)
+    x, w = rng.standard_normal((16, 8, 32, 32)), rng.standard_normal((4, 8, 3, 3))
+    expected = _conv2d_output(x, w)  # starts the helper threads, which a forked child does not inherit
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        np.testing.assert_array_equal(pool.apply_async(_conv2d_output, (x, w)).get(timeout=60), expected)
+
+
+def test_empty_batch():
+    x, w = autograd.zeros(0, 3, 5, 5, requires_grad=True), autograd.randn(4, 3, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    z = F.conv_transpose2d(y, w, stride=2)
+    assert y.shape == (0, 4, 5, 5) and z.shape == (0, 3, 11, 11)
+    z.sum().backward()
+    assert x.grad.shape == x.shape and np.array_equal(w.grad.data, np.zeros((4, 3, 3, 3)))
 
 
 def test_float32_stays_float32():

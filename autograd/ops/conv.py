@@ -1,21 +1,21 @@
 """Convolution: conv1d, conv2d and conv_transpose2d, whose gradients are convolutions again.
 
 conv2d computes a cross-correlation, as every deep-learning framework does:
-y[n, o] = b[o] + sum_c w[o, c] ⋆ x[n, c]. The forward pass is im2col plus a matrix product: kh strided
-copies gather every window of a zero-padded channels-last image into the rows of a (N*Ho*Wo, kh*kw*C)
-matrix, and ``columns @ W^T`` is one BLAS call (a batched one, one product per group, for groups). The batch
-is cut into chunks whose columns stay in the cache, and the chunks are spread over the cores with BLAS
-single-threaded meanwhile (``_in_batch_chunks``). A 1x1 convolution needs no columns at all: it is a matrix
-product per image on the NCHW layout.
+y[n, o] = b[o] + sum_c w[o, c] ⋆ x[n, c]. It is im2col and matrix products, arranged so that numpy moves
+little data: ``_row_taps`` copies the kw taps of every window row (im2col done kw times instead of kh*kw
+times), in which each kernel row's windows form a strided matrix per image, and ``_correlate`` multiplies each
+kernel row of the weight with it, y[n] += W_i (C_out, kw*C) @ taps_i[n] (kw*C, Ho*Wo), straight into the
+NCHW output. The batch is cut into chunks whose taps stay in the cache, and the chunks are spread over the
+cores with BLAS single-threaded meanwhile (``_in_batch_chunks``). A 1x1 convolution needs no copies at all:
+it is a matrix product per image on the NCHW layout.
 
 The gradients are built from the same three Functions, so they can be differentiated again:
 
 - w.r.t. the input: the transposed convolution of the output gradient with the same kernel. For stride 1
   that is a "full" convolution of the output gradient with the kernel rotated by 180 degrees; for stride s
   the gradient is first spread out with s - 1 zeros between its elements (a fractionally strided
-  convolution). ``ConvTranspose2d`` computes it as a matrix product with W^T followed by col2im, or at
-  stride 1 literally as that full correlation with the rotated kernel (im2col + GEMM again, which is cheaper
-  than col2im's scatter-adds).
+  convolution). ``ConvTranspose2d`` computes it at stride 1 literally as that full correlation with the
+  rotated kernel, and otherwise as a matrix product with W^T followed by col2im.
 - w.r.t. the weight: the correlation of the input with the output gradient (``Conv2dWeightGrad``).
 - w.r.t. the bias: the output gradient summed over N, H and W.
 """
@@ -40,8 +40,8 @@ Padding2d = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 _scratch = threading.local()
 
 
-# Taps and column buffers up to this size are kept for reuse; larger ones are allocated per call, so the memory kept
-# alive between calls stays bounded.
+# Taps and column buffers up to this size are kept for reuse, one per thread; larger ones are allocated per call,
+# so the memory kept alive between calls stays bounded.
 _WORKSPACE_LIMIT = 256 << 20
 
 
@@ -62,55 +62,85 @@ def _workspace(shape: tuple, dtype: np.dtype) -> np.ndarray:
 
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
-# A chunk's row taps are sized to stay in the cache (1 MB of L2 per core here) between the copies that fill them
-# and the matrix products that read them. The taps of a whole ResNet batch (13 MB for 64x16x32x32 and a 3x3
-# kernel) would go out to memory and back, which costs more than the products.
+# A chunk's row taps (about this many bytes) stay in the cache (1 MB of L2 per core and 32 MB of L3 here)
+# between the copies that fill them and the matrix products that read them; measured best between 1 and 4 MB.
+# The taps of a whole ResNet batch (13 MB for 64x16x32x32 and a 3x3 kernel) would go out to memory and back.
 _CHUNK_BYTES = 2 << 20
 
 _helpers: ThreadPoolExecutor | None = None
 _blas: ThreadpoolController | None = None
+# One parallel section at a time: BLAS's thread limit is process-wide, and two sections that set and restore it
+# concurrently could leave it at one thread.
+_parallel_section = threading.RLock()
+
+
+def _forget_helpers() -> None:
+    global _helpers
+    _helpers = None  # a forked child has the pool object but none of its threads
+
+
+os.register_at_fork(after_in_child=_forget_helpers)
+
+
+def _blas_threads() -> int:
+    """How many threads BLAS may use, if its limit is process-wide (numpy's pthreads OpenBLAS), else 1.
+
+    With a per-thread limit (MKL, OpenMP builds of OpenBLAS), limiting it in the calling thread would leave the
+    helper threads each running a full BLAS thread pool, so chunks then run one at a time.
+    """
+    global _blas
+    if _blas is None:
+        _blas = ThreadpoolController().select(user_api="blas")
+    libraries = _blas.lib_controllers
+    if not libraries or any((blas.internal_api, getattr(blas, "threading_layer", None)) != ("openblas", "pthreads")
+                            for blas in libraries):
+        return 1
+    return min([_CORES] + [blas.num_threads for blas in libraries])
 
 
 def _in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sample: int) -> None:
     """Call ``work(start, stop)`` on consecutive slices of the batch that together cover it, on all cores.
 
-    Each core takes whole chunks (slice copies and matrix products) and runs BLAS single-threaded meanwhile:
-    numpy's copies use one core and OpenBLAS parallelises these small products poorly, so this is about 1.5x
-    as fast as one chunk at a time with a multi-threaded BLAS. (BLAS's thread count is process-wide: BLAS
-    calls from other threads of the program run single-threaded while the chunks run.) ``work`` must only
-    write to its own slice of the batch (or to a result kept per ``start``), so it needs no locking.
+    Each thread takes whole chunks (slice copies and matrix products) and BLAS runs single-threaded
+    meanwhile: numpy's copies use one core and OpenBLAS parallelises these small products poorly, so this is
+    about 1.5x as fast as one chunk at a time with a multi-threaded BLAS. It uses as many threads as BLAS
+    may (``OPENBLAS_NUM_THREADS=1`` makes it single-threaded), and BLAS calls from other threads of the
+    program run single-threaded while it runs. ``work`` must only write to its own slice of the batch (or to
+    a result kept per ``start``), so it needs no locking.
     """
-    global _helpers, _blas
-    if _blas is None:
-        _blas = ThreadpoolController().select(user_api="blas")
-    # As many threads as BLAS may use (OPENBLAS_NUM_THREADS=1 makes convolution single-threaded too). Without a
-    # BLAS whose threads we can limit, threads would fight over the cores: chunks then run one at a time, with
-    # BLAS's own threads; so does work of one chunk or less, on which threads cost more than they save.
-    threads = min([_CORES] + [blas.num_threads for blas in _blas.lib_controllers]) if _blas.lib_controllers else 1
-    parallel = threads > 1 and batch * bytes_per_sample > _CHUNK_BYTES
-    count = -(-batch * bytes_per_sample // _CHUNK_BYTES)
-    if parallel:  # at least two chunks per thread, and a multiple of the threads, to balance them
-        count = -(-max(count, 2 * threads) // threads) * threads
-    per_chunk = -(-batch // count)
-    chunks = iter([(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)])
-
-    def drain() -> None:
-        for start, stop in chunks:  # a shared list iterator: each chunk goes to exactly one thread
-            work(start, stop)
-
-    if not parallel:
-        drain()
+    global _helpers
+    if batch == 0:
         return
-    if _helpers is None:
-        _helpers = ThreadPoolExecutor(_CORES - 1, thread_name_prefix="gradlab-conv")
-    with _blas.limit(limits=1):
-        helpers = [_helpers.submit(drain) for _ in range(threads - 1)]
-        try:
+    with _parallel_section:
+        threads = _blas_threads()
+        # Work of one chunk or less runs in the calling thread: threads would cost more than they save.
+        parallel = threads > 1 and batch * bytes_per_sample > _CHUNK_BYTES
+        count = -(-batch * bytes_per_sample // _CHUNK_BYTES)
+        if parallel:  # at least two chunks per thread, and a multiple of the threads, to balance them
+            count = -(-max(count, 2 * threads) // threads) * threads
+        per_chunk = -(-batch // count)
+        chunks = iter([(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)])
+
+        def drain() -> None:
+            for start, stop in chunks:  # a shared list iterator: each chunk goes to exactly one thread
+                work(start, stop)
+
+        if not parallel:
             drain()
-        finally:
-            wait(helpers)
-    for helper in helpers:
-        helper.result()  # re-raises a helper's error
+            return
+        if _helpers is None:
+            _helpers = ThreadPoolExecutor(_CORES - 1, thread_name_prefix="gradlab-conv")
+        with _blas.limit(limits=1):
+            helpers = [_helpers.submit(drain) for _ in range(threads - 1)]
+            try:
+                drain()
+            finally:
+                for helper in helpers:
+                    helper.cancel()  # once the caller ran out of chunks, a helper that never started is not needed
+                wait(helpers)
+        for helper in helpers:
+            if not helper.cancelled():
+                helper.result()  # re-raises a helper's error
 
 
 def _window_extent(out_size: int, kernel: int, stride: int, dilation: int) -> int:
@@ -120,7 +150,7 @@ def _window_extent(out_size: int, kernel: int, stride: int, dilation: int) -> in
 
 def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, out_size: Pair,
               groups: int) -> np.ndarray:
-    """The kw taps of every window row of ``x`` (N, C, H, W), shape (N, G, kw, C/G, sH, rows / sH, Wo).
+    """The kw taps of every window row of ``x`` (N, C, H, W), shape (N, G, kw, C/G, sH, ceil(rows / sH), Wo).
 
     taps[n, g, j, c, r, q, p] = x_padded[n, g*C/G + c, q*sH + r, p*sW + j*dW]: this is im2col done kw times
     instead of kh*kw times. The windows of kernel row i lie on the padded rows i*dH + p*sH, p < Ho, which are
@@ -141,7 +171,7 @@ def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dil
     source = padded.reshape(n, groups, c // groups, *padded.shape[2:])
     taps = _workspace((n, groups, kw, c // groups, sh, -(-rows // sh), wo), x.dtype)
     for j in range(kw):
-        for phase in range(sh):
+        for phase in sorted({i * dh % sh for i in range(kh)}):  # the phases the kernel rows lie on
             rows_of_phase = source[..., phase:rows:sh, j * dw:j * dw + (wo - 1) * sw + 1:sw]
             taps[:, :, j, :, phase, :rows_of_phase.shape[-2]] = rows_of_phase
     return taps
@@ -320,8 +350,7 @@ class ConvTranspose2d(Function):
                      for k, d, (before, after), extra in zip((kh, kw), dilation, padding, output_padding))
         if stride == (1, 1) and min(min(pair) for pair in full) >= 0:
             # At stride 1 this is the "full" convolution of the CNN notes: a correlation with the kernel rotated
-            # by 180 degrees over the input padded by d (k - 1) - p, which im2col + GEMM does faster than the
-            # scatter-adds of col2im.
+            # by 180 degrees over the input padded by d (k - 1) - p, which needs no col2im sums.
             out = _correlate(x.data, _transposed_as_correlation(weight.data, groups), bias_data, stride, full,
                              dilation, groups)
         else:
@@ -376,22 +405,35 @@ class Conv2dWeightGrad(Function):
         if pixels is not None:  # the sum over the images of g[n] @ x[n]^T
             grad_weight = np.matmul(grad_output.data.reshape(n, out_channels, -1), pixels.transpose(0, 2, 1)).sum(0)
         else:
+            kh, kw = kernel
+            taps_rows = kw * in_channels // groups
             partial_sums = {}
 
             def correlate(start: int, stop: int) -> None:
                 taps = _row_taps(x.data[start:stop], kernel, stride, padding, dilation, (ho, wo), groups)
                 grad_rows = grad_output.data[start:stop].reshape(stop - start, groups, -1, ho * wo)
-                # Kernel row i: the sum over the images of taps_i[n] (kw*C_in/G, Ho*Wo) @ g[n]^T (Ho*Wo, C_out/G).
-                # (This orientation is up to 1.3x faster than g @ taps_i^T.)
-                partial_sums[start] = np.stack([
-                    np.matmul(_kernel_row(taps, i, dilation, (ho, wo)), grad_rows.swapaxes(2, 3)).sum(0)
-                    for i in range(kernel[0])])
+                if ho * wo >= taps_rows:
+                    # Kernel row i: the sum over the images of taps_i[n] (kw*C_in/G, Ho*Wo) @ g[n]^T (Ho*Wo, C_out/G)
+                    # (up to 1.3x faster than g[n] @ taps_i[n]^T).
+                    partial_sums[start] = np.stack([
+                        np.matmul(_kernel_row(taps, i, dilation, (ho, wo)), grad_rows.swapaxes(2, 3)).sum(0)
+                        for i in range(kh)])
+                else:
+                    # Small images: products per image would each sum over few pixels. One product per kernel row
+                    # over the images copied side by side is up to 3x faster.
+                    grad_side_by_side = grad_rows.transpose(1, 0, 3, 2).reshape(groups, -1, out_channels // groups)
+                    partial_sums[start] = np.stack([
+                        np.matmul(_kernel_row(taps, i, dilation, (ho, wo)).transpose(1, 2, 0, 3).reshape(
+                            groups, taps_rows, -1), grad_side_by_side)
+                        for i in range(kh)])
 
-            _in_batch_chunks(correlate, n, in_channels * kernel[1] * h * wo * x.data.itemsize)
+            _in_batch_chunks(correlate, n, in_channels * kw * h * wo * x.data.itemsize)
             # Summed in a fixed order, so the result does not depend on which thread finished first.
-            grad_weight = sum(partial_sums[start] for start in sorted(partial_sums))  # (kh, G, kw*C_in/G, C_out/G)
-            grad_weight = grad_weight.reshape(kernel[0], groups, kernel[1], in_channels // groups, -1)
-            grad_weight = grad_weight.transpose(1, 4, 3, 0, 2)
+            grad_weight = np.zeros((kh, groups, taps_rows, out_channels // groups),
+                                   np.result_type(x.data, grad_output.data))
+            for start in sorted(partial_sums):
+                grad_weight += partial_sums[start]
+            grad_weight = grad_weight.reshape(kh, groups, kw, in_channels // groups, -1).transpose(1, 4, 3, 0, 2)
         ctx.save_for_backward(x, grad_output)
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
         ctx.output_padding = _restoring_output_padding((h, w), (ho, wo), kernel, stride, padding, dilation)
