@@ -346,7 +346,7 @@ def test_batch_chunks_on_threads_match_one_chunk(monkeypatch, three_threads, str
     rng = np.random.default_rng(11)
     x, w = rng.standard_normal((16, channels, size, size)), rng.standard_normal((4, channels, 3, 3))
     results = []
-    for chunk_bytes in (1 << 12, 1 << 30):  # six chunks over three threads, then one chunk
+    for chunk_bytes in (1 << 12, 1 << 30):  # one image per chunk over three threads, then one chunk
         monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk_bytes)
         inputs = leaf(x), leaf(w)
         y = F.conv2d(*inputs, stride=stride, padding=1)
