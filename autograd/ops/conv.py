@@ -249,8 +249,8 @@ def _pointwise_pixels(x: np.ndarray, kernel: Pair, stride: Pair, padding: Paddin
                       out_size: Pair) -> np.ndarray | None:
     """For a 1x1 kernel (no padding, one group), the (N, C, Ho*Wo) pixels it reads; otherwise None.
 
-    Such a convolution is a matrix product per image on the NCHW layout itself, with no columns to build:
-    1.5x faster than im2col on ResNet's 1x1 layers.
+    Such a convolution is a matrix product per image on the NCHW layout itself, with no taps to copy: about
+    1.5x faster than the general path on ResNet's 1x1 layers.
     """
     if kernel != (1, 1) or groups != 1 or any(map(sum, padding)):
         return None
