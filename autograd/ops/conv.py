@@ -111,12 +111,13 @@ def _in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sam
     global _helpers
     if batch == 0:
         return
+    count = -(-batch * bytes_per_sample // _CHUNK_BYTES)
+    if count <= 1:  # one chunk runs in the calling thread, with BLAS's own threads: threads would cost more
+        work(0, batch)
+        return
     with _parallel_section:
         threads = _blas_threads()
-        # Work of one chunk or less runs in the calling thread: threads would cost more than they save.
-        parallel = threads > 1 and batch * bytes_per_sample > _CHUNK_BYTES
-        count = -(-batch * bytes_per_sample // _CHUNK_BYTES)
-        if parallel:  # at least two chunks per thread, and a multiple of the threads, to balance them
+        if threads > 1:  # at least two chunks per thread, and a multiple of the threads, to balance them
             count = -(-max(count, 2 * threads) // threads) * threads
         per_chunk = -(-batch // count)
         chunks = iter([(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)])
@@ -125,7 +126,7 @@ def _in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sam
             for start, stop in chunks:  # a shared list iterator: each chunk goes to exactly one thread
                 work(start, stop)
 
-        if not parallel:
+        if threads == 1:
             drain()
             return
         if _helpers is None:
