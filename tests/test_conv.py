@@ -200,9 +200,11 @@ TRANSPOSE_CONFIGS = [
     (1, 2, 3, 3, 2, (2, 3), {"stride": (2, 3), "padding": (1, 0), "output_padding": (1, 2)}),
     (1, 4, 3, 3, 4, (3, 3), {"groups": 2, "dilation": 2, "output_padding": 1}),
     (2, 4, 2, 3, 4, (2, 2), {"groups": 4, "stride": 2}),
-    # col2im sums by stride phase: offsets that land on shuffled phases, and phases that no offset reaches
+    # Stride phases: taps of a dilated kernel that land on shuffled phases, phases that no tap reaches, and
+    # padding so large that phases read only part of the input.
     (1, 2, 4, 3, 2, (3, 2), {"stride": 2, "dilation": (3, 1), "padding": (2, 1), "output_padding": (1, 0)}),
     (2, 3, 3, 3, 2, (1, 1), {"stride": 3, "output_padding": 2}),
+    (1, 2, 5, 4, 2, (3, 2), {"stride": (2, 3), "padding": (3, 2)}),
 ]
 
 
@@ -340,11 +342,12 @@ def three_threads(monkeypatch):
     monkeypatch.setattr(conv, "_blas_threads", lambda: 3)
 
 
-# stride 2 takes col2im in the input gradient; 4x4 images take the weight gradient's side-by-side product
-@pytest.mark.parametrize("stride, size, channels", [(1, 32, 8), (2, 32, 8), (1, 4, 16)])
+# stride 2 takes four stride phases in the input gradient; 2x2 images with 16 channels take the weight gradient's
+# side-by-side product
+@pytest.mark.parametrize("stride, size, channels", [(1, 32, 8), (2, 32, 8), (1, 2, 16)])
 def test_batch_chunks_on_threads_match_one_chunk(monkeypatch, three_threads, stride, size, channels):
     rng = np.random.default_rng(11)
-    x, w = rng.standard_normal((16, channels, size, size)), rng.standard_normal((4, channels, 3, 3))
+    x, w = rng.standard_normal((16, channels, size, size)), rng.standard_normal((channels, channels, 3, 3))
     results = []
     for chunk_bytes in (1 << 12, 1 << 30):  # one image per chunk over three threads, then one chunk
         monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk_bytes)

@@ -14,8 +14,8 @@ The gradients are built from the same three Functions, so they can be differenti
 - w.r.t. the input: the transposed convolution of the output gradient with the same kernel. For stride 1
   that is a "full" convolution of the output gradient with the kernel rotated by 180 degrees; for stride s
   the gradient is first spread out with s - 1 zeros between its elements (a fractionally strided
-  convolution). ``ConvTranspose2d`` computes it at stride 1 literally as that full correlation with the
-  rotated kernel, and otherwise as a matrix product with W^T followed by col2im.
+  convolution). ``ConvTranspose2d`` computes it without the zeros: each of the s*s stride phases of its output
+  is a stride-1 correlation with some taps of the rotated kernel (``_transposed_convolution``).
 - w.r.t. the weight: the correlation of the input with the output gradient (``Conv2dWeightGrad``).
 - w.r.t. the bias: the output gradient summed over N, H and W.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -214,50 +214,6 @@ def _kernel_row(taps: np.ndarray, i: int, dilation: Pair, out_size: Pair) -> np.
     return taps[:, :, :, :, phase, first:first + out_size[0]].reshape(n, groups, kw * per_group, -1)
 
 
-def _col2im(x: np.ndarray, weight_t: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
-            out: np.ndarray) -> None:
-    """out = conv_transpose2d(x; w): columns = W^T @ x, each added back onto its window (col2im), then cropped.
-
-    ``x`` is (N, C_in, H, W), ``weight_t`` (G, C_out/G * kh * kw, C_in/G) and ``out`` (N, C_out, H_out, W_out).
-    The sum is kept by stride phase, sums[n, c, a, b, Q, P] = out_padded[n, c, Q*sH + a, P*sW + b], in rows of
-    Wq = ceil(W_padded / sW) numbers. Widening x to Wq columns of which the extra ones are zero makes every
-    kernel offset's columns one contiguous run per image and channel, added onto its phase with unit steps;
-    adding them row by row (runs of W numbers, with steps of sH and sW) is 3x slower in numpy.
-    """
-    n, in_channels, h, w = x.shape
-    groups, out_channels = weight_t.shape[0], out.shape[1]
-    (kh, kw), (sh, sw), (dh, dw), (out_h, out_w) = kernel, stride, dilation, out.shape[2:]
-    (top, _), (left, _) = padding
-    phase_rows = -(-max(_window_extent(h, kh, sh, dh), top + out_h) // sh)
-    phase_cols = -(-max(_window_extent(w, kw, sw, dw), left + out_w) // sw)
-    if phase_cols > w:
-        widened = np.zeros((n, in_channels, h, phase_cols), x.dtype)
-        widened[..., :w] = x
-        x = widened
-    columns = _workspace((n, groups, weight_t.shape[1], h * phase_cols), out.dtype)
-    np.matmul(weight_t, x.reshape(n, groups, -1, h * phase_cols), out=columns)
-    columns = columns.reshape(n, out_channels, kh, kw, h * phase_cols)
-    # One spare row: the runs of offsets with first_col > 0 end that far into the row after the last.
-    sums = np.zeros((n, out_channels, sh, sw, (phase_rows + 1) * phase_cols), out.dtype)
-    reached = set()
-    for i in range(kh):
-        first_row, row_phase = divmod(i * dh, sh)
-        for j in range(kw):
-            first_col, col_phase = divmod(j * dw, sw)
-            start = first_row * phase_cols + first_col
-            sums[:, :, row_phase, col_phase, start:start + h * phase_cols] += columns[:, :, i, j]
-            reached.add((row_phase, col_phase))
-    sums = sums[..., :phase_rows * phase_cols].reshape(n, out_channels, sh, sw, phase_rows, phase_cols)
-    if len(reached) < sh * sw:  # phases no offset reached (three of four for a 1x1 kernel at stride 2) stay zero
-        out[...] = 0
-    for row_phase, col_phase in reached:
-        # The output rows y with y + top in this phase start at y0 and come from phase row (y0 + top) // sH.
-        y0, x0 = (row_phase - top) % sh, (col_phase - left) % sw
-        target = out[:, :, y0::sh, x0::sw]
-        q0, p0 = (y0 + top) // sh, (x0 + left) // sw
-        target[...] = sums[:, :, row_phase, col_phase, q0:q0 + target.shape[2], p0:p0 + target.shape[3]]
-
-
 def _conv_output_size(size: Sequence[int], kernel: Sequence[int], stride: Pair, padding: Padding2d,
                       dilation: Pair) -> Pair:
     """floor((H + pad_top + pad_bottom - dilation * (k - 1) - 1) / stride) + 1, per dimension."""
@@ -288,34 +244,44 @@ def _pointwise_pixels(x: np.ndarray, kernel: Pair, stride: Pair, padding: Paddin
     return x[:, :, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw].reshape(*x.shape[:2], ho * wo)
 
 
-def _correlate(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, padding: Padding2d,
-               dilation: Pair, groups: int) -> np.ndarray:
-    """w ⋆ x + b, one batched matrix product per kernel row and chunk of the batch; returns (N, C_out, Ho, Wo).
+def _kernel_rows(weight: np.ndarray, groups: int) -> np.ndarray:
+    """(kh, G, C_out/G, kw*C_in/G): each kernel row of each group's weight, in the taps' (kw, c) order."""
+    out_channels, per_group, kh, kw = weight.shape
+    return weight.reshape(groups, -1, per_group, kh, kw).transpose(3, 0, 1, 4, 2).reshape(kh, groups, -1,
+                                                                                         kw * per_group)
+
+
+def _correlate_into(out: np.ndarray, x: np.ndarray, kernel_rows: np.ndarray, kernel: Pair, stride: Pair,
+                    padding: Padding2d, dilation: Pair, groups: int) -> None:
+    """out = w ⋆ x for a contiguous (N, C_out, Ho, Wo) ``out``, with ``kernel_rows`` from ``_kernel_rows(w)``.
 
     Per image and group: y += W_i (C_out/G, kw*C_in/G) @ taps_i (kw*C_in/G, Ho*Wo) for each kernel row i.
     """
+    n, out_channels, ho, wo = out.shape
+    pixels = _pointwise_pixels(x, kernel, stride, padding, groups, (ho, wo))
+    if pixels is not None:
+        np.matmul(kernel_rows[0, 0], pixels, out=out.reshape(n, out_channels, ho * wo))
+        return
+    taps = _row_taps(x, kernel, stride, padding, dilation, (ho, wo), groups)
+    result = out.reshape(n, groups, -1, ho * wo)
+    np.matmul(kernel_rows[0], _kernel_row(taps, 0, dilation, (ho, wo)), out=result)
+    for i in range(1, kernel[0]):
+        result += np.matmul(kernel_rows[i], _kernel_row(taps, i, dilation, (ho, wo)))
+
+
+def _correlate(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, padding: Padding2d,
+               dilation: Pair, groups: int) -> np.ndarray:
+    """w ⋆ x + b, one batched matrix product per kernel row and chunk of the batch; returns (N, C_out, Ho, Wo)."""
     n, in_channels, h, w = x.shape
-    out_channels, per_group, kh, kw = weight.shape
+    out_channels, _, kh, kw = weight.shape
     ho, wo = _conv_output_size((h, w), (kh, kw), stride, padding, dilation)
     out = np.empty((n, out_channels, ho, wo), np.result_type(x, weight))
-    pixels = _pointwise_pixels(x, (kh, kw), stride, padding, groups, (ho, wo))
-    if pixels is not None:
-        np.matmul(weight.reshape(out_channels, in_channels), pixels, out=out.reshape(n, out_channels, ho * wo))
-        if bias is not None:
-            out += bias[:, None, None]
-        return out
-    # (kh, G, C_out/G, kw*C_in/G): each kernel row of each group's weight, in the taps' (kw, c) order.
-    kernel_rows = weight.reshape(groups, -1, per_group, kh, kw).transpose(3, 0, 1, 4, 2).reshape(kh, groups, -1,
-                                                                                                kw * per_group)
+    kernel_rows = _kernel_rows(weight, groups)
 
     def correlate(start: int, stop: int) -> None:
-        taps = _row_taps(x[start:stop], (kh, kw), stride, padding, dilation, (ho, wo), groups)
-        result = out[start:stop].reshape(stop - start, groups, -1, ho * wo)
-        np.matmul(kernel_rows[0], _kernel_row(taps, 0, dilation, (ho, wo)), out=result)
-        for i in range(1, kh):
-            result += np.matmul(kernel_rows[i], _kernel_row(taps, i, dilation, (ho, wo)))
+        _correlate_into(out[start:stop], x[start:stop], kernel_rows, (kh, kw), stride, padding, dilation, groups)
         if bias is not None:
-            result += bias.reshape(groups, -1, 1)
+            out[start:stop] += bias[:, None, None]
 
     _in_batch_chunks(correlate, n, in_channels * kw * h * wo * out.itemsize)
     return out
@@ -329,6 +295,87 @@ def _transposed_as_correlation(weight: np.ndarray, groups: int) -> np.ndarray:
     in_channels, per_group, kh, kw = weight.shape
     swapped = weight[:, :, ::-1, ::-1].reshape(groups, in_channels // groups, per_group, kh, kw).swapaxes(1, 2)
     return swapped.reshape(groups * per_group, in_channels // groups, kh, kw)
+
+
+class _AxisPhase(NamedTuple):
+    """Along one axis, how the outputs of one stride phase of conv_transpose2d are a stride-1 correlation."""
+
+    taps: list[int]  # the kernel taps that reach these outputs
+    crop: slice  # the part of the input they read
+    padding: Pair  # zeros before and after it
+    dilation: int  # between the taps, in input pixels
+
+
+def _axis_phase(phase: int, size: int, count: int, kernel: int, stride: int, padding: int,
+                dilation: int) -> _AxisPhase | None:
+    """The outputs y = q*stride + phase (q < count) of a transposed convolution along one axis; None if no input
+    pixel reaches them.
+
+    Input pixel x reaches output y through tap i where x*stride + i*dilation = y + padding, so only the taps with
+    i*dilation = phase + padding (mod stride) do, and output q of the phase reads input q + e_i with
+    e_i = (phase + padding - i*dilation) / stride. Those taps are evenly spaced, so this is a correlation with
+    the taps in reverse order.
+    """
+    taps = [i for i in range(kernel) if (phase + padding - i * dilation) % stride == 0]
+    if not taps:
+        return None
+    spacing = (taps[1] - taps[0]) * dilation // stride if len(taps) > 1 else 1
+    before = (len(taps) - 1) * spacing - (phase + padding - taps[0] * dilation) // stride
+    after = count + (len(taps) - 1) * spacing - before - size
+    crop = slice(max(0, -before), size + min(0, after))  # negative padding: input pixels no output reads
+    if crop.start >= crop.stop:
+        return None
+    return _AxisPhase(taps, crop, (max(before, 0), max(after, 0)), spacing)
+
+
+def _transposed_convolution(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair,
+                            padding: Padding2d, output_padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
+    """conv_transpose2d(x; w) + b, one stride phase of the output at a time (a sub-pixel convolution).
+
+    The output pixels (Q*sH + a, P*sW + b) of one phase (a, b) are reached only by the kernel taps (i, j) with
+    i*dH = a + top (mod sH) and j*dW = b + left (mod sW), and they form a stride-1 correlation of the input with
+    those taps rotated by 180 degrees (``_axis_phase``). Each phase is computed by ``_correlate_into`` and
+    copied into its strided place in the output. This multiplies by no inserted zeros and needs no col2im
+    sums (W^T @ x, then each column added onto its window), which cost more than the products at stride 2.
+    At stride 1 there is one phase, the "full" convolution of the CNN notes.
+    """
+    n, in_channels, h, w = x.shape
+    _, per_group, kh, kw = weight.shape
+    (sh, sw), (dh, dw), ((top, _), (left, _)) = stride, dilation, padding
+    out_h, out_w = (_window_extent(size, k, s, d) + extra - sum(pads) for size, k, s, d, extra, pads
+                    in zip((h, w), (kh, kw), stride, dilation, output_padding, padding))
+    out = np.empty((n, per_group * groups, out_h, out_w), np.result_type(x, weight))
+    phases = []
+    for a in range(min(sh, out_h)):
+        for b in range(min(sw, out_w)):
+            target = (slice(None), slice(None), slice(a, None, sh), slice(b, None, sw))
+            rows = _axis_phase(a, h, len(range(a, out_h, sh)), kh, sh, top, dh)
+            cols = _axis_phase(b, w, len(range(b, out_w, sw)), kw, sw, left, dw)
+            if rows is None or cols is None:
+                phases.append((target, None, None))
+                continue
+            sub_kernel = weight[:, :, rows.taps][:, :, :, cols.taps]
+            phases.append((target, (rows, cols), _kernel_rows(_transposed_as_correlation(sub_kernel, groups), groups)))
+
+    def spread(start: int, stop: int) -> None:
+        for target, axes, kernel_rows in phases:
+            result = out[start:stop][target]
+            if axes is None:
+                result[...] = 0
+                continue
+            rows, cols = axes
+            if (sh, sw) != (1, 1):  # the phase is computed in a buffer of its own, then copied into place
+                result = np.empty(result.shape, out.dtype)
+            _correlate_into(result, x[start:stop, :, rows.crop, cols.crop], kernel_rows,
+                            (len(rows.taps), len(cols.taps)), (1, 1), (rows.padding, cols.padding),
+                            (rows.dilation, cols.dilation), groups)
+            if (sh, sw) != (1, 1):
+                out[start:stop][target] = result
+        if bias is not None:
+            out[start:stop] += bias[:, None, None]
+
+    _in_batch_chunks(spread, n, in_channels * kw * h * w * out.itemsize)
+    return out
 
 
 class Conv2d(Function):
@@ -374,28 +421,8 @@ class ConvTranspose2d(Function):
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair, padding: Padding2d,
                 output_padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
-        n, in_channels, h, w = x.data.shape
-        _, per_group, kh, kw = weight.data.shape
-        bias_data = None if bias is None else bias.data
-        full = tuple((d * (k - 1) - before, d * (k - 1) - after + extra)
-                     for k, d, (before, after), extra in zip((kh, kw), dilation, padding, output_padding))
-        if stride == (1, 1) and min(min(pair) for pair in full) >= 0:
-            # At stride 1 this is the "full" convolution of the CNN notes: a correlation with the kernel rotated
-            # by 180 degrees over the input padded by d (k - 1) - p, which needs no col2im sums.
-            out = _correlate(x.data, _transposed_as_correlation(weight.data, groups), bias_data, stride, full,
-                             dilation, groups)
-        else:
-            out_size = tuple(_window_extent(size, k, s, d) + extra - sum(pads) for size, k, s, d, extra, pads
-                             in zip((h, w), (kh, kw), stride, dilation, output_padding, padding))
-            out = np.empty((n, per_group * groups, *out_size), np.result_type(x.data, weight.data))
-            # (G, C_out/G * kh * kw, C_in/G): W^T per group.
-            weight_t = weight.data.reshape(groups, in_channels // groups, -1).transpose(0, 2, 1)
-            def spread(start: int, stop: int) -> None:
-                _col2im(x.data[start:stop], weight_t, (kh, kw), stride, padding, dilation, out[start:stop])
-                if bias is not None:
-                    out[start:stop] += bias_data[:, None, None]
-
-            _in_batch_chunks(spread, n, groups * weight.data[0].size * h * w * out.itemsize)
+        out = _transposed_convolution(x.data, weight.data, None if bias is None else bias.data, stride, padding,
+                                      output_padding, dilation, groups)
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding, ctx.output_padding = stride, padding, output_padding
         ctx.dilation, ctx.groups = dilation, groups
