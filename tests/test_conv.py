@@ -93,6 +93,11 @@ CONV_CONFIGS = [
     (2, 4, 4, 4, 2, (1, 1), {"groups": 2, "padding": 1}),  # ... except with padding or groups: im2col
     (1, 2, 3, 3, 2, (3, 3), {"stride": 3}),
     (1, 2, 9, 8, 2, (3, 3), {"stride": 2, "dilation": 3, "padding": 2}),  # kernel rows on shuffled stride phases
+    # Outputs one stride phase wide: taps copied as shifted runs of the input's stride phases.
+    (2, 2, 6, 6, 3, (3, 3), {"stride": 2, "padding": 1}),
+    (1, 2, 6, 9, 2, (3, 5), {"stride": (2, 3), "padding": (1, 2)}),
+    (1, 2, 8, 8, 2, (3, 3), {"stride": 2, "dilation": 2, "padding": 2}),
+    (2, 3, 4, 4, 2, (5, 5), {"stride": 2, "padding": 2}),  # shifted by a whole row and column
 ]
 CONV_IDS = [f"{n}x{c}x{h}x{w}->{o} k{k} {kw}" for n, c, h, w, o, k, kw in CONV_CONFIGS]
 
@@ -349,8 +354,10 @@ def test_batch_chunks_on_threads_match_one_chunk(monkeypatch, three_threads, str
     rng = np.random.default_rng(11)
     x, w = rng.standard_normal((16, channels, size, size)), rng.standard_normal((channels, channels, 3, 3))
     results = []
-    for chunk_bytes in (1 << 12, 1 << 30):  # one image per chunk over three threads, then one chunk
+    # One image per chunk over three threads, then the whole batch in the calling thread.
+    for chunk_bytes, parallel_bytes in ((1 << 12, 0), (1 << 30, 1 << 30)):
         monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(conv, "_PARALLEL_BYTES", parallel_bytes)
         inputs = leaf(x), leaf(w)
         y = F.conv2d(*inputs, stride=stride, padding=1)
         y.backward(autograd.ones(*y.shape))

@@ -67,6 +67,10 @@ _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else o
 # The taps of a whole ResNet batch (13 MB for 64x16x32x32 and a 3x3 kernel) would go out to memory and back.
 _CHUNK_BYTES = 2 << 20
 
+# Below this many bytes of taps the work takes a fraction of a millisecond, and it runs in the calling thread (with
+# BLAS's own threads): handing chunks to the helper threads costs about 60 us.
+_PARALLEL_BYTES = 256 << 10
+
 _helpers: ThreadPoolExecutor | None = None
 _blas: ThreadpoolController | None = None
 # One parallel section at a time: BLAS's thread limit is process-wide, and two sections that set and restore it
@@ -111,10 +115,10 @@ def _in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sam
     global _helpers
     if batch == 0:
         return
-    count = -(-batch * bytes_per_sample // _CHUNK_BYTES)
-    if count <= 1:  # one chunk runs in the calling thread, with BLAS's own threads: threads would cost more
+    if batch * bytes_per_sample < _PARALLEL_BYTES or batch == 1:
         work(0, batch)
         return
+    count = -(-batch * bytes_per_sample // _CHUNK_BYTES)
     with _parallel_section:
         threads = _blas_threads()
         if threads > 1:  # at least two chunks per thread, and a multiple of the threads, to balance them
@@ -162,9 +166,9 @@ def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dil
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
-    (top, _), (left, right) = padding
-    if (sh, sw) == (1, 1) and wo == w and max(left, right) < w:
-        return _shifted_row_taps(x, kw, padding, dw, groups)
+    (top, _), (left, _) = padding
+    if wo * sw == w and h % sh == 0 and all(abs((j * dw - left) // sw) < wo for j in (0, kw - 1)):
+        return _shifted_row_taps(x, kernel, stride, padding, dilation, out_size, groups)
     rows, cols = _window_extent(ho, kh, sh, dh), _window_extent(wo, kw, sw, dw)
     if top or left or rows > h or cols > w:
         padded = np.zeros((n, c, max(rows, top + h), max(cols, left + w)), x.dtype)
@@ -180,30 +184,47 @@ def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dil
     return taps
 
 
-def _shifted_row_taps(x: np.ndarray, kw: int, padding: Padding2d, dilation_w: int, groups: int) -> np.ndarray:
-    """``_row_taps`` of a stride-1 convolution whose output is as wide as its input (as 3x3 padding 1 is).
+def _shifted_row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
+                      out_size: Pair, groups: int) -> np.ndarray:
+    """``_row_taps`` when the output is as wide as one stride phase of the input (as with a 3x3 kernel, padding 1
+    and a stride that divides the width).
 
-    Each tap j then reads the input's rows shifted sideways by s = j*dW - left: read as one flat run of H*W
-    numbers per image and channel, that is the input shifted by s, except for the |s| columns of every row
-    that wrap around to the neighbouring row, which are set to zero (they are the padding). Copying one run
-    per channel instead of one per row is about 3x faster in numpy, and needs no padded copy of the input.
+    The input is split into its sH*sW stride phases x_ab[q, p] = x[q*sH + a, p*sW + b] (nothing to do at
+    stride 1), whose rows are then exactly Wo wide. Each tap j of the window rows of one phase reads one of
+    them shifted by whole rows and columns: read as one flat run per image and channel, that is the phase
+    shifted, except for the columns of every row that wrap around to the neighbouring row, which are set to
+    zero (they are the padding). Copying one run per channel instead of one per row is about 3x faster in
+    numpy, and needs no padded copy of the input.
     """
     n, c, h, w = x.shape
-    (top, bottom), (left, _) = padding
-    taps = _workspace((n, groups, kw, c // groups, 1, top + h + bottom, w), x.dtype)
-    taps[..., :top, :] = 0
-    taps[..., top + h:, :] = 0
-    source = x.reshape(n, groups, c // groups, h * w)
-    for j in range(kw):
-        shift = j * dilation_w - left
-        rows = taps[:, :, j, :, 0, top:top + h]
-        run = rows.reshape(*rows.shape[:-2], h * w)  # taps are contiguous, so this is a view
-        if shift >= 0:
-            run[..., :h * w - shift] = source[..., shift:]
-            rows[..., w - shift:] = 0
-        else:
-            run[..., -shift:] = source[..., :h * w + shift]
-            rows[..., :-shift] = 0
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
+    (top, _), (left, _) = padding
+    phase_h = h // sh
+    if (sh, sw) == (1, 1):
+        phases = x.reshape(n, groups, c // groups, 1, 1, h * w)
+    else:
+        phases = np.empty((n, groups, c // groups, sh, sw, phase_h, wo), x.dtype)
+        phases[...] = x.reshape(n, groups, c // groups, phase_h, sh, wo, sw).transpose(0, 1, 2, 4, 6, 3, 5)
+        phases = phases.reshape(n, groups, c // groups, sh, sw, phase_h * wo)
+    rows = -(-_window_extent(ho, kh, sh, dh) // sh)
+    taps = _workspace((n, groups, kw, c // groups, sh, rows, wo), x.dtype)
+    for row_phase in sorted({i * dh % sh for i in range(kh)}):  # the phases the kernel rows lie on
+        row_shift, source_row_phase = divmod(row_phase - top, sh)
+        for j in range(kw):
+            col_shift, source_col_phase = divmod(j * dw - left, sw)
+            tap = taps[:, :, j, :, row_phase]
+            run = tap.reshape(n, groups, c // groups, rows * wo)  # taps are contiguous, so this is a view
+            source = phases[:, :, :, source_row_phase, source_col_phase]
+            shift = row_shift * wo + col_shift
+            start = min(max(0, -shift), rows * wo)
+            stop = max(start, min(rows * wo, phase_h * wo - shift))  # the part of the run inside the phase
+            run[..., :start] = 0
+            run[..., stop:] = 0
+            run[..., start:stop] = source[..., start + shift:stop + shift]
+            if col_shift > 0:
+                tap[..., wo - col_shift:] = 0
+            elif col_shift < 0:
+                tap[..., :-col_shift] = 0
     return taps
 
 
@@ -458,40 +479,38 @@ class Conv2dWeightGrad(Function):
                 groups: int) -> np.ndarray:
         n, in_channels, h, w = x.data.shape
         _, out_channels, ho, wo = grad_output.data.shape
-        pixels = _pointwise_pixels(x.data, kernel, stride, padding, groups, (ho, wo))
-        if pixels is not None:  # the sum over the images of g[n] @ x[n]^T
-            grad_weight = np.matmul(grad_output.data.reshape(n, out_channels, -1), pixels.transpose(0, 2, 1)).sum(0)
-        else:
-            kh, kw = kernel
-            taps_rows = kw * in_channels // groups
-            partial_sums = {}
+        kh, kw = kernel
+        taps_rows = kw * in_channels // groups
+        partial_sums = {}
 
-            def correlate(start: int, stop: int) -> None:
-                taps = _row_taps(x.data[start:stop], kernel, stride, padding, dilation, (ho, wo), groups)
-                grad_rows = grad_output.data[start:stop].reshape(stop - start, groups, -1, ho * wo)
-                if 2 * ho * wo >= out_channels // groups:
-                    # Kernel row i: the sum over the images of taps_i[n] (kw*C_in/G, Ho*Wo) @ g[n]^T (Ho*Wo, C_out/G).
-                    # OpenBLAS multiplies up to 1.5x faster with g^T copied than with it read transposed.
-                    grad_columns = np.ascontiguousarray(grad_rows.swapaxes(2, 3))
-                    partial_sums[start] = np.stack([
-                        np.matmul(_kernel_row(taps, i, dilation, (ho, wo)), grad_columns).sum(0)
-                        for i in range(kh)])
-                else:
-                    # Small images: each image's product would write a result many times larger than the taps it
-                    # reads. One product per kernel row over the images copied side by side is up to 8x faster.
-                    grad_side_by_side = grad_rows.transpose(1, 0, 3, 2).reshape(groups, -1, out_channels // groups)
-                    partial_sums[start] = np.stack([
-                        np.matmul(_kernel_row(taps, i, dilation, (ho, wo)).transpose(1, 2, 0, 3).reshape(
-                            groups, taps_rows, -1), grad_side_by_side)
-                        for i in range(kh)])
+        def correlate(start: int, stop: int) -> None:
+            images = x.data[start:stop]
+            pixels = _pointwise_pixels(images, kernel, stride, padding, groups, (ho, wo))
+            if pixels is None:
+                taps = _row_taps(images, kernel, stride, padding, dilation, (ho, wo), groups)
+                kernel_rows = [_kernel_row(taps, i, dilation, (ho, wo)) for i in range(kh)]
+            else:  # a 1x1 kernel reads the pixels themselves
+                kernel_rows = [pixels[:, None]]
+            grad_rows = grad_output.data[start:stop].reshape(stop - start, groups, -1, ho * wo)
+            if 2 * ho * wo >= out_channels // groups:
+                # Kernel row i: the sum over the images of taps_i[n] (kw*C_in/G, Ho*Wo) @ g[n]^T (Ho*Wo, C_out/G).
+                # OpenBLAS multiplies up to 1.5x faster with g^T copied than with it read transposed.
+                grad_columns = np.ascontiguousarray(grad_rows.swapaxes(2, 3))
+                partial_sums[start] = np.stack([np.matmul(rows, grad_columns).sum(0) for rows in kernel_rows])
+            else:
+                # Small images: each image's product would write a result many times larger than the taps it
+                # reads. One product per kernel row over the images copied side by side is up to 8x faster.
+                grad_side_by_side = grad_rows.transpose(1, 0, 3, 2).reshape(groups, -1, out_channels // groups)
+                partial_sums[start] = np.stack([
+                    np.matmul(rows.transpose(1, 2, 0, 3).reshape(groups, taps_rows, -1), grad_side_by_side)
+                    for rows in kernel_rows])
 
-            _in_batch_chunks(correlate, n, in_channels * kw * h * wo * x.data.itemsize)
-            # Summed in a fixed order, so the result does not depend on which thread finished first.
-            grad_weight = np.zeros((kh, groups, taps_rows, out_channels // groups),
-                                   np.result_type(x.data, grad_output.data))
-            for start in sorted(partial_sums):
-                grad_weight += partial_sums[start]
-            grad_weight = grad_weight.reshape(kh, groups, kw, in_channels // groups, -1).transpose(1, 4, 3, 0, 2)
+        _in_batch_chunks(correlate, n, in_channels * kw * h * wo * x.data.itemsize)
+        # Summed in a fixed order, so the result does not depend on which thread finished first.
+        grad_weight = np.zeros((kh, groups, taps_rows, out_channels // groups), np.result_type(x.data, grad_output.data))
+        for start in sorted(partial_sums):
+            grad_weight += partial_sums[start]
+        grad_weight = grad_weight.reshape(kh, groups, kw, in_channels // groups, -1).transpose(1, 4, 3, 0, 2)
         ctx.save_for_backward(x, grad_output)
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
         ctx.output_padding = _restoring_output_padding((h, w), (ho, wo), kernel, stride, padding, dilation)
