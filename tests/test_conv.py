@@ -377,7 +377,7 @@ def test_an_error_in_a_helper_thread_reaches_the_caller(three_threads):
             helper_started.set()
             raise RuntimeError(f"chunk {start} failed")
 
-    with pytest.raises(RuntimeError, match="chunk [1-5] failed"):
+    with pytest.raises(RuntimeError, match="chunk [0-5] failed"):
         conv._in_batch_chunks(work, 6, conv._CHUNK_BYTES)
 
 
