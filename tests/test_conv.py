@@ -210,6 +210,7 @@ TRANSPOSE_CONFIGS = [
     (1, 2, 4, 3, 2, (3, 2), {"stride": 2, "dilation": (3, 1), "padding": (2, 1), "output_padding": (1, 0)}),
     (2, 3, 3, 3, 2, (1, 1), {"stride": 3, "output_padding": 2}),
     (1, 2, 5, 4, 2, (3, 2), {"stride": (2, 3), "padding": (3, 2)}),
+    (1, 1, 1, 1, 1, (1, 2), {"stride": (1, 2), "dilation": (1, 3), "padding": (0, 1)}),  # phases that read nothing
 ]
 
 

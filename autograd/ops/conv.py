@@ -3,8 +3,8 @@
 conv2d computes a cross-correlation, as every deep-learning framework does:
 y[n, o] = b[o] + sum_c w[o, c] ⋆ x[n, c]. It is im2col and matrix products, arranged so that numpy moves
 little data: ``_row_taps`` copies the kw taps of every window row (im2col done kw times instead of kh*kw
-times), in which each kernel row's windows form a strided matrix per image, and ``_correlate`` multiplies each
-kernel row of the weight with it, y[n] += W_i (C_out, kw*C) @ taps_i[n] (kw*C, Ho*Wo), straight into the
+times), in which each kernel row's windows form a strided matrix per image, and ``_correlate_into`` multiplies
+each kernel row of the weight with it, y[n] += W_i (C_out, kw*C) @ taps_i[n] (kw*C, Ho*Wo), straight into the
 NCHW output. The batch is cut into chunks whose taps stay in the cache, and the chunks are spread over the
 cores with BLAS single-threaded meanwhile (``_in_batch_chunks``). A 1x1 convolution needs no copies at all:
 it is a matrix product per image on the NCHW layout.
@@ -40,16 +40,16 @@ Padding2d = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 _scratch = threading.local()
 
 
-# Taps and column buffers up to this size are kept for reuse, one per thread; larger ones are allocated per call,
-# so the memory kept alive between calls stays bounded.
+# Taps up to this size are kept for reuse, one buffer per thread; larger ones are allocated per call, so the memory
+# kept alive between calls stays bounded.
 _WORKSPACE_LIMIT = 256 << 20
 
 
 def _workspace(shape: tuple, dtype: np.dtype) -> np.ndarray:
     """An uninitialised array of ``shape`` in a per-thread buffer that is reused from call to call.
 
-    A fresh taps or column buffer is page-faulted in on every call, which costs as much as filling it. The
-    buffer keeps the largest size asked for, up to ``_WORKSPACE_LIMIT``.
+    A fresh taps buffer is page-faulted in on every call, which costs as much as filling it. The buffer keeps
+    the largest size asked for, up to ``_WORKSPACE_LIMIT``.
     """
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if size > _WORKSPACE_LIMIT:
@@ -62,10 +62,10 @@ def _workspace(shape: tuple, dtype: np.dtype) -> np.ndarray:
 
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
-# A chunk's row taps (about this many bytes) stay in the cache (1 MB of L2 per core and 32 MB of L3 here)
-# between the copies that fill them and the matrix products that read them. Smaller chunks cost more in Python
-# per chunk, which the threads cannot overlap (the GIL); measured fastest at about 4 MB, of 2, 4 and 8 MB.
-# The taps of a whole ResNet batch (13 MB for 64x16x32x32 and a 3x3 kernel) would go out to memory and back.
+# The batch is cut into chunks of about this many bytes of row taps, which stay in the cache (32 MB of L3 here)
+# between the copies that fill them and the matrix products that read them; the taps of a whole ResNet batch
+# (13 MB for 64x16x32x32 and a 3x3 kernel) would go out to memory and back. Smaller chunks cost more time in
+# Python, which the threads cannot overlap (the GIL): measured fastest at 4 MB, of 2, 4 and 8 MB.
 _CHUNK_BYTES = 4 << 20
 
 # Below this many bytes of taps the work takes a fraction of a millisecond, and it runs in the calling thread (with
@@ -122,10 +122,10 @@ def _in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sam
     count = -(-batch * bytes_per_sample // _CHUNK_BYTES)
     with _parallel_section:
         threads = _blas_threads()
-        if threads > 1:  # a multiple of the threads, so that they finish together
+        if threads > 1:  # a multiple of the threads, of sizes that differ by one image at most: they finish together
             count = -(-count // threads) * threads
-        per_chunk = -(-batch // count)
-        chunks = iter([(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)])
+        count = min(count, batch)
+        chunks = iter([(batch * i // count, batch * (i + 1) // count) for i in range(count)])
 
         def drain() -> None:
             for start, stop in chunks:  # a shared list iterator: each chunk goes to exactly one thread
@@ -188,7 +188,8 @@ def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dil
 def _shifted_row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
                       out_size: Pair, groups: int) -> np.ndarray:
     """``_row_taps`` when the output is as wide as one stride phase of the input (as with a 3x3 kernel, padding 1
-    and a stride that divides the width).
+    and a stride that divides the width): Wo * sW = W, sH divides H, and no tap is shifted by Wo columns or more
+    (``_row_taps`` checks; otherwise the shifted runs would be wrong).
 
     The input is split into its sH*sW stride phases x_ab[q, p] = x[q*sH + a, p*sW + b] (nothing to do at
     stride 1), whose rows are then exactly Wo wide. Each tap j of the window rows of one phase reads one of
@@ -489,22 +490,22 @@ class Conv2dWeightGrad(Function):
             pixels = _pointwise_pixels(images, kernel, stride, padding, groups, (ho, wo))
             if pixels is None:
                 taps = _row_taps(images, kernel, stride, padding, dilation, (ho, wo), groups)
-                kernel_rows = [_kernel_row(taps, i, dilation, (ho, wo)) for i in range(kh)]
+                windows = [_kernel_row(taps, i, dilation, (ho, wo)) for i in range(kh)]
             else:  # a 1x1 kernel reads the pixels themselves
-                kernel_rows = [pixels[:, None]]
+                windows = [pixels[:, None]]
             grad_rows = grad_output.data[start:stop].reshape(stop - start, groups, -1, ho * wo)
             if 2 * ho * wo >= out_channels // groups:
                 # Kernel row i: the sum over the images of taps_i[n] (kw*C_in/G, Ho*Wo) @ g[n]^T (Ho*Wo, C_out/G).
                 # OpenBLAS multiplies up to 1.5x faster with g^T copied than with it read transposed.
                 grad_columns = np.ascontiguousarray(grad_rows.swapaxes(2, 3))
-                partial_sums[start] = np.stack([np.matmul(rows, grad_columns).sum(0) for rows in kernel_rows])
+                partial_sums[start] = np.stack([np.matmul(rows, grad_columns).sum(0) for rows in windows])
             else:
-                # Small images: each image's product would write a result many times larger than the taps it
-                # reads. One product per kernel row over the images copied side by side is up to 8x faster.
+                # Small images: each image's product would write a result more than twice as large as the taps
+                # it reads. One product per kernel row over the images copied side by side is up to 8x faster.
                 grad_side_by_side = grad_rows.transpose(1, 0, 3, 2).reshape(groups, -1, out_channels // groups)
                 partial_sums[start] = np.stack([
                     np.matmul(rows.transpose(1, 2, 0, 3).reshape(groups, taps_rows, -1), grad_side_by_side)
-                    for rows in kernel_rows])
+                    for rows in windows])
 
         _in_batch_chunks(correlate, n, in_channels * kw * h * wo * x.data.itemsize)
         # Summed in a fixed order, so the result does not depend on which thread finished first.
