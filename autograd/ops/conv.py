@@ -380,19 +380,20 @@ def _transposed_convolution(x: np.ndarray, weight: np.ndarray, bias: np.ndarray 
             sub_kernel = weight[:, :, rows.taps][:, :, :, cols.taps]
             phases.append((target, (rows, cols), _kernel_rows(_transposed_as_correlation(sub_kernel, groups), groups)))
 
+    one_phase = (sh, sw) == (1, 1)  # which is the whole output
+
     def spread(start: int, stop: int) -> None:
         for target, axes, kernel_rows in phases:
-            result = out[start:stop][target]
             if axes is None:
-                result[...] = 0
+                out[start:stop][target] = 0
                 continue
             rows, cols = axes
-            if (sh, sw) != (1, 1):  # the phase is computed in a buffer of its own, then copied into place
-                result = np.empty(result.shape, out.dtype)
+            # A phase of several is computed in a buffer of its own, then copied into its strided place.
+            result = out[start:stop] if one_phase else np.empty(out[start:stop][target].shape, out.dtype)
             _correlate_into(result, x[start:stop, :, rows.crop, cols.crop], kernel_rows,
                             (len(rows.taps), len(cols.taps)), (1, 1), (rows.padding, cols.padding),
                             (rows.dilation, cols.dilation), groups)
-            if (sh, sw) != (1, 1):
+            if not one_phase:
                 out[start:stop][target] = result
         if bias is not None:
             out[start:stop] += bias[:, None, None]
@@ -509,7 +510,8 @@ class Conv2dWeightGrad(Function):
 
         _in_batch_chunks(correlate, n, in_channels * kw * h * wo * x.data.itemsize)
         # Summed in a fixed order, so the result does not depend on which thread finished first.
-        grad_weight = np.zeros((kh, groups, taps_rows, out_channels // groups), np.result_type(x.data, grad_output.data))
+        grad_weight = np.zeros((kh, groups, taps_rows, out_channels // groups),
+                               np.result_type(x.data, grad_output.data))
         for start in sorted(partial_sums):
             grad_weight += partial_sums[start]
         grad_weight = grad_weight.reshape(kh, groups, kw, in_channels // groups, -1).transpose(1, 4, 3, 0, 2)
