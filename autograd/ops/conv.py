@@ -210,23 +210,29 @@ def _shifted_row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Paddin
         phases = phases.reshape(n, groups, c // groups, sh, sw, phase_h * wo)
     rows = -(-_window_extent(ho, kh, sh, dh) // sh)
     taps = _workspace((n, groups, kw, c // groups, sh, rows, wo), x.dtype)
+    # Few, large fills: small numpy calls hold the GIL, and the chunks on other threads wait for it.
     for row_phase in sorted({i * dh % sh for i in range(kh)}):  # the phases the kernel rows lie on
         row_shift, source_row_phase = divmod(row_phase - top, sh)
+        # Taps rows [first, last) lie in the source phase; the others are padding rows, of every tap at once.
+        first = min(max(0, -row_shift), rows)
+        last = max(first, min(rows, phase_h - row_shift))
+        taps[:, :, :, :, row_phase, :first] = 0
+        taps[:, :, :, :, row_phase, last:] = 0
         for j in range(kw):
             col_shift, source_col_phase = divmod(j * dw - left, sw)
-            tap = taps[:, :, j, :, row_phase]
-            run = tap.reshape(n, groups, c // groups, rows * wo)  # taps are contiguous, so this is a view
+            run = taps[:, :, j, :, row_phase].reshape(n, groups, c // groups, rows * wo)  # a view: taps are contiguous
             source = phases[:, :, :, source_row_phase, source_col_phase]
             shift = row_shift * wo + col_shift
-            start = min(max(0, -shift), rows * wo)
-            stop = max(start, min(rows * wo, phase_h * wo - shift))  # the part of the run inside the phase
-            run[..., :start] = 0
-            run[..., stop:] = 0
+            # The elements of rows [first, last) that the run cannot read lie in wrapped columns, zeroed below.
+            start = max(first * wo, -shift)
+            stop = max(start, min(last * wo, phase_h * wo - shift))
             run[..., start:stop] = source[..., start + shift:stop + shift]
-            if col_shift > 0:
-                tap[..., wo - col_shift:] = 0
-            elif col_shift < 0:
-                tap[..., :-col_shift] = 0
+    for j in range(kw):  # the wrapped columns, of all row phases at once
+        col_shift = (j * dw - left) // sw
+        if col_shift > 0:
+            taps[:, :, j, ..., wo - col_shift:] = 0
+        elif col_shift < 0:
+            taps[:, :, j, ..., :-col_shift] = 0
     return taps
 
 
