@@ -4,7 +4,9 @@ Each case runs the op on float32 inputs that require grad and backpropagates a f
 (or, for losses, the scalar loss). Reports the median milliseconds over the repeats and, when PyTorch is
 installed, PyTorch's median measured in the same run with the same number of threads, and the ratio
 gradlab / PyTorch, plus the ratio of the fastest runs. The two libraries take turns in two rounds, so that
-load from other processes hits both alike.
+load from other processes hits both alike. Both run with glibc's malloc set to keep freed memory
+(``gradlab/allocator.py``), as ``gradlab train`` does: otherwise whether a case faults its memory in afresh
+depends on what ran before it, which moved single cases by up to 2x.
 
 On a machine shared with other work, wall-clock times swing by 2x or more; ``--clock cpu`` measures the
 process's CPU time instead, which is stable when both libraries run single-threaded:
@@ -34,6 +36,7 @@ import numpy as np
 
 import autograd
 import nn.functional as F
+from gradlab.allocator import keep_freed_memory
 
 
 @dataclass
@@ -113,6 +116,7 @@ def main() -> None:
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall-clock time, or CPU time of the process (all threads)")
     args = parser.parse_args()
+    keep_freed_memory()  # for both libraries, as gradlab's command line does
     clock = time.perf_counter if args.clock == "wall" else time.process_time
 
     torch = None

@@ -9,6 +9,9 @@ Reports:
 - whether gradlab's memory stays flat over the run: resident memory sampled after every step, and each
   step's graph checked to be freed (by reference counting alone) once its loss is dropped.
 
+Both libraries run with glibc's malloc set to keep freed memory (``gradlab/allocator.py``), as ``gradlab
+train`` does.
+
     python benchmarks/train_step.py [--steps 200] [--chunk 10] [--threads N]
 """
 
@@ -32,6 +35,7 @@ import numpy as np
 import autograd
 import nn
 import optim
+from gradlab.allocator import keep_freed_memory
 
 BATCH = 64
 
@@ -173,6 +177,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (match the BLAS)")
     parser.add_argument("--memory-worker", choices=sorted(TRAINERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    keep_freed_memory()  # for both libraries, as gradlab's command line does
     if args.memory_worker:
         print(json.dumps(measure_memory(args.memory_worker, 5, args.threads)))
         return

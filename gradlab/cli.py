@@ -6,6 +6,7 @@ import argparse
 from typing import Sequence
 
 from . import evaluate_command, gradcheck_command, graph_command, train_command
+from .allocator import keep_freed_memory
 
 # Each module defines HELP, configure(parser) and run(args) -> exit status.
 COMMANDS = {
@@ -23,4 +24,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, module in COMMANDS.items():
         module.configure(subparsers.add_parser(name, help=module.HELP, description=module.HELP))
     args = parser.parse_args(argv)
+    keep_freed_memory()
     return COMMANDS[args.command].run(args)
