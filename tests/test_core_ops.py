@@ -3,6 +3,8 @@
 Finite-difference checks of every op live in test_opinfo.py (the sample registry).
 """
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -98,6 +100,33 @@ def test_sum_mean_over_dims():
     np.testing.assert_allclose(t.mean(-1, keepdim=True).data, array.mean(-1, keepdims=True))
     with pytest.raises(ValueError, match="dimension 3 is out of range"):
         t.sum(3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sum_of_large_arrays_over_any_dims_matches_numpy(dtype):
+    # Big enough for the reordered reductions (leading axes first, einsum over short trailing rows).
+    array = np.random.default_rng(0).normal(1.0, 1.0, (16, 8, 16, 16)).astype(dtype)
+    t = autograd.tensor(array)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for count in range(1, 5):
+        for dims in itertools.combinations(range(4), count):
+            for keepdim in (False, True):
+                ours, expected = t.sum(dims, keepdim).data, array.sum(axis=dims, keepdims=keepdim)
+                assert ours.shape == expected.shape and ours.dtype == expected.dtype == dtype
+                np.testing.assert_allclose(ours, array.astype(np.float64).sum(axis=dims, keepdims=keepdim),
+                                           rtol=tolerance)
+    transposed = autograd.tensor(array.transpose(1, 0, 3, 2))
+    np.testing.assert_allclose(transposed.mean((0, 2, 3)).data, array.mean(axis=(1, 2, 3)), rtol=tolerance)
+
+
+@pytest.mark.parametrize("shape, dims", [((1000, 10, 100), (0, 2)), ((64, 16, 32, 32), (0, 2, 3)),
+                                         ((15625, 64), 1), ((256, 64, 8, 8), (2, 3))])
+def test_float32_sums_of_a_million_elements_are_as_accurate_as_numpy(shape, dims):
+    array = np.random.default_rng(1).uniform(0.5, 1.5, shape).astype(np.float32)
+    exact = array.astype(np.float64).sum(axis=dims)
+    ours_error = np.abs(autograd.tensor(array).sum(dims).data - exact).max()
+    numpy_error = np.abs(array.sum(axis=dims) - exact).max()
+    assert ours_error <= 1.5 * numpy_error
 
 
 def test_var_std_follow_pytorch_correction():

@@ -234,3 +234,87 @@ def test_against_torch():
                                torch.nn.functional.group_norm(torch.tensor(x), 3).numpy(), atol=1e-5)
     np.testing.assert_allclose(F.layer_norm(Tensor(x), (5, 5)).data,
                                torch.nn.functional.layer_norm(torch.tensor(x), (5, 5)).numpy(), atol=1e-5)
+
+
+def batch_norm_gradients(x, weight, bias, g, training, create_graph):
+    """autograd.grad of batch_norm w.r.t. those of (x, weight, bias) that require grad, with fixed running stats."""
+    channels = x.shape[1]
+    running_mean = Tensor(np.linspace(-1.0, 1.0, channels, dtype=x.dtype))
+    running_var = Tensor(np.linspace(0.5, 2.0, channels, dtype=x.dtype))
+    out = F.batch_norm(x, running_mean, running_var, weight, bias, training=training, momentum=0.0)
+    inputs = [t for t in (x, weight, bias) if t is not None and t.requires_grad]
+    return [grad.data for grad in autograd.grad(out, inputs, Tensor(g), create_graph=create_graph)]
+
+
+@pytest.mark.parametrize("shape", SHAPES + [(3, 4, 2, 2, 3)])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("wanted", ["x", "weight", "bias", "x weight bias", "weight bias"])
+def test_numpy_backward_matches_the_tensor_op_backward(shape, training, wanted):
+    # Without create_graph batch norm's backward runs in numpy; with it, in Tensor ops: the same values.
+    rng = np.random.default_rng(10)
+    channels = shape[1]
+    x = Tensor(rng.normal(2.0, 3.0, shape), requires_grad="x" in wanted)
+    weight = Tensor(rng.normal(size=channels), requires_grad="weight" in wanted)
+    bias = Tensor(rng.normal(size=channels), requires_grad="bias" in wanted)
+    g = rng.normal(size=shape)
+    fast = batch_norm_gradients(x, weight, bias, g, training, create_graph=False)
+    graph = batch_norm_gradients(x, weight, bias, g, training, create_graph=True)
+    assert len(fast) == len(wanted.split())
+    for a, b in zip(fast, graph):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    if x.requires_grad:
+        (fast,) = batch_norm_gradients(x, None, None, g, training, create_graph=False)
+        (graph,) = batch_norm_gradients(x, None, None, g, training, create_graph=True)
+        np.testing.assert_allclose(fast, graph, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_float32_gradients_of_a_resnet_sized_batch_stay_within_float32_rounding(training):
+    rng = np.random.default_rng(11)
+    x64 = rng.normal(3.0, 2.0, (16, 8, 12, 12))
+    g64 = rng.normal(size=x64.shape)
+    weight64, bias64 = rng.normal(size=8), rng.normal(size=8)
+    x, g, weight, bias = (v.astype(np.float32) for v in (x64, g64, weight64, bias64))
+    leaves = [Tensor(v, requires_grad=True) for v in (x, weight, bias)]
+    ours = batch_norm_gradients(*leaves, g, training, create_graph=False)
+    assert all(grad.dtype == np.float32 for grad in ours)
+    # The closed form in float64, from the same float32 values.
+    axes = (0, 2, 3)
+    if training:
+        mean, var = x.astype(np.float64).mean(axis=axes), x.astype(np.float64).var(axis=axes)
+    else:
+        mean, var = np.linspace(-1.0, 1.0, 8), np.linspace(0.5, 2.0, 8)
+    shape = (1, 8, 1, 1)
+    invstd = 1 / np.sqrt(var.reshape(shape) + 1e-5)
+    xhat = (x.astype(np.float64) - mean.reshape(shape)) * invstd
+    g = g.astype(np.float64)
+    count = x.size // 8
+    if training:
+        expected_x = (weight.reshape(shape) * invstd / count
+                      * (count * g - g.sum(axes, keepdims=True) - xhat * (g * xhat).sum(axes, keepdims=True)))
+    else:
+        expected_x = weight.reshape(shape) * invstd * g
+    expected = [expected_x, (g * xhat).sum(axes), g.sum(axes)]
+    for a, b in zip(ours, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
+    torch = pytest.importorskip("torch")
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, weight, bias)]
+    running = torch.tensor(np.linspace(-1.0, 1.0, 8, dtype=np.float32)), torch.tensor(np.linspace(0.5, 2.0, 8,
+                                                                                                  dtype=np.float32))
+    out = torch.nn.functional.batch_norm(theirs[0], *running, theirs[1], theirs[2], training=training, momentum=0.0)
+    out.backward(torch.tensor(g.astype(np.float32)))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b.grad.numpy(), rtol=1e-4, atol=1e-5 * np.abs(b.grad.numpy()).max())
+
+
+def test_constant_float32_batch_has_finite_statistics_and_gradients():
+    # Zero variance on a ResNet-sized channel: eps keeps invstd finite in both backward paths.
+    x = Tensor(np.full((8, 3, 16, 16), 0.1, np.float32), requires_grad=True)
+    weight = Tensor(np.ones(3, np.float32), requires_grad=True)
+    bias = Tensor(np.zeros(3, np.float32), requires_grad=True)
+    g = np.random.default_rng(12).normal(size=x.shape).astype(np.float32)
+    for create_graph in (False, True):
+        out = F.batch_norm(x, None, None, weight, bias, training=True)
+        assert np.isfinite(out.data).all() and np.abs(out.data).max() < 1e-3
+        grads = autograd.grad(out, [x, weight, bias], Tensor(g), create_graph=create_graph)
+        assert all(np.isfinite(grad.data).all() for grad in grads)

@@ -175,6 +175,16 @@ def test_adaptive_avg_pool_to_1x1_is_the_global_mean_and_keeps_float32():
     np.testing.assert_allclose(x.grad.data, np.full((2, 3, 5, 4), 1 / 20, np.float32))
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 3, 5), (3, 4, 2)])
+def test_adaptive_avg_pool_to_1x1_gradcheck_and_gradgradcheck(shape):
+    x = leaf(distinct(np.random.default_rng(3), *shape))
+    y = F.adaptive_avg_pool2d(x, 1)
+    assert y.shape == shape[:-2] + (1, 1)
+    np.testing.assert_allclose(y.data[..., 0, 0], x.data.mean(axis=(-2, -1)), atol=1e-12)
+    assert autograd.gradcheck(lambda a: F.adaptive_avg_pool2d(a, 1), (x,))
+    assert autograd.gradgradcheck(lambda a: F.adaptive_avg_pool2d(a, (1, 1)), (x,))
+
+
 def test_padding_is_minus_infinity_and_nan_propagates():
     x = autograd.tensor(-np.ones((1, 1, 3, 3), np.float32) - np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3))
     y, indices = F.max_pool2d(x, 2, stride=2, padding=1, return_indices=True)

@@ -6,13 +6,16 @@ passes and the backward is the closed form
     dx = gamma * invstd / M * (M * g - sum(g) - xhat * sum(g * xhat)),
     dgamma = sum(g * xhat),  dbeta = sum(g),
 
-sums running over the M = N * H * W values of a channel. The backward is written with Tensor ops,
-so it can itself be differentiated. Layer norm and group norm are compositions of mean, var and
-arithmetic: they are not on the hot path of a CNN and get their gradients (of any order) for free.
+sums running over the M = N * H * W values of a channel. With create_graph the backward is written
+with Tensor ops, so it can itself be differentiated; otherwise (the usual case) the same formula,
+with the same per-channel coefficients, is evaluated in numpy in place. Layer norm and group norm
+are compositions of mean, var and arithmetic: they are not on the hot path of a CNN and get their
+gradients (of any order) for free.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -27,6 +30,15 @@ def _stat_shape(shape: tuple) -> tuple:
     return (1, shape[1]) + (1,) * (len(shape) - 2)
 
 
+def _channel_row(values: np.ndarray, length: int) -> np.ndarray:
+    """(C,) per-channel values repeated into one (C * L,) row, to broadcast against an (N, C * L) view.
+
+    numpy broadcasts ``values[:, None]`` against (N, C, L) with one short inner loop per (n, c), about 1.7x
+    slower than one contiguous row per sample for the 64x16x32x32 activations of a ResNet.
+    """
+    return np.repeat(values, length)
+
+
 class BatchNorm(Function):
     """y = (x - mean) * invstd * weight + bias, statistics per channel over (N, *spatial);
     dx = weight * invstd / M * (M g - sum(g) - xhat sum(g xhat)) in training (batch statistics),
@@ -36,14 +48,18 @@ class BatchNorm(Function):
     def forward(ctx, x: Tensor, weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,
                 running_var: Tensor | None, training: bool, momentum: float, eps: float) -> np.ndarray:
         data = x.data
-        channels = data.shape[1]
-        # (N, C, L) view: every layout reduces over axes 0 and 2.
-        flat = data.reshape(data.shape[0], channels, -1)
-        count = flat.shape[0] * flat.shape[2]
+        samples, channels = data.shape[:2]
+        length = math.prod(data.shape[2:])
+        count = samples * length
+        # An (N, C, L) view for the per-channel sums over axes 0 and 2, which einsum does about 4x faster than
+        # ndarray.sum; (N, C * L) rows for the elementwise passes (see _channel_row).
+        flat = data.reshape(samples, channels, length)
+        rows = data.reshape(samples, channels * length)
         if training:
-            mean = flat.sum(axis=(0, 2)) / count
-            centred = flat - mean[:, None]
-            var = np.einsum("ncl,ncl->c", centred, centred) / count
+            mean = np.einsum("ncl->c", flat) / count
+            centred = rows - _channel_row(mean, length)
+            spread = centred.reshape(flat.shape)
+            var = np.einsum("ncl,ncl->c", spread, spread) / count
             if running_mean is not None:
                 running_mean.mul_(1.0 - momentum).add_(mean, alpha=momentum)
             if running_var is not None:
@@ -52,12 +68,12 @@ class BatchNorm(Function):
         else:
             mean = running_mean.data.astype(data.dtype)
             var = running_var.data.astype(data.dtype)
-            centred = flat - mean[:, None]
+            centred = rows - _channel_row(mean, length)
         invstd = 1.0 / np.sqrt(var + eps)
         scale = invstd if weight is None else invstd * weight.data
-        centred *= scale[:, None]
+        centred *= _channel_row(scale, length)
         if bias is not None:
-            centred += bias.data[:, None]
+            centred += _channel_row(bias.data, length)
         ctx.training, ctx.eps, ctx.count = training, eps, count
         ctx.save_for_backward(x, weight, mean, invstd)
         return centred.reshape(data.shape)
@@ -65,36 +81,102 @@ class BatchNorm(Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, weight, mean, invstd = ctx.saved_tensors
-        shape = _stat_shape(x.shape)
-        axes = (0,) + tuple(range(2, x.ndim))
         needs = ctx.needs_input_grad
-        if ctx.training and is_grad_enabled():
-            # create_graph: the batch statistics are functions of x, so rebuild them with Tensor ops
-            # for the second derivative to see that dependence.
-            centred = x - x.mean(axes, keepdim=True)
-            invstd = ((centred * centred).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+        # Which per-channel sums the requested gradients use.
+        wants_sum_g = needs[2] or (ctx.training and needs[0])
+        wants_centred = needs[1] or (ctx.training and needs[0])
+        if is_grad_enabled():
+            grads = _batch_norm_backward_tensors(ctx, grad, x, weight, mean, invstd, wants_sum_g, wants_centred)
         else:
-            centred = x - wrap(mean.reshape(shape)) if ctx.training or needs[1] else None
-            invstd = wrap(invstd.reshape(shape))
-        # Sums of g * (x - mean) rather than of g * xhat: one full-size pass fewer, same values.
-        sum_g = grad.sum(axes, keepdim=True) if needs[2] or ctx.training else None
-        sum_g_centred = (grad * centred).sum(axes, keepdim=True) if centred is not None else None
-        grad_input = grad_weight = grad_bias = None
-        if needs[0]:
-            scale = invstd if weight is None else invstd * weight.reshape(shape)
-            if ctx.training:
-                # xhat * mean(g * xhat) = (x - mean) * invstd**2 * sum(g * (x - mean)) / M
-                inverse_count = 1.0 / ctx.count
-                grad_input = ((grad - sum_g * inverse_count) * scale
-                              - centred * (scale * invstd * invstd * sum_g_centred * inverse_count))
-            else:
-                grad_input = grad * scale
-        channels = x.shape[1]
-        if needs[1]:
-            grad_weight = (sum_g_centred * invstd).reshape((channels,))
-        if needs[2]:
-            grad_bias = sum_g.reshape((channels,))
-        return grad_input, grad_weight, grad_bias, None, None, None, None, None
+            grads = _batch_norm_backward_arrays(ctx, grad.data, x.data, weight, mean, invstd, wants_sum_g,
+                                                wants_centred)
+        return grads + (None,) * 5
+
+
+def _grad_input_coefficients(training: bool, count: int, invstd, weight, sum_g, sum_g_centred) -> tuple:
+    """Per-channel (scale, shift, slope) of dx = scale * (g - shift - slope * (x - mean)).
+
+    The closed form with xhat = (x - mean) * invstd: scale = weight * invstd, shift = mean(g) and
+    slope = invstd**2 * mean(g * (x - mean)) in training; in evaluation the statistics are constants and
+    dx = scale * g (shift and slope are None). Takes Tensors or ndarrays alike, so that both backward paths
+    evaluate this one formula.
+    """
+    scale = invstd if weight is None else invstd * weight
+    if not training:
+        return scale, None, None
+    inverse_count = 1.0 / count
+    return scale, sum_g * inverse_count, invstd * invstd * sum_g_centred * inverse_count
+
+
+def _batch_norm_backward_tensors(ctx, grad: Tensor, x: Tensor, weight: Tensor | None, mean: np.ndarray,
+                                 invstd: np.ndarray, wants_sum_g: bool, wants_centred: bool) -> tuple:
+    """BatchNorm's gradients written with Tensor ops, for create_graph: they can be differentiated again."""
+    shape = _stat_shape(x.shape)
+    axes = (0,) + tuple(range(2, x.ndim))
+    if ctx.training:
+        # The batch statistics are functions of x: rebuild them with Tensor ops for the second derivative to
+        # see that dependence.
+        centred = x - x.mean(axes, keepdim=True)
+        invstd = ((centred * centred).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+    else:
+        centred = x - wrap(mean.reshape(shape)) if wants_centred else None
+        invstd = wrap(invstd.reshape(shape))
+    # Sums of g * (x - mean) rather than of g * xhat: one full-size pass fewer, same values.
+    sum_g = grad.sum(axes, keepdim=True) if wants_sum_g else None
+    sum_g_centred = (grad * centred).sum(axes, keepdim=True) if wants_centred else None
+    needs = ctx.needs_input_grad
+    grad_input = grad_weight = grad_bias = None
+    if needs[0]:
+        scale, shift, slope = _grad_input_coefficients(ctx.training, ctx.count, invstd,
+                                                       None if weight is None else weight.reshape(shape),
+                                                       sum_g, sum_g_centred)
+        grad_input = grad * scale if shift is None else (grad - shift - centred * slope) * scale
+    channels = x.shape[1]
+    if needs[1]:
+        grad_weight = (sum_g_centred * invstd).reshape((channels,))
+    if needs[2]:
+        grad_bias = sum_g.reshape((channels,))
+    return grad_input, grad_weight, grad_bias
+
+
+def _batch_norm_backward_arrays(ctx, grad: np.ndarray, data: np.ndarray, weight: Tensor | None, mean: np.ndarray,
+                                invstd: np.ndarray, wants_sum_g: bool, wants_centred: bool) -> tuple:
+    """The gradients of ``_batch_norm_backward_tensors``, evaluated in numpy when no graph is being built.
+
+    That is the usual backward, and a hot path of CNN training: the Tensor ops allocate six full-size arrays
+    and sum over (0, 2, 3) with a slow numpy reduction, whereas here one buffer is updated in place with
+    per-channel coefficients and the sums are einsums: about 2x faster on ResNet activations.
+    """
+    samples, channels = data.shape[:2]
+    length = math.prod(data.shape[2:])
+    flat_shape, rows_shape = (samples, channels, length), (samples, channels * length)
+    sum_g = np.einsum("ncl->c", grad.reshape(flat_shape)) if wants_sum_g else None
+    centred = sum_g_centred = None
+    if wants_centred:
+        centred = data.reshape(rows_shape) - _channel_row(mean, length)
+        sum_g_centred = np.einsum("ncl,ncl->c", grad.reshape(flat_shape), centred.reshape(flat_shape))
+    needs = ctx.needs_input_grad
+    grad_input = grad_weight = grad_bias = None
+    if needs[0]:
+        scale, shift, slope = _grad_input_coefficients(ctx.training, ctx.count, invstd,
+                                                       None if weight is None else weight.data, sum_g,
+                                                       sum_g_centred)
+        grad_rows = grad.reshape(rows_shape)
+        if shift is None:
+            grad_input = grad_rows * _channel_row(scale, length)
+        else:
+            # scale * (g - shift - slope * (x - mean)), in the buffer of centred (its last use).
+            grad_input = centred
+            grad_input *= _channel_row(-slope, length)
+            grad_input += grad_rows
+            grad_input -= _channel_row(shift, length)
+            grad_input *= _channel_row(scale, length)
+        grad_input = wrap(grad_input.reshape(data.shape))
+    if needs[1]:
+        grad_weight = wrap(sum_g_centred * invstd)
+    if needs[2]:
+        grad_bias = wrap(sum_g)
+    return grad_input, grad_weight, grad_bias
 
 
 def _check_channel_vector(op: str, name: str, value: Tensor | None, channels: int, shape: tuple) -> None:
