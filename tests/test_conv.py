@@ -382,6 +382,23 @@ def test_an_error_in_a_helper_thread_reaches_the_caller(three_threads):
         conv._in_batch_chunks(work, 6, conv._CHUNK_BYTES)
 
 
+def test_the_caller_does_not_wait_for_a_helper_that_took_no_chunk(three_threads):
+    conv._in_batch_chunks(lambda start, stop: None, 6, conv._CHUNK_BYTES)  # starts the helpers
+    release = threading.Event()
+    for _ in range(conv._CORES - 1):
+        conv._helper_tasks.put(release.wait)  # every helper thread is busy elsewhere
+    safety_net = threading.Timer(30, release.set)
+    safety_net.start()
+    threads = []
+    try:
+        conv._in_batch_chunks(lambda start, stop: threads.append(threading.current_thread()), 6, conv._CHUNK_BYTES)
+        assert not release.is_set()  # returned while the helpers were still busy
+    finally:
+        release.set()
+        safety_net.cancel()
+    assert threads == [threading.current_thread()] * 6
+
+
 def _conv2d_output(x, w):
     return F.conv2d(autograd.tensor(x), autograd.tensor(w), padding=1).data
 
