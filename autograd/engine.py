@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -194,6 +195,7 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
                 dependencies[child] = remaining
                 if remaining == 0:
                     ready.append(child)
+            input_gradients = gradient = None  # delivered: held by the buffers alone (see ``_accumulate``)
     finally:
         GradMode.enabled = previous_mode
     return captured
@@ -277,8 +279,24 @@ def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool) -> None:
     if create_graph:
         leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
     elif leaf.grad is None:
-        # Copy: the same gradient object may also flow to other leaves, and .grad is updated in place later.
-        leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype, copy=True))
+        if gradient.data.dtype == leaf.data.dtype and _held_by_engine_only(gradient):
+            leaf.grad = gradient
+        else:  # .grad is updated in place later, so it must not share memory with anything
+            leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype, copy=True))
     else:
         leaf.grad.data += gradient.data
         leaf.grad._version[0] += 1
+
+
+def _held_by_engine_only(gradient: Tensor) -> bool:
+    """Whether nothing but the engine refers to ``gradient`` and its array, so it can become a leaf's ``.grad``.
+
+    This saves copying each leaf's first gradient, as PyTorch's AccumulateGrad does. A gradient that is held
+    anywhere else (by another leaf's buffer, the caller of backward, a numpy view of it) is copied instead. The
+    counts are CPython's: the engine's list of the node's gradients, ``_accumulate``'s and this function's
+    arguments and ``getrefcount``'s own; the array is referred to by the Tensor and ``getrefcount``.
+    """
+    array = gradient.data
+    return (sys.getrefcount(gradient) == 4 and array.base is None and array.flags.writeable
+            and sys.getrefcount(array) == 3)
+

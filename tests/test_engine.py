@@ -2,6 +2,7 @@
 
 import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -65,6 +66,45 @@ def test_leaf_grad_is_owned_and_writeable():
     x.grad.mul_(10)
     assert y.grad.tolist() == [1.0, 1.0]
     assert x.grad.data.flags.writeable
+
+
+class _Doubled(autograd.Function):
+    """y = 2x, whose backward keeps the gradient array it returns in ``returned`` (or a weak reference to it)."""
+
+    returned: list = []
+    weakly = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.data * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        result = grad * 2
+        _Doubled.returned.append(weakref.ref(result.data) if _Doubled.weakly else result.data)
+        return result
+
+
+def test_a_gradient_nothing_else_holds_becomes_grad_without_a_copy(monkeypatch):
+    monkeypatch.setattr(_Doubled, "returned", [])
+    monkeypatch.setattr(_Doubled, "weakly", True)
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    _Doubled.apply(x).sum().backward()
+    assert x.grad.data is _Doubled.returned[0]()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_a_gradient_held_elsewhere_is_copied_into_grad(monkeypatch):
+    monkeypatch.setattr(_Doubled, "returned", [])
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    _Doubled.apply(x).sum().backward()
+    assert not np.shares_memory(x.grad.data, _Doubled.returned[0])  # the list still holds it
+    user_gradient = autograd.tensor([3.0, 4.0])
+    for root in (x, x + 0):  # a leaf root takes the caller's gradient; Add passes it on unchanged
+        x.grad = None
+        root.backward(user_gradient)
+        x.grad.mul_(2)
+        assert user_gradient.tolist() == [3.0, 4.0]
 
 
 def test_deep_chain_of_a_million_ops_backprops_without_recursion():
