@@ -294,7 +294,7 @@ def _held_by_engine_only(gradient: Tensor) -> bool:
     This saves copying each leaf's first gradient, as PyTorch's AccumulateGrad does. A gradient that is held
     anywhere else (by another leaf's buffer, the caller of backward, a numpy view of it) is copied instead. The
     counts are CPython's: the engine's list of the node's gradients, ``_accumulate``'s and this function's
-    arguments and ``getrefcount``'s own; the array is referred to by the Tensor and ``getrefcount``.
+    arguments and ``getrefcount``'s own; for the array, the Tensor, ``array`` and ``getrefcount``'s argument.
     """
     array = gradient.data
     return (sys.getrefcount(gradient) == 4 and array.base is None and array.flags.writeable
