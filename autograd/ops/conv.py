@@ -191,7 +191,7 @@ def _window_extent(out_size: int, kernel: int, stride: int, dilation: int) -> in
 
 
 def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, out_size: Pair,
-              groups: int) -> np.ndarray:
+              groups: int, phases: np.ndarray | None = None) -> np.ndarray:
     """The kw taps of every window row of ``x`` (N, C, H, W), shape (N, G, kw, C/G, sH, ceil(rows / sH), Wo).
 
     taps[n, g, j, c, r, q, p] = x_padded[n, g*C/G + c, q*sH + r, p*sW + j*dW]: this is im2col done kw times
@@ -200,12 +200,15 @@ def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dil
     (kw*C/G, Ho*Wo) matrix that BLAS reads in place (``_kernel_row``). Building only kw copies moves a third
     of the data a full 3x3 im2col moves, and keeping NCHW order makes the products' results NCHW too, with
     no transposes on the way in or out.
+
+    ``phases``: ``_stride_phases(x)``, when the caller has them already (only used if ``_reads_stride_phases``).
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
     (top, _), (left, _) = padding
-    if wo * sw == w and h % sh == 0 and all(abs((j * dw - left) // sw) < wo for j in (0, kw - 1)):
-        return _shifted_row_taps(x, kernel, stride, padding, dilation, out_size, groups)
+    if _reads_stride_phases(x.shape, kernel, stride, padding, dilation, out_size):
+        return _shifted_row_taps(_stride_phases(x, stride, groups) if phases is None else phases, kernel, stride,
+                                 padding, dilation, out_size)
     rows, cols = _window_extent(ho, kh, sh, dh), _window_extent(wo, kw, sw, dw)
     if top or left or rows > h or cols > w:
         padded = np.zeros((n, c, max(rows, top + h), max(cols, left + w)), x.dtype)
@@ -221,31 +224,51 @@ def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dil
     return taps
 
 
-def _shifted_row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
-                      out_size: Pair, groups: int) -> np.ndarray:
-    """``_row_taps`` when the output is as wide as one stride phase of the input (as with a 3x3 kernel, padding 1
-    and a stride that divides the width): Wo * sW = W, sH divides H, and no tap is shifted by Wo columns or more
-    (``_row_taps`` checks; otherwise the shifted runs would be wrong).
+def _reads_stride_phases(shape: Sequence[int], kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
+                         out_size: Pair) -> bool:
+    """Whether ``_row_taps`` copies from the input's stride phases (``_shifted_row_taps``): when the output is as
+    wide as one stride phase of the input (as with a 3x3 kernel, padding 1 and a stride that divides the width),
+    Wo * sW = W, sH divides H, and no tap is shifted by Wo columns or more (the shifted runs would be wrong)."""
+    (_, kw), (sh, sw), (_, dw), (_, wo), (_, (left, _)) = kernel, stride, dilation, out_size, padding
+    return wo * sw == shape[3] and shape[2] % sh == 0 and all(abs((j * dw - left) // sw) < wo for j in (0, kw - 1))
 
-    The input is split into its sH*sW stride phases x_ab[q, p] = x[q*sH + a, p*sW + b] (nothing to do at
-    stride 1), whose rows are then exactly Wo wide. Each tap j of the window rows of one phase reads one of
+
+def _stride_phases(x: np.ndarray, stride: Pair, groups: int, out: np.ndarray | None = None) -> np.ndarray:
+    """x (N, C, H, W) split into its sH*sW stride phases, (N, G, C/G, sH, sW, H/sH * W/sW) with
+    phases[n, g, c, a, b, q * W/sW + p] = x[n, g*C/G + c, q*sH + a, p*sW + b]; sH and sW divide H and W.
+
+    A view of ``x`` at stride 1; otherwise written to ``out`` if given. A strided copy with rows this short
+    runs at about a sixth of numpy's copy speed, so a strided conv2d keeps its input's phases for the weight
+    gradient (``Conv2d``).
+    """
+    n, c, h, w = x.shape
+    sh, sw = stride
+    if (sh, sw) == (1, 1):
+        return x.reshape(n, groups, c // groups, 1, 1, h * w)
+    if out is None:
+        out = np.empty((n, groups, c // groups, sh, sw, h // sh * (w // sw)), x.dtype)
+    out.reshape(n, groups, c // groups, sh, sw, h // sh, w // sw)[...] = (
+        x.reshape(n, groups, c // groups, h // sh, sh, w // sw, sw).transpose(0, 1, 2, 4, 6, 3, 5))
+    return out
+
+
+def _shifted_row_taps(phases: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
+                      out_size: Pair) -> np.ndarray:
+    """``_row_taps`` from the input's stride phases x_ab[q, p] = x[q*sH + a, p*sW + b] (``_stride_phases``), when
+    ``_reads_stride_phases``.
+
+    The rows of each stride phase are exactly Wo wide. Each tap j of the window rows of one phase reads one of
     them shifted by whole rows and columns: read as one flat run per image and channel, that is the phase
     shifted, except for the columns of every row that wrap around to the neighbouring row, which are set to
     zero (they are the padding). Copying one run per channel instead of one per row is about 3x faster in
     numpy, and needs no padded copy of the input.
     """
-    n, c, h, w = x.shape
+    n, groups, per_group = phases.shape[:3]
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
     (top, _), (left, _) = padding
-    phase_h = h // sh
-    if (sh, sw) == (1, 1):
-        phases = x.reshape(n, groups, c // groups, 1, 1, h * w)
-    else:
-        phases = np.empty((n, groups, c // groups, sh, sw, phase_h, wo), x.dtype)
-        phases[...] = x.reshape(n, groups, c // groups, phase_h, sh, wo, sw).transpose(0, 1, 2, 4, 6, 3, 5)
-        phases = phases.reshape(n, groups, c // groups, sh, sw, phase_h * wo)
+    phase_h = phases.shape[-1] // wo
     rows = -(-_window_extent(ho, kh, sh, dh) // sh)
-    taps = _workspace((n, groups, kw, c // groups, sh, rows, wo), x.dtype)
+    taps = _workspace((n, groups, kw, per_group, sh, rows, wo), phases.dtype)
     # Few, large fills: small numpy calls hold the GIL, and the chunks on other threads wait for it.
     for row_phase in sorted({i * dh % sh for i in range(kh)}):  # the phases the kernel rows lie on
         row_shift, source_row_phase = divmod(row_phase - top, sh)
@@ -256,7 +279,7 @@ def _shifted_row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Paddin
         taps[:, :, :, :, row_phase, last:] = 0
         for j in range(kw):
             col_shift, source_col_phase = divmod(j * dw - left, sw)
-            run = taps[:, :, j, :, row_phase].reshape(n, groups, c // groups, rows * wo)  # a view: taps are contiguous
+            run = taps[:, :, j, :, row_phase].reshape(n, groups, per_group, rows * wo)  # a view: taps are contiguous
             source = phases[:, :, :, source_row_phase, source_col_phase]
             shift = row_shift * wo + col_shift
             # The elements of rows [first, last) that the run cannot read lie in wrapped columns, zeroed below.
@@ -317,17 +340,18 @@ def _kernel_rows(weight: np.ndarray, groups: int) -> np.ndarray:
 
 
 def _correlate_into(out: np.ndarray, x: np.ndarray, kernel_rows: np.ndarray, kernel: Pair, stride: Pair,
-                    padding: Padding2d, dilation: Pair, groups: int) -> None:
+                    padding: Padding2d, dilation: Pair, groups: int, phases: np.ndarray | None = None) -> None:
     """out = w ⋆ x for a contiguous (N, C_out, Ho, Wo) ``out``, with ``kernel_rows`` from ``_kernel_rows(w)``.
 
     Per image and group: y += W_i (C_out/G, kw*C_in/G) @ taps_i (kw*C_in/G, Ho*Wo) for each kernel row i.
+    ``phases``: ``x``'s stride phases, if the caller has them (see ``_row_taps``).
     """
     n, out_channels, ho, wo = out.shape
     pixels = _pointwise_pixels(x, kernel, stride, padding, groups, (ho, wo))
     if pixels is not None:
         np.matmul(kernel_rows[0, 0], pixels, out=out.reshape(n, out_channels, ho * wo))
         return
-    taps = _row_taps(x, kernel, stride, padding, dilation, (ho, wo), groups)
+    taps = _row_taps(x, kernel, stride, padding, dilation, (ho, wo), groups, phases)
     result = out.reshape(n, groups, -1, ho * wo)
     np.matmul(kernel_rows[0], _kernel_row(taps, 0, dilation, (ho, wo)), out=result)
     for i in range(1, kernel[0]):
@@ -335,21 +359,32 @@ def _correlate_into(out: np.ndarray, x: np.ndarray, kernel_rows: np.ndarray, ker
 
 
 def _correlate(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, padding: Padding2d,
-               dilation: Pair, groups: int) -> np.ndarray:
-    """w ⋆ x + b, one batched matrix product per kernel row and chunk of the batch; returns (N, C_out, Ho, Wo)."""
+               dilation: Pair, groups: int, keep_phases: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """w ⋆ x + b, one batched matrix product per kernel row and chunk of the batch.
+
+    Returns the (N, C_out, Ho, Wo) result and, if ``keep_phases`` and the taps were copied from a strided copy
+    of ``x`` (``_stride_phases``), that copy; else None.
+    """
     n, in_channels, h, w = x.shape
     out_channels, _, kh, kw = weight.shape
     ho, wo = _conv_output_size((h, w), (kh, kw), stride, padding, dilation)
     out = np.empty((n, out_channels, ho, wo), np.result_type(x, weight))
     kernel_rows = _kernel_rows(weight, groups)
+    phases = None
+    if keep_phases and stride != (1, 1) and _reads_stride_phases(x.shape, (kh, kw), stride, padding, dilation,
+                                                                 (ho, wo)):
+        phases = np.empty((n, groups, in_channels // groups, *stride, h // stride[0] * wo), x.dtype)
 
     def correlate(start: int, stop: int) -> None:
-        _correlate_into(out[start:stop], x[start:stop], kernel_rows, (kh, kw), stride, padding, dilation, groups)
+        images = x[start:stop]
+        images_phases = None if phases is None else _stride_phases(images, stride, groups, out=phases[start:stop])
+        _correlate_into(out[start:stop], images, kernel_rows, (kh, kw), stride, padding, dilation, groups,
+                        images_phases)
         if bias is not None:
             out[start:stop] += bias[:, None, None]
 
     _in_batch_chunks(correlate, n, in_channels * kw * h * wo * out.itemsize)
-    return out
+    return out, phases
 
 
 def _transposed_as_correlation(weight: np.ndarray, groups: int) -> np.ndarray:
@@ -450,8 +485,10 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair, padding: Padding2d,
                 dilation: Pair, groups: int) -> np.ndarray:
-        out = _correlate(x.data, weight.data, None if bias is None else bias.data, stride, padding, dilation, groups)
-        ctx.save_for_backward(x, weight)
+        # The weight gradient reads the same stride phases of x: a strided conv keeps them rather than split x twice.
+        out, input_phases = _correlate(x.data, weight.data, None if bias is None else bias.data, stride, padding,
+                                       dilation, groups, keep_phases=ctx.needs_input_grad[1])
+        ctx.save_for_backward(x, weight, input_phases)
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
         ctx.output_padding = _restoring_output_padding(x.data.shape[2:], out.shape[2:], weight.data.shape[2:], stride,
                                                        padding, dilation)
@@ -459,7 +496,7 @@ class Conv2d(Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, weight = ctx.saved_tensors
+        x, weight, input_phases = ctx.saved_tensors
         needs = ctx.needs_input_grad
         grad_x = grad_weight = grad_bias = None
         if needs[0]:
@@ -471,7 +508,7 @@ class Conv2d(Function):
         if needs[1]:
             # dL/dw[o, c] is the correlation of x[:, c] with dL/dy[:, o].
             grad_weight = Conv2dWeightGrad.apply(x, grad, weight.shape[2:], ctx.stride, ctx.padding, ctx.dilation,
-                                                 ctx.groups)
+                                                 ctx.groups, input_phases)
         if needs[2]:
             grad_bias = grad.sum(dim=(0, 2, 3))
         return grad_x, grad_weight, grad_bias, None, None, None, None
@@ -517,11 +554,12 @@ class Conv2dWeightGrad(Function):
     """dw = x ⋆ g: the correlation of conv2d's input x with its output gradient g (conv2d's weight gradient).
 
     dw[o, c, i, j] = sum over n, p, q of g[n, o, p, q] * x_padded[n, c, p * s + i * d, q * s + j * d].
+    ``input_phases``: x's stride phases if conv2d's forward kept them (``_correlate``), else None.
     """
 
     @staticmethod
     def forward(ctx, x: Tensor, grad_output: Tensor, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
-                groups: int) -> np.ndarray:
+                groups: int, input_phases: np.ndarray | None = None) -> np.ndarray:
         n, in_channels, h, w = x.data.shape
         _, out_channels, ho, wo = grad_output.data.shape
         kh, kw = kernel
@@ -532,7 +570,8 @@ class Conv2dWeightGrad(Function):
             images = x.data[start:stop]
             pixels = _pointwise_pixels(images, kernel, stride, padding, groups, (ho, wo))
             if pixels is None:
-                taps = _row_taps(images, kernel, stride, padding, dilation, (ho, wo), groups)
+                taps = _row_taps(images, kernel, stride, padding, dilation, (ho, wo), groups,
+                                 None if input_phases is None else input_phases[start:stop])
                 windows = [_kernel_row(taps, i, dilation, (ho, wo)) for i in range(kh)]
             else:  # a 1x1 kernel reads the pixels themselves
                 windows = [pixels[:, None]]
@@ -576,7 +615,7 @@ class Conv2dWeightGrad(Function):
             grad_grad_output = Conv2d.apply(x, grad, None, ctx.stride, ctx.padding, ctx.dilation, ctx.groups)
             if grad_grad_output.shape != grad_output.shape:  # g came from a transposed conv with output_padding
                 grad_grad_output = grad_grad_output[:, :, :grad_output.shape[2], :grad_output.shape[3]]
-        return grad_x, grad_grad_output, None, None, None, None, None
+        return grad_x, grad_grad_output, None, None, None, None, None, None
 
 
 def _size(values: Sequence[int]) -> str:
