@@ -341,20 +341,22 @@ def test_forward_is_one_batched_matrix_product_per_kernel_row(monkeypatch):
     assert calls == [(2, 3, 3 * 3)] * 3
 
 
-def test_a_strided_conv_keeps_its_input_phases_for_the_weight_gradient():
+def test_a_strided_conv_keeps_its_input_taps_for_the_weight_gradient():
     rng = np.random.default_rng(13)
     x, w = leaf(rng.standard_normal((4, 3, 8, 8))), leaf(rng.standard_normal((5, 3, 3, 3)))
     y = F.conv2d(x, w, stride=2, padding=1)
-    phases = y.grad_fn.saved_tensors[2]
-    assert phases.shape == (4, 1, 3, 2, 2, 16)  # (N, G, C/G, sH, sW, H/sH * W/sW)
-    np.testing.assert_array_equal(phases[:, 0, :, 1, 0].reshape(4, 3, 4, 4), x.data[:, :, 1::2, ::2])
+    taps = y.grad_fn.saved_tensors[2]
+    assert taps.shape == (4, 1, 3, 3, 2, 5, 4)  # (N, G, kw, C/G, sH, rows of a phase, Wo)
+    # taps[n, 0, j, c, r, q, p] = x_padded[n, c, 2q + r, 2p + j]: the middle column's odd padded rows are x[::2, ::2].
+    np.testing.assert_array_equal(taps[:, 0, 1, :, 1, :4], x.data[:, :, ::2, ::2])
     grad = autograd.tensor(rng.standard_normal(y.shape))
     y.backward(grad)
-    split_again = conv.Conv2dWeightGrad.apply(x.detach(), grad, (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1)
-    np.testing.assert_array_equal(w.grad.data, split_again.data)
-    # Nothing is kept when the weight needs no gradient, nor at stride 1, where the phases are x itself.
+    copied_again = conv.Conv2dWeightGrad.apply(x.detach(), grad, (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1)
+    np.testing.assert_array_equal(w.grad.data, copied_again.data)
+    # Nothing is kept when the weight needs no gradient, at stride 1, or for a 1x1 kernel, which copies no taps.
     assert F.conv2d(x, w.detach(), stride=2, padding=1).grad_fn.saved_tensors[2] is None
     assert F.conv2d(x, w, padding=1).grad_fn.saved_tensors[2] is None
+    assert F.conv2d(x, leaf(rng.standard_normal((5, 3, 1, 1))), stride=2).grad_fn.saved_tensors[2] is None
 
 
 @pytest.fixture

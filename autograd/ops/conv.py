@@ -191,8 +191,15 @@ def _window_extent(out_size: int, kernel: int, stride: int, dilation: int) -> in
     return (out_size - 1) * stride + (kernel - 1) * dilation + 1
 
 
+def _row_taps_shape(shape: Sequence[int], kernel: Pair, stride: Pair, dilation: Pair, out_size: Pair,
+                    groups: int) -> tuple[int, ...]:
+    """The shape of ``_row_taps``: (N, G, kw, C/G, sH, ceil(rows / sH), Wo) for the rows the windows span."""
+    (kh, kw), (sh, _), (dh, _), (ho, wo) = kernel, stride, dilation, out_size
+    return (shape[0], groups, kw, shape[1] // groups, sh, -(-_window_extent(ho, kh, sh, dh) // sh), wo)
+
+
 def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair, out_size: Pair,
-              groups: int, phases: np.ndarray | None = None) -> np.ndarray:
+              groups: int, out: np.ndarray | None = None) -> np.ndarray:
     """The kw taps of every window row of ``x`` (N, C, H, W), shape (N, G, kw, C/G, sH, ceil(rows / sH), Wo).
 
     taps[n, g, j, c, r, q, p] = x_padded[n, g*C/G + c, q*sH + r, p*sW + j*dW]: this is im2col done kw times
@@ -202,14 +209,15 @@ def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dil
     of the data a full 3x3 im2col moves, and keeping NCHW order makes the products' results NCHW too, with
     no transposes on the way in or out.
 
-    ``phases``: ``_stride_phases(x)``, when the caller has them already (only used if ``_reads_stride_phases``).
+    The taps are written to ``out`` if given, else to a per-thread buffer that the next call overwrites.
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
     (top, _), (left, _) = padding
+    shape = _row_taps_shape(x.shape, kernel, stride, dilation, out_size, groups)
+    taps = _workspace(shape, x.dtype) if out is None else out
     if _reads_stride_phases(x.shape, kernel, stride, padding, dilation, out_size):
-        return _shifted_row_taps(_stride_phases(x, stride, groups) if phases is None else phases, kernel, stride,
-                                 padding, dilation, out_size)
+        return _shifted_row_taps(taps, _stride_phases(x, stride, groups), kernel, stride, padding, dilation, out_size)
     rows, cols = _window_extent(ho, kh, sh, dh), _window_extent(wo, kw, sw, dw)
     if top or left or rows > h or cols > w:
         padded = np.zeros((n, c, max(rows, top + h), max(cols, left + w)), x.dtype)
@@ -217,7 +225,6 @@ def _row_taps(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dil
     else:
         padded = x
     source = padded.reshape(n, groups, c // groups, *padded.shape[2:])
-    taps = _workspace((n, groups, kw, c // groups, sh, -(-rows // sh), wo), x.dtype)
     for j in range(kw):
         for phase in sorted({i * dh % sh for i in range(kh)}):  # the phases the kernel rows lie on
             rows_of_phase = source[..., phase:rows:sh, j * dw:j * dw + (wo - 1) * sw + 1:sw]
@@ -234,29 +241,27 @@ def _reads_stride_phases(shape: Sequence[int], kernel: Pair, stride: Pair, paddi
     return wo * sw == shape[3] and shape[2] % sh == 0 and all(abs((j * dw - left) // sw) < wo for j in (0, kw - 1))
 
 
-def _stride_phases(x: np.ndarray, stride: Pair, groups: int, out: np.ndarray | None = None) -> np.ndarray:
+def _stride_phases(x: np.ndarray, stride: Pair, groups: int) -> np.ndarray:
     """x (N, C, H, W) split into its sH*sW stride phases, (N, G, C/G, sH, sW, H/sH * W/sW) with
     phases[n, g, c, a, b, q * W/sW + p] = x[n, g*C/G + c, q*sH + a, p*sW + b]; sH and sW divide H and W.
 
-    A view of ``x`` at stride 1; otherwise written to ``out`` if given. A strided copy with rows this short
-    runs at about a sixth of numpy's copy speed, so a strided conv2d keeps its input's phases for the weight
-    gradient (``Conv2d``).
+    A view of ``x`` at stride 1, else a copy. A strided copy with rows this short runs at about a sixth of
+    numpy's copy speed, so a strided conv2d keeps its taps for the weight gradient (``Conv2d``).
     """
     n, c, h, w = x.shape
     sh, sw = stride
     if (sh, sw) == (1, 1):
         return x.reshape(n, groups, c // groups, 1, 1, h * w)
-    if out is None:
-        out = np.empty((n, groups, c // groups, sh, sw, h // sh * (w // sw)), x.dtype)
+    out = np.empty((n, groups, c // groups, sh, sw, h // sh * (w // sw)), x.dtype)
     out.reshape(n, groups, c // groups, sh, sw, h // sh, w // sw)[...] = (
         x.reshape(n, groups, c // groups, h // sh, sh, w // sw, sw).transpose(0, 1, 2, 4, 6, 3, 5))
     return out
 
 
-def _shifted_row_taps(phases: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
-                      out_size: Pair) -> np.ndarray:
-    """``_row_taps`` from the input's stride phases x_ab[q, p] = x[q*sH + a, p*sW + b] (``_stride_phases``), when
-    ``_reads_stride_phases``.
+def _shifted_row_taps(taps: np.ndarray, phases: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d,
+                      dilation: Pair, out_size: Pair) -> np.ndarray:
+    """``_row_taps`` written to ``taps`` from the input's stride phases x_ab[q, p] = x[q*sH + a, p*sW + b]
+    (``_stride_phases``), when ``_reads_stride_phases``.
 
     The rows of each stride phase are exactly Wo wide. Each tap j of the window rows of one phase reads one of
     them shifted by whole rows and columns: read as one flat run per image and channel, that is the phase
@@ -265,11 +270,10 @@ def _shifted_row_taps(phases: np.ndarray, kernel: Pair, stride: Pair, padding: P
     numpy, and needs no padded copy of the input.
     """
     n, groups, per_group = phases.shape[:3]
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_size
+    (kh, kw), (sh, sw), (dh, dw), (_, wo) = kernel, stride, dilation, out_size
     (top, _), (left, _) = padding
     phase_h = phases.shape[-1] // wo
-    rows = -(-_window_extent(ho, kh, sh, dh) // sh)
-    taps = _workspace((n, groups, kw, per_group, sh, rows, wo), phases.dtype)
+    rows = taps.shape[5]
     # Few, large fills: small numpy calls hold the GIL, and the chunks on other threads wait for it.
     for row_phase in sorted({i * dh % sh for i in range(kh)}):  # the phases the kernel rows lie on
         row_shift, source_row_phase = divmod(row_phase - top, sh)
@@ -320,14 +324,19 @@ def _restoring_output_padding(size: Sequence[int], out_size: Sequence[int], kern
                  for n, o, k, s, pads, d in zip(size, out_size, kernel, stride, padding, dilation))
 
 
-def _pointwise_pixels(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, groups: int,
-                      out_size: Pair) -> np.ndarray | None:
-    """For a 1x1 kernel (no padding, one group), the (N, C, Ho*Wo) pixels it reads; otherwise None.
+def _pointwise(kernel: Pair, padding: Padding2d, groups: int) -> bool:
+    """Whether the convolution is a 1x1 kernel with no padding and one group.
 
     Such a convolution is a matrix product per image on the NCHW layout itself, with no taps to copy: about
     1.5x faster than the general path on ResNet's 1x1 layers.
     """
-    if kernel != (1, 1) or groups != 1 or any(map(sum, padding)):
+    return kernel == (1, 1) and groups == 1 and not any(map(sum, padding))
+
+
+def _pointwise_pixels(x: np.ndarray, kernel: Pair, stride: Pair, padding: Padding2d, groups: int,
+                      out_size: Pair) -> np.ndarray | None:
+    """For a ``_pointwise`` convolution, the (N, C, Ho*Wo) pixels it reads; otherwise None."""
+    if not _pointwise(kernel, padding, groups):
         return None
     (sh, sw), (ho, wo) = stride, out_size
     return x[:, :, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw].reshape(*x.shape[:2], ho * wo)
@@ -341,18 +350,18 @@ def _kernel_rows(weight: np.ndarray, groups: int) -> np.ndarray:
 
 
 def _correlate_into(out: np.ndarray, x: np.ndarray, kernel_rows: np.ndarray, kernel: Pair, stride: Pair,
-                    padding: Padding2d, dilation: Pair, groups: int, phases: np.ndarray | None = None) -> None:
+                    padding: Padding2d, dilation: Pair, groups: int, taps: np.ndarray | None = None) -> None:
     """out = w ⋆ x for a contiguous (N, C_out, Ho, Wo) ``out``, with ``kernel_rows`` from ``_kernel_rows(w)``.
 
     Per image and group: y += W_i (C_out/G, kw*C_in/G) @ taps_i (kw*C_in/G, Ho*Wo) for each kernel row i.
-    ``phases``: ``x``'s stride phases, if the caller has them (see ``_row_taps``).
+    ``taps``: where to copy x's row taps (``_row_taps``) for the caller to keep; by default a per-thread buffer.
     """
     n, out_channels, ho, wo = out.shape
     pixels = _pointwise_pixels(x, kernel, stride, padding, groups, (ho, wo))
     if pixels is not None:
         np.matmul(kernel_rows[0, 0], pixels, out=out.reshape(n, out_channels, ho * wo))
         return
-    taps = _row_taps(x, kernel, stride, padding, dilation, (ho, wo), groups, phases)
+    taps = _row_taps(x, kernel, stride, padding, dilation, (ho, wo), groups, taps)
     result = out.reshape(n, groups, -1, ho * wo)
     np.matmul(kernel_rows[0], _kernel_row(taps, 0, dilation, (ho, wo)), out=result)
     for i in range(1, kernel[0]):
@@ -360,32 +369,29 @@ def _correlate_into(out: np.ndarray, x: np.ndarray, kernel_rows: np.ndarray, ker
 
 
 def _correlate(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair, padding: Padding2d,
-               dilation: Pair, groups: int, keep_phases: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+               dilation: Pair, groups: int, keep_taps: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """w ⋆ x + b, one batched matrix product per kernel row and chunk of the batch.
 
-    Returns the (N, C_out, Ho, Wo) result and, if ``keep_phases`` and the taps were copied from a strided copy
-    of ``x`` (``_stride_phases``), that copy; else None.
+    Returns the (N, C_out, Ho, Wo) result and, if ``keep_taps`` and the convolution is strided and copies taps
+    (it is not ``_pointwise``), its row taps of x (``_row_taps``); else None.
     """
     n, in_channels, h, w = x.shape
     out_channels, _, kh, kw = weight.shape
     ho, wo = _conv_output_size((h, w), (kh, kw), stride, padding, dilation)
     out = np.empty((n, out_channels, ho, wo), np.result_type(x, weight))
     kernel_rows = _kernel_rows(weight, groups)
-    phases = None
-    if keep_phases and stride != (1, 1) and _reads_stride_phases(x.shape, (kh, kw), stride, padding, dilation,
-                                                                 (ho, wo)):
-        phases = np.empty((n, groups, in_channels // groups, *stride, h // stride[0] * wo), x.dtype)
+    taps = None
+    if keep_taps and stride != (1, 1) and not _pointwise((kh, kw), padding, groups):
+        taps = np.empty(_row_taps_shape(x.shape, (kh, kw), stride, dilation, (ho, wo), groups), x.dtype)
 
     def correlate(start: int, stop: int) -> None:
-        images = x[start:stop]
-        images_phases = None if phases is None else _stride_phases(images, stride, groups, out=phases[start:stop])
-        _correlate_into(out[start:stop], images, kernel_rows, (kh, kw), stride, padding, dilation, groups,
-                        images_phases)
+        _correlate_into(out[start:stop], x[start:stop], kernel_rows, (kh, kw), stride, padding, dilation, groups,
+                        None if taps is None else taps[start:stop])
         if bias is not None:
             out[start:stop] += bias[:, None, None]
 
     _in_batch_chunks(correlate, n, in_channels * kw * h * wo * out.itemsize)
-    return out, phases
+    return out, taps
 
 
 def _transposed_as_correlation(weight: np.ndarray, groups: int) -> np.ndarray:
@@ -486,10 +492,12 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Pair, padding: Padding2d,
                 dilation: Pair, groups: int) -> np.ndarray:
-        # The weight gradient reads the same stride phases of x: a strided conv keeps them rather than split x twice.
-        out, input_phases = _correlate(x.data, weight.data, None if bias is None else bias.data, stride, padding,
-                                       dilation, groups, keep_phases=ctx.needs_input_grad[1])
-        ctx.save_for_backward(x, weight, input_phases)
+        # The weight gradient reads the same row taps of x. A strided conv keeps them rather than copy them twice:
+        # they are about 1.5x the size of x, and copying them costs a strided split of x (``_stride_phases``).
+        # At stride 1 they are 3x the size of x and quick to copy again.
+        out, input_taps = _correlate(x.data, weight.data, None if bias is None else bias.data, stride, padding,
+                                     dilation, groups, keep_taps=ctx.needs_input_grad[1])
+        ctx.save_for_backward(x, weight, input_taps)
         ctx.stride, ctx.padding, ctx.dilation, ctx.groups = stride, padding, dilation, groups
         ctx.output_padding = _restoring_output_padding(x.data.shape[2:], out.shape[2:], weight.data.shape[2:], stride,
                                                        padding, dilation)
@@ -497,7 +505,7 @@ class Conv2d(Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, weight, input_phases = ctx.saved_tensors
+        x, weight, input_taps = ctx.saved_tensors
         needs = ctx.needs_input_grad
         grad_x = grad_weight = grad_bias = None
         if needs[0]:
@@ -509,7 +517,7 @@ class Conv2d(Function):
         if needs[1]:
             # dL/dw[o, c] is the correlation of x[:, c] with dL/dy[:, o].
             grad_weight = Conv2dWeightGrad.apply(x, grad, weight.shape[2:], ctx.stride, ctx.padding, ctx.dilation,
-                                                 ctx.groups, input_phases)
+                                                 ctx.groups, input_taps)
         if needs[2]:
             grad_bias = grad.sum(dim=(0, 2, 3))
         return grad_x, grad_weight, grad_bias, None, None, None, None
@@ -555,12 +563,12 @@ class Conv2dWeightGrad(Function):
     """dw = x ⋆ g: the correlation of conv2d's input x with its output gradient g (conv2d's weight gradient).
 
     dw[o, c, i, j] = sum over n, p, q of g[n, o, p, q] * x_padded[n, c, p * s + i * d, q * s + j * d].
-    ``input_phases``: x's stride phases if conv2d's forward kept them (``_correlate``), else None.
+    ``input_taps``: x's row taps (``_row_taps``) if conv2d's forward kept them (``_correlate``), else None.
     """
 
     @staticmethod
     def forward(ctx, x: Tensor, grad_output: Tensor, kernel: Pair, stride: Pair, padding: Padding2d, dilation: Pair,
-                groups: int, input_phases: np.ndarray | None = None) -> np.ndarray:
+                groups: int, input_taps: np.ndarray | None = None) -> np.ndarray:
         n, in_channels, h, w = x.data.shape
         _, out_channels, ho, wo = grad_output.data.shape
         kh, kw = kernel
@@ -570,12 +578,12 @@ class Conv2dWeightGrad(Function):
         def correlate(start: int, stop: int) -> None:
             images = x.data[start:stop]
             pixels = _pointwise_pixels(images, kernel, stride, padding, groups, (ho, wo))
-            if pixels is None:
-                taps = _row_taps(images, kernel, stride, padding, dilation, (ho, wo), groups,
-                                 None if input_phases is None else input_phases[start:stop])
-                windows = [_kernel_row(taps, i, dilation, (ho, wo)) for i in range(kh)]
-            else:  # a 1x1 kernel reads the pixels themselves
+            if pixels is not None:  # a 1x1 kernel reads the pixels themselves
                 windows = [pixels[:, None]]
+            else:
+                taps = input_taps[start:stop] if input_taps is not None else _row_taps(
+                    images, kernel, stride, padding, dilation, (ho, wo), groups)
+                windows = [_kernel_row(taps, i, dilation, (ho, wo)) for i in range(kh)]
             grad_rows = grad_output.data[start:stop].reshape(stop - start, groups, -1, ho * wo)
             if 2 * ho * wo >= out_channels // groups:
                 # Kernel row i: the sum over the images of taps_i[n] (kw*C_in/G, Ho*Wo) @ g[n]^T (Ho*Wo, C_out/G).
