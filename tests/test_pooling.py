@@ -197,6 +197,17 @@ def test_padding_is_minus_infinity_and_nan_propagates():
     assert np.isnan(F.max_pool2d(autograd.tensor(with_nan), 2).data).all()
 
 
+def test_argmax_ties_and_nans_follow_pytorch():
+    # A tie reports the first maximum of the window; with NaNs, the last NaN (PyTorch's CPU kernels update on
+    # every NaN they meet).
+    ties = F.max_pool2d(autograd.ones(1, 1, 4, 4), 2, return_indices=True)[1]
+    np.testing.assert_array_equal(ties.data[0, 0], [[0, 2], [8, 10]])
+    two_nans = np.zeros((1, 1, 3, 3), np.float32)
+    two_nans[0, 0, 0, 2] = two_nans[0, 0, 2, 0] = np.nan
+    assert F.max_pool2d(autograd.tensor(two_nans), 3, return_indices=True)[1].item() == 6
+    assert F.adaptive_max_pool2d(autograd.tensor(two_nans), 1, return_indices=True)[1].item() == 6
+
+
 def test_unbatched_inputs():
     x = distinct(np.random.default_rng(3), 2, 4, 4)
     y, indices = F.max_pool2d(autograd.tensor(x), 2, return_indices=True)
