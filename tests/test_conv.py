@@ -353,6 +353,14 @@ def test_a_strided_conv_keeps_its_input_taps_for_the_weight_gradient():
     y.backward(grad)
     copied_again = conv.Conv2dWeightGrad.apply(x.detach(), grad, (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1)
     np.testing.assert_array_equal(w.grad.data, copied_again.data)
+    # Windows that do not tile the input (7 columns, stride 2, no padding) take the general path, and keep theirs.
+    odd, odd_w = leaf(rng.standard_normal((2, 3, 7, 7))), leaf(w.data)
+    y = F.conv2d(odd, odd_w, stride=2)
+    assert y.grad_fn.saved_tensors[2] is not None
+    grad = autograd.tensor(rng.standard_normal(y.shape))
+    y.backward(grad)
+    copied_again = conv.Conv2dWeightGrad.apply(odd.detach(), grad, (3, 3), (2, 2), ((0, 0), (0, 0)), (1, 1), 1)
+    np.testing.assert_array_equal(odd_w.grad.data, copied_again.data)
     # Nothing is kept when the weight needs no gradient, at stride 1, or for a 1x1 kernel, which copies no taps.
     assert F.conv2d(x, w.detach(), stride=2, padding=1).grad_fn.saved_tensors[2] is None
     assert F.conv2d(x, w, padding=1).grad_fn.saved_tensors[2] is None

@@ -202,10 +202,20 @@ def test_argmax_ties_and_nans_follow_pytorch():
     # every NaN they meet).
     ties = F.max_pool2d(autograd.ones(1, 1, 4, 4), 2, return_indices=True)[1]
     np.testing.assert_array_equal(ties.data[0, 0], [[0, 2], [8, 10]])
+    tie_after_a_smaller_first = autograd.tensor([[[[0.0, 2.0], [2.0, 1.0]]]])
+    assert F.max_pool2d(tie_after_a_smaller_first, 2, return_indices=True)[1].item() == 1
     two_nans = np.zeros((1, 1, 3, 3), np.float32)
     two_nans[0, 0, 0, 2] = two_nans[0, 0, 2, 0] = np.nan
     assert F.max_pool2d(autograd.tensor(two_nans), 3, return_indices=True)[1].item() == 6
     assert F.adaptive_max_pool2d(autograd.tensor(two_nans), 1, return_indices=True)[1].item() == 6
+
+
+def test_a_window_of_more_than_255_taps():
+    x = distinct(np.random.default_rng(5), 1, 2, 18, 18)
+    y, indices = F.max_pool2d(autograd.tensor(x), 17, stride=1, return_indices=True)
+    expected, expected_indices = naive_max_pool2d(x, 17, 1, 0, 1, False)
+    np.testing.assert_array_equal(y.data, expected)
+    np.testing.assert_array_equal(indices.data, expected_indices)
 
 
 def test_unbatched_inputs():

@@ -64,7 +64,8 @@ def _argmax_windows(taps: Sequence[np.ndarray], positions: np.ndarray,
         better = tap > best  # strictly: an equal maximum later in the window does not win
         np.maximum(best, tap, out=best)  # propagates NaN
         np.maximum(which, better * which.dtype.type(k), out=which)  # k only grows, so the latest better tap wins
-    if np.isnan(best).any():  # rare: a NaN tap is not greater than anything, so point the NaN windows at it here
+    if np.isnan(best).any():
+        # Rare. NaN is greater than nothing, so the loop above missed it: point each window holding NaNs at its last.
         for k, tap in enumerate(taps):
             np.copyto(which, k, where=np.isnan(tap), casting="unsafe")
     plane = best.shape[2] * best.shape[3]
@@ -357,7 +358,8 @@ def adaptive_max_pool2d(input: Tensor, output_size: int | None | Sequence[int | 
     Args:
         input: (N, C, H, W) or (C, H, W).
         output_size: (H_out, W_out), or one int for both; None keeps that input dimension.
-        return_indices: also return the flat H*W index of each maximum.
+        return_indices: also return the flat H*W index of each maximum: the first one on ties, the last NaN
+            if the bin holds NaNs, as in PyTorch.
 
     Returns:
         the pooled tensor, or (pooled, indices) with int64 indices.
