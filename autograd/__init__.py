@@ -7,6 +7,7 @@ that runs it backwards.
 from .anomaly import detect_anomaly
 from .audit import gradcheck_graph, record_inputs
 from .engine import backward, grad
+from .errors import DimensionError, OpError
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck

@@ -576,7 +576,7 @@ class Tensor:
 
     def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """Minimum over ``dim``; ties share the gradient equally."""
-        return -reduction.Amax.apply(-self, dim, keepdim)
+        return reduction.amin(self, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index of the largest element (of the flattened tensor when ``dim`` is None)."""
