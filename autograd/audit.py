@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from . import random as _random
-from .function import AccumulateGrad, Function, Node
+from .function import AccumulateGrad, Function, Node, node_observer
 from .grad_mode import no_grad
 from .gradcheck import gradcheck_report
 from .tensor import Tensor, wrap
@@ -39,7 +39,7 @@ def record_inputs() -> Iterator[list[Function]]:
         the list of nodes recorded in the block, in creation order (filled as the block runs).
     """
     nodes: list[Function] = []
-    previous = Function._observer
+    previous = node_observer.callback
 
     def observe(node: Function, args: tuple, kwargs: dict) -> None:
         versions = tuple(arg._version[0] if isinstance(arg, Tensor) else None for arg in args)
@@ -48,11 +48,11 @@ def record_inputs() -> Iterator[list[Function]]:
         if previous is not None:
             previous(node, args, kwargs)
 
-    Function._observer = observe
+    node_observer.callback = observe
     try:
         yield nodes
     finally:
-        Function._observer = previous
+        node_observer.callback = previous
 
 
 def recorded_inputs(node: Node) -> tuple[tuple, dict] | None:

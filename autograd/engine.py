@@ -11,14 +11,18 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Sequence
 
 import numpy as np
 
 from .anomaly import AnomalyMode
 from .function import AccumulateGrad, Function, freed_graph_error, gradient_edge
-from .grad_mode import GradMode
+from .grad_mode import grad_mode
 from .tensor import Tensor, wrap
+
+
+_accumulating = threading.Lock()
 
 
 def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor | None] | None = None,
@@ -162,8 +166,8 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
     ready = [node for node in buffers if dependencies.get(node, 0) == 0]
     captured: dict = {}
 
-    previous_mode = GradMode.enabled
-    GradMode.enabled = create_graph
+    previous_mode = grad_mode.enabled
+    grad_mode.enabled = create_graph
     try:
         while ready:
             node = ready.pop()
@@ -197,7 +201,7 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
                     ready.append(child)
             input_gradients = gradient = None  # delivered: held by the buffers alone (see ``_accumulate``)
     finally:
-        GradMode.enabled = previous_mode
+        grad_mode.enabled = previous_mode
     return captured
 
 
@@ -217,9 +221,22 @@ def _run_output_hooks(node, gradients: list) -> None:
     for output_nr, hooks in node._output_hooks.items():
         if output_nr < len(gradients) and gradients[output_nr] is not None:
             for hook in hooks:
-                result = hook(gradients[output_nr])
-                if result is not None:
-                    gradients[output_nr] = result
+                gradients[output_nr] = _run_hook(hook, gradients[output_nr], f"output {output_nr} of {node.name()}")
+
+
+def _run_hook(hook, gradient: Tensor, tensor: str) -> Tensor:
+    """``hook(gradient)``, or what it returned instead: a Tensor of the gradient's shape (PyTorch's rule)."""
+    result = hook(gradient)
+    if result is None:
+        return gradient
+    if not isinstance(result, Tensor):
+        raise TypeError(f"hook {getattr(hook, '__name__', hook)!r} registered on {tensor} returned a "
+                        f"{type(result).__name__}; a tensor hook returns None or a Tensor")
+    if result.data.shape != gradient.data.shape:
+        raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} registered on {tensor} changed the shape of "
+                           f"its gradient from {gradient.data.shape} to {result.data.shape}; a hook may change a "
+                           f"gradient's values, not its shape")
+    return result
 
 
 def _run_backward(node: Function, gradients: list, retain_graph: bool) -> tuple:
@@ -273,19 +290,19 @@ def _checked(node, index: int, gradient) -> Tensor:
 def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool) -> None:
     if leaf._hooks:
         for hook in leaf._hooks:
-            result = hook(gradient)
-            if result is not None:
-                gradient = result
-    if create_graph:
-        leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
-    elif leaf.grad is None:
-        if gradient.data.dtype == leaf.data.dtype and _held_by_engine_only(gradient):
-            leaf.grad = gradient
-        else:  # .grad is updated in place later, so it must not share memory with anything
-            leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype, copy=True))
-    else:
-        leaf.grad.data += gradient.data
-        leaf.grad._version[0] += 1
+            gradient = _run_hook(hook, gradient, f"a leaf of shape {leaf.data.shape}")
+    # Threads may run backward through graphs that share parameters: adding into .grad is a read-modify-write.
+    with _accumulating:
+        if create_graph:
+            leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
+        elif leaf.grad is None:
+            if gradient.data.dtype == leaf.data.dtype and _held_by_engine_only(gradient):
+                leaf.grad = gradient
+            else:  # .grad is updated in place later, so it must not share memory with anything
+                leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype, copy=True))
+        else:
+            leaf.grad.data += gradient.data
+            leaf.grad._version[0] += 1
 
 
 def _held_by_engine_only(gradient: Tensor) -> bool:

@@ -9,6 +9,7 @@ that adds the incoming gradient into ``leaf.grad``.
 
 from __future__ import annotations
 
+import threading
 import traceback
 import weakref
 from typing import Any, Callable
@@ -16,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .anomaly import AnomalyMode
-from .grad_mode import GradMode
+from .grad_mode import grad_mode
 
 
 class Node:
@@ -108,9 +109,7 @@ class Function(Node):
 
     _non_differentiable: set[int] | None = None
     _output_meta: tuple | None = None  # (shape, dtype) per output, for functions with several outputs
-    # Called as ``_observer(node, args, kwargs)`` for every node recorded while it is set: how the graph
-    # audit and viz keep each op's inputs (``autograd.audit.record_inputs``). None in normal use.
-    _observer: Callable[[Function, tuple, dict], None] | None = None
+    _saves_arrays: bool = False  # whether save_for_backward was given arrays (see ``_version_saved_arrays``)
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
@@ -124,12 +123,22 @@ class Function(Node):
         """Keep ``values`` for backward; an in-place change to a saved Tensor before then is an error.
 
         Unlike PyTorch, non-Tensor values (Python scalars of a ``tensor * 2`` op) may be saved too;
-        they come back unchanged.
+        they come back unchanged. An array that is the forward's own result, or an input Tensor's array, is
+        checked like a Tensor: an in-place change to the output (or the input) before backward is an error.
         """
         if True not in self.needs_input_grad:
             return  # no backward will run: keep nothing alive
-        self._saved = tuple([(value, value._version[0]) if isinstance(value, Tensor) else (value, None)
-                             for value in values])
+        # Each entry is (value, version counter, version at saving); arrays get a counter in ``apply`` when they
+        # are an input's or an output's own array.
+        saved = []
+        for value in values:
+            if isinstance(value, Tensor):
+                saved.append((value, value._version, value._version[0]))
+            else:
+                saved.append((value, None, None))
+                if type(value) is np.ndarray:
+                    self._saves_arrays = True
+        self._saved = tuple(saved)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -137,15 +146,15 @@ class Function(Node):
         saved = self._saved
         if saved is None:
             raise freed_graph_error(self)
-        for index, (tensor, version) in enumerate(saved):
-            if version is not None and tensor._version[0] != version:
+        for index, (value, counter, version) in enumerate(saved):
+            if counter is not None and counter[0] != version:
                 raise RuntimeError(
                     f"one of the tensors needed for gradient computation has been modified by an in-place "
-                    f"operation: saved tensor {index} of {self.name()} (shape {tuple(tensor.shape)}) is at "
-                    f"version {tensor._version[0]}, expected version {version}. Clone it before modifying it, "
-                    f"or modify it after backward."
+                    f"operation: saved tensor {index} of {self.name()} (shape {tuple(value.shape)}) is at "
+                    f"version {counter[0]}, expected version {version}. Clone it before modifying it (or the "
+                    f"tensor it is a view of), or modify it after backward."
                 )
-        return tuple(tensor for tensor, _ in saved)
+        return tuple(value for value, _, _ in saved)
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """Declare outputs of forward (e.g. indices) that never receive a gradient."""
@@ -158,13 +167,13 @@ class Function(Node):
         # This runs for every op, so it is kept lean: per-op overhead is what small graphs pay.
         ctx = cls.__new__(cls)
         ctx._saved = ()
-        if not GradMode.enabled:
+        if not grad_mode.enabled:
             # Nothing is recorded (no_grad, or a backward pass without create_graph): the fast path.
             ctx.needs_input_grad = (False,) * len(args)
             result = cls.forward(ctx, *args, **kwargs)
             if type(result) is tuple:
                 return tuple([_as_output(value, args) for value in result])
-            return wrap(result) if type(result) is np.ndarray else _as_output(result, args)
+            return _as_output(result, args)
 
         # One pass over the inputs finds which need a gradient and the edge each one's gradient flows along.
         needs_input_grad = []
@@ -179,31 +188,37 @@ class Function(Node):
                 needs_input_grad.append(False)
                 edges.append(None)
         ctx.needs_input_grad = needs_input_grad = tuple(needs_input_grad)
-        GradMode.enabled = False
+        grad_mode.enabled = False
         try:
             result = cls.forward(ctx, *args, **kwargs)
         finally:
-            GradMode.enabled = True
+            grad_mode.enabled = True
         record = True in needs_input_grad
         if record:
             ctx._edges = tuple(edges)
             if AnomalyMode.enabled:
                 ctx._created_at = traceback.format_stack()[:-1]
-            if Function._observer is not None:
-                Function._observer(ctx, args, kwargs)
+            if node_observer.callback is not None:
+                node_observer.callback(ctx, args, kwargs)
 
         if type(result) is tuple:
             outputs = tuple([_as_output(value, args) for value in result])
-            return ctx._record_outputs(outputs) if record else outputs
-        output = wrap(result) if type(result) is np.ndarray else _as_output(result, args)
+            if record:
+                ctx._record_outputs(outputs)
+                if ctx._saves_arrays:
+                    ctx._version_saved_arrays(args, outputs)
+            return outputs
+        output = _as_output(result, args)
         if record:
             skip = ctx._non_differentiable
             if output.data.dtype.kind in "fc" and (skip is None or id(result) not in skip):
                 output.requires_grad = True
                 output.grad_fn = ctx
+            if ctx._saves_arrays:
+                ctx._version_saved_arrays(args, (output,))
         return output
 
-    def _record_outputs(self, outputs: tuple) -> tuple:
+    def _record_outputs(self, outputs: tuple) -> None:
         skip = self._non_differentiable or ()
         for output_nr, output in enumerate(outputs):
             if output.data.dtype.kind in "fc" and id(output) not in skip and id(output.data) not in skip:
@@ -211,7 +226,22 @@ class Function(Node):
                 output.grad_fn = self
                 output._output_nr = output_nr
         self._output_meta = tuple((output.data.shape, output.data.dtype) for output in outputs)
-        return outputs
+
+    def _version_saved_arrays(self, args: tuple, outputs: tuple) -> None:
+        """Give each saved array that is an output's or an input Tensor's own array that tensor's version counter.
+
+        A forward works on arrays and may save its result array (as PyTorch's ``Exp`` saves its output) or an
+        input's ``.data``: modifying that tensor in place before backward must then be caught too.
+        """
+        owners = [tensor for tensor in outputs + args if isinstance(tensor, Tensor)]
+        saved = []
+        for value, counter, version in self._saved:
+            if counter is None and type(value) is np.ndarray:
+                owner = next((tensor for tensor in owners if tensor.data is value), None)
+                if owner is not None:
+                    counter, version = owner._version, owner._version[0]
+            saved.append((value, counter, version))
+        self._saved = tuple(saved)
 
 
 def freed_graph_error(node: Node) -> RuntimeError:
@@ -224,11 +254,48 @@ def freed_graph_error(node: Node) -> RuntimeError:
 
 
 def _as_output(value: Any, inputs: tuple) -> Tensor:
-    if isinstance(value, Tensor):
+    """A forward's result as an output Tensor; one that shares memory with an input shares its version counter."""
+    if type(value) is np.ndarray:
+        output = wrap(value)
+    elif isinstance(value, Tensor):
         if value.grad_fn is None and not value.requires_grad and not any(value is arg for arg in inputs):
             return value
-        return wrap(value.data)
-    return wrap(value if isinstance(value, np.ndarray) else np.asarray(value))
+        output = wrap(value.data)
+    else:
+        output = wrap(np.asarray(value))
+    array = output.data
+    if array.base is not None:
+        _share_version_with_viewed_input(output, inputs)
+    else:  # a forward that returns an input's own array (an identity)
+        for arg in inputs:
+            if isinstance(arg, Tensor) and arg.data is array:
+                output._version = arg._version
+                break
+    return output
+
+
+def _share_version_with_viewed_input(output: Tensor, inputs: tuple) -> None:
+    """Make a view share the version counter of the input it views, as PyTorch's views share their base's.
+
+    Then an in-place change through the input (or through the view) is seen by every op that saved either.
+    """
+    for arg in inputs:
+        if isinstance(arg, Tensor) and np.may_share_memory(output.data, arg.data):
+            output._version = arg._version
+            return
+
+
+class NodeObserver(threading.local):
+    """The callback ``Function.apply`` hands each node it records to, as ``callback(node, args, kwargs)``.
+
+    How the graph audit and viz keep each op's inputs (``autograd.audit.record_inputs``); None in normal use.
+    Per thread, so recording in one thread neither sees another thread's ops nor is left on by it.
+    """
+
+    callback: Callable[[Function, tuple, dict], None] | None = None
+
+
+node_observer = NodeObserver()
 
 
 # Imported last: tensor.py imports the engine and the ops, which need Function defined above.

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, Callable
 
 
-class GradMode:
-    """Process-wide flag read by every op; one attribute lookup keeps per-op overhead low."""
+class GradMode(threading.local):
+    """Whether ops record the graph, one flag per thread as in PyTorch.
+
+    Every op reads it and ``Function.apply`` switches it off around each forward, so a process-wide flag would
+    let one thread's ``no_grad`` (or any op it runs) stop another thread's ops from being recorded. A new thread
+    starts with recording on.
+    """
 
     enabled: bool = True
 
+    def __init__(self) -> None:
+        # Modes to restore on leaving each ``with`` block this thread is in: per thread, so one ``no_grad()``
+        # object shared by several threads restores each thread's own mode.
+        self.outer_modes: list[bool] = []
+
+
+grad_mode = GradMode()
+
 
 def is_grad_enabled() -> bool:
-    """Return True when ops currently record the computation graph."""
-    return GradMode.enabled
+    """Return True when ops in the calling thread currently record the computation graph."""
+    return grad_mode.enabled
 
 
 class _GradModeContext:
@@ -23,23 +37,23 @@ class _GradModeContext:
     mode: bool
 
     def __enter__(self) -> None:
-        self._previous = GradMode.enabled
-        GradMode.enabled = self.mode
+        grad_mode.outer_modes.append(grad_mode.enabled)
+        grad_mode.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        GradMode.enabled = self._previous
+        grad_mode.enabled = grad_mode.outer_modes.pop()
 
     def __call__(self, function: Callable) -> Callable:
         mode = self.mode
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            previous = GradMode.enabled
-            GradMode.enabled = mode
+            previous = grad_mode.enabled
+            grad_mode.enabled = mode
             try:
                 return function(*args, **kwargs)
             finally:
-                GradMode.enabled = previous
+                grad_mode.enabled = previous
 
         return wrapper
 
@@ -74,13 +88,16 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
-        self._previous = GradMode.enabled
-        GradMode.enabled = self.mode
+        self._previous = grad_mode.enabled
+        grad_mode.enabled = self.mode
 
     def __enter__(self) -> None:
         pass
 
+    def __exit__(self, *exc: Any) -> None:
+        grad_mode.enabled = self._previous
+
     def __call__(self, function: Callable) -> Callable:
         # Used as a decorator, the switch applies to calls only, not from decoration time on.
-        GradMode.enabled = self._previous
+        grad_mode.enabled = self._previous
         return super().__call__(function)

@@ -8,7 +8,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from . import random as _random
-from .grad_mode import GradMode
+from .errors import OpError
+from .grad_mode import grad_mode
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 
@@ -87,7 +88,8 @@ class Tensor:
         self.requires_grad = False
         self.grad_fn = None
         self._output_nr = 0
-        self._version = [0]
+        # A Tensor made around another's array shares its version counter, as a view does.
+        self._version = data._version if isinstance(data, Tensor) and self.data is data.data else [0]
         self._accumulator = None
         self._hooks = None
         if requires_grad:
@@ -155,7 +157,7 @@ class Tensor:
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item(): only one-element tensors can be converted to Python scalars, "
+            raise OpError(f"item(): only one-element tensors can be converted to Python scalars, "
                              f"got shape {self.shape}")
         return self.data.item()
 
@@ -287,7 +289,7 @@ class Tensor:
 
     # ----------------------------------------------------------------- in-place ops
     def _check_inplace(self, op: str) -> None:
-        if GradMode.enabled and self.requires_grad:
+        if grad_mode.enabled and self.requires_grad:
             kind = "a leaf tensor that requires grad" if self.grad_fn is None else "a tensor that is part of a graph"
             raise RuntimeError(
                 f"{op}: in-place operation on {kind} (shape {self.shape}); wrap it in `with autograd.no_grad():` "
@@ -336,7 +338,7 @@ class Tensor:
         try:
             np.broadcast_to(source, self.shape)
         except ValueError:
-            raise ValueError(f"copy_: source of shape {source.shape} cannot be broadcast to {self.shape}") from None
+            raise OpError(f"copy_: source of shape {source.shape} cannot be broadcast to {self.shape}") from None
         return self._assign_inplace("copy_", source)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
@@ -401,16 +403,16 @@ class Tensor:
     # ``t += x`` is in place like PyTorch, except on a tensor that is part of a graph being recorded:
     # there it records an ordinary op and rebinds ``t`` (PyTorch would rewrite the history in place).
     def __iadd__(self, other: Any) -> Tensor:
-        return self + other if self.requires_grad and GradMode.enabled else self.add_(other)
+        return self + other if self.requires_grad and grad_mode.enabled else self.add_(other)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self - other if self.requires_grad and GradMode.enabled else self.sub_(other)
+        return self - other if self.requires_grad and grad_mode.enabled else self.sub_(other)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self * other if self.requires_grad and GradMode.enabled else self.mul_(other)
+        return self * other if self.requires_grad and grad_mode.enabled else self.mul_(other)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self / other if self.requires_grad and GradMode.enabled else self.div_(other)
+        return self / other if self.requires_grad and grad_mode.enabled else self.div_(other)
 
     # ----------------------------------------------------------------- comparisons (no gradient)
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
@@ -628,7 +630,7 @@ class Tensor:
     def t(self) -> Tensor:
         """Transpose of a tensor with at most 2 dimensions."""
         if self.ndim > 2:
-            raise ValueError(f"t(): expects a tensor with <= 2 dimensions, got shape {self.shape}")
+            raise OpError(f"t(): expects a tensor with <= 2 dimensions, got shape {self.shape}")
         return self.T
 
     def expand(self, *sizes: Any) -> Tensor:

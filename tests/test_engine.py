@@ -204,6 +204,32 @@ def test_hooks_on_leaves_and_intermediates():
     assert x.grad.tolist() == [3.0, 3.0]
 
 
+def test_a_hook_that_changes_the_gradient_shape_is_an_error_naming_both_shapes():
+    def summed(grad):
+        return grad.sum()
+
+    leaf = autograd.tensor([1.0, 2.0], requires_grad=True)
+    leaf.register_hook(summed)
+    with pytest.raises(RuntimeError, match=r"hook 'summed' registered on a leaf of shape \(2,\) changed the shape of "
+                                           r"its gradient from \(2,\) to \(\)"):
+        (leaf * 3).sum().backward()
+    assert leaf.grad is None  # nothing was broadcast into .grad
+
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    middle = x * 3
+    middle.register_hook(lambda grad: grad.reshape(2, 1))
+    with pytest.raises(RuntimeError, match=r"output 0 of Mul changed the shape of its gradient from \(2,\) to "
+                                           r"\(2, 1\)"):
+        middle.sum().backward()
+
+
+def test_a_hook_must_return_none_or_a_tensor():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda grad: grad.data * 2)
+    with pytest.raises(TypeError, match="returned a ndarray"):
+        (x * 3).sum().backward()
+
+
 def test_retain_grad_keeps_intermediate_gradient():
     x = autograd.tensor([1.0, 2.0], requires_grad=True)
     h = x * x

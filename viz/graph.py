@@ -492,7 +492,7 @@ def _saved_arrays(node: Function) -> tuple[list[tuple[str, tuple, str, int]], bo
     """The arrays a node keeps for backward: its saved tensors and its ndarray attributes."""
     arrays = []
     if node._saved is not None:
-        for position, (value, _) in enumerate(node._saved):
+        for position, (value, _, _) in enumerate(node._saved):
             array = value.data if isinstance(value, Tensor) else value
             if isinstance(array, np.ndarray):
                 arrays.append((f"saved[{position}]", array.shape, _dtype_name(array.dtype), array.nbytes))

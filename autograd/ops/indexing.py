@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import OpError
 from ..function import Function
 from ..tensor import Tensor
 from .shape import sum_to
@@ -92,7 +93,7 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, x: Tensor, dim: int, index: np.ndarray) -> np.ndarray:
         if index.ndim != x.data.ndim:
-            raise ValueError(f"gather: index has {index.ndim} dimensions but input has {x.data.ndim}")
+            raise OpError(f"gather: index has {index.ndim} dimensions but input has {x.data.ndim}")
         ctx.input_shape = x.data.shape
         ctx.dim = dim
         ctx.save_for_backward(index)
@@ -131,7 +132,7 @@ class Where(Function):
         try:
             return np.where(condition, a_data, b_data)
         except ValueError:
-            raise ValueError(
+            raise OpError(
                 f"where: condition {condition.shape}, input {np.shape(a_data)} and other {np.shape(b_data)} "
                 f"cannot be broadcast together"
             ) from None

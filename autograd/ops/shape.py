@@ -11,13 +11,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..errors import DimensionError, OpError
 from ..function import Function
 from ..tensor import Tensor
 
 
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:
     if not -ndim <= dim < max(ndim, 1):
-        raise ValueError(f"{op}: dimension {dim} is out of range for a tensor with {ndim} dimensions")
+        raise DimensionError(f"{op}: dimension {dim} is out of range for a tensor with {ndim} dimensions")
     return dim % max(ndim, 1)
 
 
@@ -59,7 +60,7 @@ class Expand(Function):
         try:
             return np.broadcast_to(x.data, shape)
         except ValueError:
-            raise ValueError(f"expand: tensor of shape {x.data.shape} cannot be expanded to {shape}") from None
+            raise OpError(f"expand: tensor of shape {x.data.shape} cannot be expanded to {shape}") from None
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -83,7 +84,7 @@ class Reshape(Function):
         try:
             return x.data.reshape(shape)
         except ValueError:
-            raise ValueError(
+            raise OpError(
                 f"reshape: cannot reshape a tensor of shape {x.data.shape} ({x.data.size} elements) into {shape}"
             ) from None
 
@@ -136,7 +137,7 @@ class Permute(Function):
     @staticmethod
     def forward(ctx, x: Tensor, dims: tuple) -> np.ndarray:
         if sorted(d % max(x.data.ndim, 1) for d in dims) != list(range(x.data.ndim)):
-            raise ValueError(f"permute: {dims} is not a permutation of the {x.data.ndim} dimensions of {x.data.shape}")
+            raise OpError(f"permute: {dims} is not a permutation of the {x.data.ndim} dimensions of {x.data.shape}")
         ctx.dims = dims
         return x.data.transpose(dims)
 
@@ -184,7 +185,7 @@ def repeat(tensor: Tensor, repeats: Sequence[int]) -> Tensor:
     """
     repeats = tuple(repeats)
     if len(repeats) < tensor.ndim:
-        raise ValueError(f"repeat: got {len(repeats)} repeat counts for a tensor with {tensor.ndim} dimensions")
+        raise OpError(f"repeat: got {len(repeats)} repeat counts for a tensor with {tensor.ndim} dimensions")
     shape = (1,) * (len(repeats) - tensor.ndim) + tensor.shape
     # Interleave a new axis of size r before each axis, broadcast, then merge the pairs.
     interleaved = reshape(tensor, tuple(v for size in shape for v in (1, size)))
@@ -204,7 +205,7 @@ class Cat(Function):
             return np.concatenate(arrays, axis=dim)
         except ValueError:
             shapes = ", ".join(str(a.shape) for a in arrays)
-            raise ValueError(f"cat: tensors of shapes {shapes} cannot be joined along dimension {dim}") from None
+            raise OpError(f"cat: tensors of shapes {shapes} cannot be joined along dimension {dim}") from None
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -229,7 +230,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
+        raise OpError("cat: expected a non-empty sequence of tensors")
     dim = _normalize_dim(dim, tensors[0].ndim, "cat")
     return Cat.apply(dim, *tensors)
 
@@ -238,10 +239,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of equal shape along a new dimension ``dim``."""
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        raise OpError("stack: expected a non-empty sequence of tensors")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+        raise OpError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
     dim = _normalize_dim(dim, tensors[0].ndim + 1, "stack")
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
@@ -255,7 +256,7 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != length:
-            raise ValueError(f"split: sizes {sizes} do not add up to {length}, the size of dimension {dim}")
+            raise OpError(f"split: sizes {sizes} do not add up to {length}, the size of dimension {dim}")
     prefix = (slice(None),) * dim
     offsets = np.cumsum([0] + sizes)
     return tuple(tensor[prefix + (slice(int(a), int(b)),)] for a, b in zip(offsets[:-1], offsets[1:]))
