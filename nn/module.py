@@ -361,18 +361,20 @@ class Module:
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
 
         Values may be Tensors or numpy arrays (e.g. a PyTorch state dict converted with ``.numpy()``);
-        they are cast to each target's dtype. Nothing is copied unless every check passes.
+        they are cast to each target's dtype (see ``cast_problem`` for what a cast may not lose).
+        Nothing is copied unless every key, shape and value passes.
 
         Args:
             state_dict: mapping from dotted names to values.
-            strict: require the keys to match exactly (shape mismatches are errors either way).
+            strict: require the keys to match exactly (shape and value problems are errors either way).
 
         Returns:
             ``IncompatibleKeys(missing_keys, unexpected_keys)``.
 
         Raises:
             TypeError: ``state_dict`` is not a mapping.
-            RuntimeError: listing every missing key, unexpected key and shape mismatch at once.
+            RuntimeError: listing every missing key, unexpected key, shape mismatch and value that cannot
+                be cast at once, each by its key.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}")
@@ -389,10 +391,18 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            try:
+                array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            except (ValueError, TypeError) as error:  # a ragged list, say
+                errors.append(f"cannot copy {key}: its value is not an array ({error}).")
+                continue
             if array.shape != target.shape:
                 errors.append(f"size mismatch for {key}: copying a param with shape {array.shape} from checkpoint, "
                               f"the shape in current model is {target.shape}.")
+                continue
+            problem = cast_problem(array, target.dtype)
+            if problem:
+                errors.append(f"cannot copy {key} into the {target.dtype} tensor: {problem}.")
             pairs.append((target, array))
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
@@ -434,3 +444,36 @@ class Module:
             return f"{type(self).__name__}({extra})"
         lines = ([extra] if extra else []) + children
         return type(self).__name__ + "(\n  " + "\n  ".join(_indent(line, 2) for line in lines) + "\n)"
+
+
+def cast_problem(array: np.ndarray, dtype: Any) -> str | None:
+    """Why copying ``array`` into an array of ``dtype`` would lose what it means, or None when it would not.
+
+    Floating and complex targets take any real number (rounded to the narrower type, as PyTorch's
+    ``copy_`` does); integer targets take only whole numbers in their range (no 1.5, NaN or 2**40 into
+    int32); bool targets only 0 and 1; real targets only complex values whose imaginary parts are 0.
+    Strings and Python objects are never numbers.
+
+    Args:
+        array: the value to copy.
+        dtype: the dtype of the destination.
+
+    Returns:
+        a short reason, or None.
+    """
+    dtype = np.dtype(dtype)
+    if array.dtype.kind not in "biufc":
+        return f"its dtype {array.dtype} is not numeric"
+    if array.dtype.kind == "c" and dtype.kind != "c":
+        if np.any(array.imag):
+            return "it holds complex values with a nonzero imaginary part"
+        array = array.real
+    if dtype.kind in "fc" or array.size == 0:
+        return None
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array) & (array == np.trunc(array))):
+        return "it holds values that are not whole numbers (or are NaN or infinite)"
+    low, high = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+    # Python ints compare exactly with any float or integer, where numpy would round uint64 against int64.
+    if int(array.min()) < low or int(array.max()) > high:
+        return f"it holds values outside [{low}, {high}] (from {array.min()} to {array.max()})"
+    return None

@@ -8,6 +8,7 @@ import numpy as np
 
 from autograd.grad_mode import enable_grad, no_grad
 from autograd.tensor import Tensor, wrap
+from nn.module import cast_problem
 from nn.parameter import zero_grads
 
 
@@ -160,10 +161,15 @@ class Optimizer:
         """Restore the state and options saved by ``state_dict``.
 
         Buffers are copied and cast to their parameter's dtype; the current parameters are matched to
-        the saved ones by position.
+        the saved ones by position. Everything is checked before anything changes: the group layout,
+        every state entry's parameter index, and every buffer's shape (the parameter's, or a scalar)
+        and dtype (numeric, castable to the parameter's), so a bad entry leaves the optimizer as it was.
 
         Args:
             state_dict: a dict returned by ``state_dict`` (possibly after ``autograd.save``/``load``).
+
+        Raises:
+            ValueError: the layout differs, or an entry cannot be restored (named as ``state[index][name]``).
         """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
@@ -175,10 +181,14 @@ class Optimizer:
                 raise ValueError(f"loaded state dict contains a parameter group of {len(saved['params'])} parameters "
                                  f"that doesn't match the size of optimizer's group ({len(group['params'])})")
             params.update(zip((int(index) for index in saved["params"]), group["params"]))
-        self.state = {}
+        state = {}
         for index, values in state_dict["state"].items():
-            param = params[int(index)]
-            self.state[param] = {name: _restore(value, param) for name, value in values.items()}
+            param = params.get(int(index))
+            if param is None:
+                raise ValueError(f"loaded state dict has state for parameter {index}, which none of its parameter "
+                                 f"groups lists")
+            state[param] = {name: _restore(value, param, f"state[{index}][{name!r}]") for name, value in values.items()}
+        self.state = state
         self.param_groups = [{**saved, "params": group["params"]}
                              for group, saved in zip(self.param_groups, saved_groups)]
 
@@ -191,10 +201,21 @@ def _check_ordered(params: Any) -> None:
                         "tensors in sets will change between runs. Please use a list instead.")
 
 
-def _restore(value: Any, param: Tensor) -> Any:
-    """A private copy of a saved state value; floating buffers take the parameter's dtype."""
+def _restore(value: Any, param: Tensor, where: str) -> Any:
+    """A private copy of a saved state value; floating (and complex) buffers take the parameter's dtype.
+
+    Raises:
+        ValueError: an array of another shape than the parameter's (other than a scalar) or of a dtype
+            that cannot be cast, naming ``where``.
+    """
     if isinstance(value, (Tensor, np.ndarray)):
         array = np.asarray(value.data if isinstance(value, Tensor) else value)
-        dtype = param.dtype if array.dtype.kind == "f" else array.dtype
+        if array.ndim and array.shape != param.shape:
+            raise ValueError(f"loaded state dict: {where} has shape {array.shape}, but its parameter has shape "
+                             f"{param.shape}")
+        dtype = param.dtype if array.dtype.kind in "fc" else array.dtype
+        problem = cast_problem(array, dtype)
+        if problem:
+            raise ValueError(f"loaded state dict: {where} cannot be restored as {dtype}: {problem}")
         return wrap(np.array(array, dtype=dtype, copy=True))
     return value

@@ -2,6 +2,7 @@
 
 import gzip
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -197,6 +198,43 @@ def test_idx_reader_types_and_errors(tmp_path):
     (tmp_path / "broken.gz").write_bytes(b"not gzip")
     with pytest.raises(ValueError, match="broken.gz: cannot read"):
         read_idx(tmp_path / "broken.gz")
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_an_idx_header_announcing_more_than_the_file_can_hold_is_refused_before_allocating(tmp_path, compress):
+    path = tmp_path / ("huge.gz" if compress else "huge")
+    header = bytes([0, 0, 0x0E, 3]) + struct.pack(">3I", 2**16, 2**16, 2**10)  # 2**42 float64 values: 32 TiB
+    (gzip.open if compress else open)(path, "wb").write(header + b"\0" * 64)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=rf"{path.name}: the header announces shape \(65536, 65536, 1024\) "
+                                             rf"\(35184372088832 bytes of data\), but the file holds at most"):
+            read_idx(path)
+        assert tracemalloc.get_traced_memory()[1] < 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_gzipped_idx_file_is_read_to_exactly_the_announced_size(tmp_path):
+    write_idx(tmp_path / "good.gz", np.arange(12, dtype=np.uint8).reshape(3, 4), compress=True)
+    content = gzip.decompress((tmp_path / "good.gz").read_bytes())
+    np.testing.assert_array_equal(read_idx(tmp_path / "good.gz"), np.arange(12).reshape(3, 4))
+    (tmp_path / "short.gz").write_bytes(gzip.compress(content[:-2]))
+    with pytest.raises(ValueError, match=r"short.gz: the header announces shape \(3, 4\) \(12 bytes of data\), but "
+                                         r"the file holds 10 bytes after the header"):
+        read_idx(tmp_path / "short.gz")
+    # A gzip bomb behind an honest-looking header: 20 MiB of zeros in about 20 KiB.
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(content + bytes(20 * 2**20)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"bomb.gz: .*but the file holds more bytes after the header"):
+            read_idx(tmp_path / "bomb.gz")
+        assert tracemalloc.get_traced_memory()[1] < 2**20
+    finally:
+        tracemalloc.stop()
+    (tmp_path / "cut.gz").write_bytes((tmp_path / "good.gz").read_bytes()[:-6])  # the CRC trailer is gone
+    with pytest.raises(ValueError, match="cut.gz: cannot read the file"):
+        read_idx(tmp_path / "cut.gz")
 
 
 def write_cifar(path, labels, rng):

@@ -258,6 +258,40 @@ def test_non_strict_load_reports_keys_but_still_rejects_shape_mismatches():
         net.load_state_dict(state, strict=False)
 
 
+@pytest.mark.parametrize("bad, reason", [
+    (np.array(1.5), "values that are not whole numbers"),
+    (np.array(np.nan), "not whole numbers \\(or are NaN or infinite\\)"),
+    (np.array("three"), "its dtype <U5 is not numeric"),
+    (np.array(2.0**70), "values outside \\[-9223372036854775808, 9223372036854775807\\]"),
+    (np.array(2**64 - 1, np.uint64), "values outside"),
+    (np.array(1 + 1j), "complex values with a nonzero imaginary part"),
+])
+def test_a_value_that_cannot_be_cast_is_found_before_anything_is_copied(bad, reason):
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    before = {key: value.data.copy() for key, value in model.state_dict().items()}
+    state = {key: np.full(value.shape, 7, value.dtype) for key, value in model.state_dict().items()}
+    assert list(state)[-1] == "1.num_batches_tracked"
+    state["1.num_batches_tracked"] = bad
+    with pytest.raises(RuntimeError, match=rf"cannot copy 1\.num_batches_tracked into the int64 tensor: .*{reason}"):
+        model.load_state_dict(state)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value.data, before[key])
+    state["1.num_batches_tracked"] = np.array(5.0)  # a whole number fits
+    model.load_state_dict(state)
+    assert model[1].num_batches_tracked.dtype == np.int64 and int(model[1].num_batches_tracked) == 5
+    np.testing.assert_array_equal(model[0].weight.data, np.full((2, 2), 7))
+
+
+def test_a_parameter_value_that_is_not_an_array_is_named():
+    net = Affine(2)
+    with pytest.raises(RuntimeError) as error:
+        net.load_state_dict({"scale": [[1.0], [1.0, 2.0]], "shift": np.array(["a", "b"]), "calls": np.zeros(1)})
+    message = str(error.value)
+    assert "cannot copy scale: its value is not an array" in message
+    assert "cannot copy shift into the float32 tensor: its dtype <U1 is not numeric." in message
+    np.testing.assert_array_equal(net.scale.data, [1, 1])
+
+
 def test_load_state_dict_rejects_what_is_not_a_mapping():
     with pytest.raises(TypeError, match="Expected state_dict to be dict-like, got list"):
         nn.Linear(2, 2).load_state_dict([("weight", np.zeros((2, 2)))])

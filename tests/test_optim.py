@@ -265,6 +265,35 @@ def test_load_state_dict_rejects_a_different_layout():
         other.load_state_dict(optimizer.state_dict())
 
 
+@pytest.mark.parametrize("entry, message", [
+    (np.zeros(4), r"state\[1\]\['momentum_buffer'\] has shape \(4,\), but its parameter has shape \(3,\)"),
+    (np.array(["a", "b", "c"]), r"state\[1\]\['momentum_buffer'\] cannot be restored as <U1: its dtype <U1 is not"),
+    (np.full(3, 1j), r"state\[1\]\['momentum_buffer'\] cannot be restored as float64: it holds complex values"),
+])
+def test_a_bad_last_state_entry_leaves_the_optimizer_unchanged_and_is_named(entry, message):
+    (w, v), optimizer = make_trained(optim.SGD, 2, lr=0.1, momentum=0.9)
+    buffers = {param: state["momentum_buffer"] for param, state in optimizer.state.items()}
+    values = {param: buffer.data.copy() for param, buffer in buffers.items()}
+    state = optimizer.state_dict()
+    state["param_groups"] = [{**group, "lr": 0.5} for group in state["param_groups"]]
+    state["state"] = {0: {"momentum_buffer": np.full((2, 3), 9.0)}, 1: {"momentum_buffer": entry}}
+    with pytest.raises(ValueError, match=message):
+        optimizer.load_state_dict(state)
+    assert [group["lr"] for group in optimizer.param_groups] == [0.1, 0.02]
+    for param, buffer in buffers.items():
+        assert optimizer.state[param]["momentum_buffer"] is buffer
+        np.testing.assert_array_equal(buffer.data, values[param])
+
+
+def test_state_for_a_parameter_no_group_lists_is_refused_before_anything_changes():
+    (w, v), optimizer = make_trained(optim.SGD, 1, lr=0.1, momentum=0.9)
+    state = optimizer.state_dict()
+    state["state"] = {0: {"momentum_buffer": np.zeros((2, 3))}, 7: {"momentum_buffer": np.zeros(3)}}
+    with pytest.raises(ValueError, match="state for parameter 7, which none of its parameter groups lists"):
+        optimizer.load_state_dict(state)
+    assert np.any(optimizer.state[w]["momentum_buffer"].data)
+
+
 def test_trains_float32_parameters_in_float32():
     p = autograd.randn(5, requires_grad=True)
     optimizer = optim.Adam([p], lr=0.1)

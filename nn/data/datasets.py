@@ -2,15 +2,22 @@
 
 Nothing is downloaded and nothing is unpickled: MNIST and CIFAR-10 are parsed from their documented
 binary layouts, and a missing or malformed file raises an error that names it and says what is wrong.
+Only regular files are read (never a FIFO or a device), and never more bytes than their headers and
+sizes announce, so a hostile file cannot make a reader block or allocate much more than it holds.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
+import os
+import zlib
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import numpy as np
+
+from autograd.serialization import open_regular_file
 
 from .dataset import ImageDataset
 
@@ -87,10 +94,14 @@ class CIFAR10(ImageDataset):
         parts = []
         for name in names:
             path = _find(root, ["", "cifar-10-batches-bin"], [name])
-            raw = np.fromfile(path, dtype=np.uint8)
-            if raw.size == 0 or raw.size % self.RECORD:
-                raise ValueError(f"{path}: size {raw.size} bytes is not a positive multiple of the "
-                                 f"{self.RECORD}-byte CIFAR-10 record (1 label byte + 3x32x32 pixels)")
+            with open_regular_file(path) as file:
+                size = os.fstat(file.fileno()).st_size
+                if size == 0 or size % self.RECORD:
+                    raise ValueError(f"{path}: size {size} bytes is not a positive multiple of the "
+                                     f"{self.RECORD}-byte CIFAR-10 record (1 label byte + 3x32x32 pixels)")
+                raw = np.fromfile(file, dtype=np.uint8, count=size)
+            if raw.size != size:
+                raise ValueError(f"{path}: {raw.size} bytes read of the {size} the file had when opened")
             records = raw.reshape(-1, self.RECORD)
             if records[:, 0].max() > 9:
                 raise ValueError(f"{path}: label byte {records[:, 0].max()} out of range 0..9 (is this CIFAR-100?)")
@@ -104,11 +115,17 @@ IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype("
              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
+# Deflate cannot expand data by more than 1032:1, so a gzipped IDX header announcing more than that many
+# bytes per compressed byte is a lie, refused before the array is allocated.
+_DEFLATE_MAX_RATIO = 1032
+
+
 def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
     """Read an array stored in the IDX format (gzipped if the name ends in ``.gz``).
 
     The header is two zero bytes, a type code, the number of dimensions, then each dimension as a big-endian
-    int32; the data follows in row-major order.
+    int32; the data follows in row-major order. The header is read first, and then exactly the bytes it
+    announces, once the file's size shows they can be there.
 
     Args:
         path: the file.
@@ -116,28 +133,45 @@ def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
 
     Returns:
         the array, in native byte order.
+
+    Raises:
+        ValueError: the file cannot be read, is not a regular file, or its content does not match its header.
     """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rb") as file:
-            content = file.read()
-    except (OSError, EOFError) as error:
+        with open_regular_file(path) as raw:
+            size = os.fstat(raw.fileno()).st_size
+            if path.suffix == ".gz":
+                with gzip.GzipFile(fileobj=raw) as file:
+                    return _read_idx_content(file, path, ndim, size * _DEFLATE_MAX_RATIO)
+            return _read_idx_content(raw, path, ndim, size)
+    except (OSError, EOFError, zlib.error) as error:
         raise ValueError(f"{path}: cannot read the file ({error})") from None
-    if len(content) < 4 or content[0] != 0 or content[1] != 0 or content[2] not in IDX_TYPES:
-        raise ValueError(f"{path}: not an IDX file (bad magic number {content[:4].hex() or 'empty'})")
-    dtype, dims = IDX_TYPES[content[2]], content[3]
+
+
+def _read_idx_content(file: BinaryIO, path: Path, ndim: int | None, most: int) -> np.ndarray:
+    """The IDX array in ``file``, which holds at most ``most`` bytes (header included)."""
+    magic = file.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_TYPES:
+        raise ValueError(f"{path}: not an IDX file (bad magic number {magic.hex() or 'empty'})")
+    dtype, dims = IDX_TYPES[magic[2]], magic[3]
     if ndim is not None and dims != ndim:
         raise ValueError(f"{path}: expected an IDX array with {ndim} dimensions, the header says {dims}")
+    sizes = file.read(4 * dims)
+    if len(sizes) < 4 * dims:
+        raise ValueError(f"{path}: truncated IDX header ({4 + len(sizes)} bytes)")
+    shape = tuple(int(size) for size in np.frombuffer(sizes, ">u4"))
+    expected = math.prod(shape) * dtype.itemsize
     header = 4 + 4 * dims
-    if len(content) < header:
-        raise ValueError(f"{path}: truncated IDX header ({len(content)} bytes)")
-    shape = tuple(int(size) for size in np.frombuffer(content, ">i4", dims, 4))
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(content) - header != expected:
+    if expected > most - header:
         raise ValueError(f"{path}: the header announces shape {shape} ({expected} bytes of data), but the file "
-                         f"holds {len(content) - header} bytes after the header")
-    return np.frombuffer(content, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+                         f"holds at most {max(most - header, 0)} bytes after the header")
+    content = bytearray(expected)
+    read = file.readinto(content)
+    if read != expected or file.read(1):
+        raise ValueError(f"{path}: the header announces shape {shape} ({expected} bytes of data), but the file "
+                         f"holds {'more' if read == expected else read} bytes after the header")
+    return np.frombuffer(content, dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=False)
 
 
 def _gzipped_or_not(name: str) -> list[str]:
@@ -148,6 +182,7 @@ def _find(root: str | Path, folders: list[str], names: list[str]) -> Path:
     """The first existing ``root/folder/name``; else a FileNotFoundError that lists every place tried."""
     candidates = [Path(root) / folder / name for folder in folders for name in names]
     for candidate in candidates:
-        if candidate.is_file():
+        # exists(), not is_file(): a FIFO or a folder under a dataset file's name is reported as such by the reader.
+        if candidate.exists():
             return candidate
     raise FileNotFoundError(f"dataset file {names[0]} not found; looked for: {', '.join(map(str, candidates))}")
