@@ -8,10 +8,10 @@ from typing import Sequence
 
 import numpy as np
 
-import autograd
 import nn
 
-from .train_command import MODELS, checkpoint_path, classes_of, evaluate, load_datasets
+from .train_command import (CHECKPOINT, MODELS, classes_of, evaluate, find_checkpoint, load_datasets,
+                            load_run, restore)
 
 HELP = "report a trained model's test accuracy and confusion matrix (text and PNG)"
 
@@ -19,24 +19,26 @@ HELP = "report a trained model's test accuracy and confusion matrix (text and PN
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options to ``parser``."""
     parser.add_argument("--checkpoint", required=True, metavar="PATH",
-                        help="checkpoint file, or the run folder holding checkpoint.npz")
+                        help=f"checkpoint file, or the run folder holding it ({CHECKPOINT}, or checkpoint.npz "
+                             f"from older runs)")
     parser.add_argument("--data-dir", help="folder of the MNIST/CIFAR-10 files (default: the one used for training)")
     parser.add_argument("--out", help="folder for confusion_matrix.png (default: the checkpoint's folder)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate the checkpoint on its run's test split; print accuracy and the confusion matrix."""
-    path = checkpoint_path(args.checkpoint)
-    if not path.is_file():
-        print(f"error: no checkpoint at {path}")
-        return 1
-    checkpoint = autograd.load(path)
+    """Evaluate the checkpoint on its run's test split; print accuracy and the confusion matrix.
+
+    Raises:
+        CommandError: no checkpoint there, or one that is not a run saved by ``gradlab train``.
+    """
+    path = find_checkpoint(args.checkpoint)
+    checkpoint = load_run(path)
     config = dict(checkpoint["config"])
     config["data_dir"] = args.data_dir or config["data_dir"]
     _, test_set = load_datasets(config, train_transform=False)
     classes = classes_of(config["dataset"])
     model = MODELS[config["model"]](len(classes), test_set.data.shape[1])
-    model.load_state_dict(checkpoint["model"])
+    restore(path, checkpoint, model)
     loss, accuracy, predictions = evaluate(model, test_set, nn.CrossEntropyLoss())
     matrix = confusion_matrix(test_set.targets, predictions, len(classes))
     print(f"{config['model']} on {config['dataset']} ({len(test_set)} test images, after "

@@ -16,6 +16,8 @@ import nn.functional as F
 import viz
 from viz.dot import INSTALL_GRAPHVIZ
 
+from .arguments import int_at_least
+
 HELP = "render a model's training-step graph (module clusters, gradient colours) to an SVG, PNG or PDF file"
 
 
@@ -38,14 +40,15 @@ MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options to ``parser``."""
     parser.add_argument("--model", choices=sorted(MODELS), default="resnet20", help="model to draw (default resnet20)")
-    parser.add_argument("--depth", type=int, default=1,
+    parser.add_argument("--depth", type=int_at_least(-1), default=1,
                         help="module levels drawn as clusters; deeper modules become one node each (default 1; "
                              "-1 draws every op)")
     parser.add_argument("--grads", action="store_true", help="colour nodes by gradient norm (log scale)")
     parser.add_argument("--saved", action="store_true", help="show the arrays kept for backward and their size")
     parser.add_argument("--audit", action="store_true",
                         help="re-check every op's backward against finite differences and mark failures")
-    parser.add_argument("--batch", type=int, default=2, help="batch size of the random input (default 2)")
+    parser.add_argument("--batch", type=int_at_least(1), default=2,
+                        help="batch size of the random input (default 2)")
     parser.add_argument("--format", choices=("svg", "png", "pdf"), default="svg", help="output format (default svg)")
     parser.add_argument("--out", type=Path, help="output file (default <model>_graph.<format>)")
 

@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import math
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -27,8 +28,20 @@ from nn.data import CIFAR10, MNIST, DataLoader, ImageDataset, load_digits
 from nn.data import transforms as T
 from nn.models import LeNet5, resnet20, resnet32, resnet56, resnet_digits
 
+from .arguments import INTERRUPTED, CommandError, UsageError, int_at_least, positive_float
+from .run_lock import RunLock
+
 HELP = "train a CNN (default: a small ResNet on the bundled 8x8 digits) and save checkpoint, metrics and plots"
-CHECKPOINT = "checkpoint.npz"
+CHECKPOINT = "checkpoint.safetensors"
+# What run folders held before checkpoints moved to safetensors; autograd.load still reads it, and it is
+# looked for when a folder holds no CHECKPOINT.
+LEGACY_CHECKPOINT = "checkpoint.npz"
+METRICS = ("metrics.json", "metrics.csv")
+# Everything gradlab writes into a run folder: what --force deletes before a new run starts there.
+RUN_FILES = (CHECKPOINT, LEGACY_CHECKPOINT, *METRICS, "curves.png", "graph.svg", "graph.dot", "confusion_matrix.png")
+# What a checkpoint written by run() holds, and the settings in its "config".
+RUN_KEYS = ("config", "epoch", "model", "optimizer", "history", "rng")
+CONFIG_KEYS = ("dataset", "model", "epochs", "batch_size", "optimizer", "lr", "seed", "limit", "data_dir")
 # The digits have no official test set: this seed fixes the held-out 20% whatever the training seed.
 DIGITS_SPLIT_SEED = 0
 
@@ -70,51 +83,105 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "lenet5 for mnist, resnet20 for cifar10)")
     parser.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (default: digits, bundled)")
     parser.add_argument("--data-dir", help="folder with the MNIST IDX files or the CIFAR-10 binary batches")
-    parser.add_argument("--epochs", type=int, help="number of epochs (on --resume: the new total)")
-    parser.add_argument("--batch-size", type=int, help="training batch size")
-    parser.add_argument("--lr", type=float, help="peak learning rate (cosine-annealed to 0 over the epochs)")
+    parser.add_argument("--epochs", type=int_at_least(1), help="number of epochs (on --resume: the new total)")
+    parser.add_argument("--batch-size", type=int_at_least(1), help="training batch size")
+    parser.add_argument("--lr", type=positive_float, help="peak learning rate (cosine-annealed to 0 over the epochs)")
     parser.add_argument("--optimizer", choices=["sgd", "adam"], help="sgd (Nesterov momentum 0.9, weight decay "
                         "5e-4; the default) or adam")
-    parser.add_argument("--seed", type=int, help="random seed for init, shuffling and augmentation (default: 0)")
-    parser.add_argument("--out", help="output folder (default: runs/DATASET-MODEL, or the --resume folder)")
-    parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (its checkpoint and metrics)")
-    parser.add_argument("--limit", type=int, help="use only the first N training and N test images (quick checks)")
+    parser.add_argument("--seed", type=int_at_least(0),
+                        help="random seed for init, shuffling and augmentation (default: 0)")
+    parser.add_argument("--out", help="output folder (default: runs/DATASET-MODEL, or the --resume folder); one "
+                        "that already holds a run is refused unless --force is given")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (its checkpoint and metrics)")
+    start.add_argument("--force", action="store_true", help="replace the run already in --out: its checkpoint, "
+                       "metrics and plots are deleted before training starts")
+    parser.add_argument("--limit", type=int_at_least(1),
+                        help="use only the first N training and N test images (quick checks)")
+
+
+@dataclass
+class Position:
+    """Where training is, for the message of a run that stops early: the epoch (from 1) and the step in it."""
+
+    epoch: int
+    step: int = 0
+
+
+class Diverged(Exception):
+    """The training loss became NaN or infinite; the message is the loss."""
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, evaluating on the test split after every epoch; return 0 on success."""
-    checkpoint = None
+    """Train, evaluating on the test split after every epoch; return 0 on success, INTERRUPTED (130) on Ctrl-C.
+
+    Raises:
+        UsageError: options that contradict each other or the resumed run's settings.
+        CommandError: a missing or foreign checkpoint, an output folder that holds a run or is in use, or a
+            training loss that became NaN.
+    """
+    checkpoint = resumed = None
     if args.resume:
         given = [f"--{name.replace('_', '-')}" for name in FIXED_ON_RESUME if getattr(args, name) is not None]
         if given:
-            print(f"error: --resume continues a run with its saved settings; {', '.join(given)} cannot be changed "
-                  f"(only --epochs, --out and --data-dir)", file=sys.stderr)
-            return 2
-        path = checkpoint_path(args.resume)
-        if not path.is_file():
-            print(f"error: no checkpoint to resume at {path}", file=sys.stderr)
-            return 1
-        checkpoint = autograd.load(path)
+            raise UsageError(f"--resume continues a run with its saved settings; {', '.join(given)} cannot be "
+                             f"changed (only --epochs, --out and --data-dir)")
+        resumed = find_checkpoint(args.resume)
+        checkpoint = load_run(resumed)
         config = dict(checkpoint["config"])
         config["epochs"] = config["epochs"] if args.epochs is None else args.epochs
         config["data_dir"] = args.data_dir or config["data_dir"]
     else:
         config = make_config(args)
-    out = Path(args.out or args.resume or f"runs/{config['dataset']}-{config['model']}")
-    out.mkdir(parents=True, exist_ok=True)
+    if args.out:
+        out = Path(args.out)
+    elif resumed:
+        out = resumed.parent
+    else:
+        out = Path("runs", f"{config['dataset']}-{config['model']}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"cannot create the output folder {out}: {error.strerror or error}") from None
+    with RunLock(out):
+        prepare_folder(out, resumed, args.force)
+        return train(config, checkpoint, resumed, out)
 
+
+def prepare_folder(out: Path, resumed: Path | None, force: bool) -> None:
+    """Refuse to write over a run already in ``out``, unless it is the one being resumed; ``force`` deletes it.
+
+    A run is a checkpoint or a metrics file: an empty folder, or one holding other files, is used as it is.
+    """
+    found = [name for name in (CHECKPOINT, LEGACY_CHECKPOINT, *METRICS) if (out / name).exists()]
+    if not found or (resumed is not None and out.resolve() == resumed.parent.resolve()):
+        return
+    if force:
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+        print(f"--force: deleted the run in {out} ({', '.join(found)} and its plots)")
+    elif resumed is not None:
+        raise CommandError(f"{out} already holds another run ({', '.join(found)}): choose another --out, or "
+                           f"continue that run with --resume {out}")
+    else:
+        raise CommandError(f"{out} already holds a run ({', '.join(found)}): continue it with --resume {out}, or "
+                           f"pass --force to replace it")
+
+
+def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Path | None, out: Path) -> int:
+    """The body of ``run`` once ``out`` is locked: ``checkpoint`` is the run read from ``resumed``, or None."""
     autograd.manual_seed(config["seed"])
     train_set, test_set = load_datasets(config, train_transform=True)
     model = MODELS[config["model"]](len(classes_of(config["dataset"])), train_set.data.shape[1])
     optimizer = make_optimizer(config, model)
     total_epochs, start_epoch = config["epochs"], 0
     history: list[dict[str, float]] = []
+    # (epoch, file) of the newest checkpoint of this run, for the message of a run that stops early.
+    saved = None
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
+        restore(resumed, checkpoint, model, optimizer)
         start_epoch, history = checkpoint["epoch"], list(checkpoint["history"])
-        # Continue the random stream where it stopped, so a resumed run matches an uninterrupted one.
-        _random.generator().bit_generator.state = checkpoint["rng"]
+        saved = (start_epoch, resumed)
     if start_epoch >= total_epochs:
         print(f"{out}: already trained for {start_epoch} epochs (pass --epochs N with N > {start_epoch} to continue)")
         return 0
@@ -131,25 +198,46 @@ def run(args: argparse.Namespace) -> int:
           f"lr {config['lr']}, batch {config['batch_size']}, seed {config['seed']} -> {out}")
     viz = import_viz()
     graph_note = None
-    for epoch in range(start_epoch, total_epochs):
-        started = time.perf_counter()
-        row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
-        row["train_loss"], row["train_acc"], note = train_epoch(
-            model, loader, optimizer, loss_fn, f"epoch {epoch + 1}/{total_epochs}",
-            graph=(viz, out) if viz is not None and epoch == start_epoch else None)
-        graph_note = graph_note or note
-        row["images_per_s"] = len(train_set) / (time.perf_counter() - started)
-        scheduler.step()
-        row["test_loss"], row["test_acc"], _ = evaluate(model, test_set, loss_fn)
-        row["seconds"] = time.perf_counter() - started
-        history.append(row)
-        print(f"epoch {epoch + 1:>3}/{total_epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
-              f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.2%}  lr {row['lr']:.4g}  "
-              f"{row['images_per_s']:.0f} img/s  {row['seconds']:.1f} s")
-        autograd.save({"config": config, "epoch": epoch + 1, "model": model.state_dict(),
-                       "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "history": history,
-                       "rng": _random.generator().bit_generator.state}, out / CHECKPOINT)
-        write_metrics(history, config, out)
+    position = Position(start_epoch + 1)
+    try:
+        for epoch in range(start_epoch, total_epochs):
+            position.epoch, position.step = epoch + 1, 0
+            started = time.perf_counter()
+            row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+            row["train_loss"], row["train_acc"], note = train_epoch(
+                model, loader, optimizer, loss_fn, position, f"epoch {epoch + 1}/{total_epochs}",
+                graph=(viz, out) if viz is not None and epoch == start_epoch else None)
+            graph_note = graph_note or note
+            row["images_per_s"] = len(train_set) / (time.perf_counter() - started)
+            scheduler.step()
+            row["test_loss"], row["test_acc"], _ = evaluate(model, test_set, loss_fn)
+            row["seconds"] = time.perf_counter() - started
+            history.append(row)
+            # Saved before the epoch's line is printed: a reader that has gone away (a closed pipe) stops the
+            # run at that print, with this epoch kept.
+            autograd.save({"config": config, "epoch": epoch + 1, "model": model.state_dict(),
+                           "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                           "history": history, "rng": _random.generator().bit_generator.state}, out / CHECKPOINT)
+            saved = (epoch + 1, out / CHECKPOINT)
+            write_metrics(history, config, out)
+            print(f"epoch {epoch + 1:>3}/{total_epochs}  train loss {row['train_loss']:.4f} acc "
+                  f"{row['train_acc']:.2%}  test loss {row['test_loss']:.4f} acc {row['test_acc']:.2%}  lr "
+                  f"{row['lr']:.4g}  {row['images_per_s']:.0f} img/s  {row['seconds']:.1f} s")
+    except KeyboardInterrupt:
+        # The epoch in progress is dropped: its half-updated weights are never written.
+        where = f"interrupted at epoch {position.epoch} step {position.step}"
+        if saved is None:
+            print(f"{where}: no epoch had completed, nothing saved", file=sys.stderr)
+        else:
+            print(f"{where}: saved epoch {saved[0]} to {saved[1]}; resume with gradlab train --resume "
+                  f"{saved[1].parent}", file=sys.stderr)
+        return INTERRUPTED
+    except Diverged as loss:
+        where = (f"loss became {loss} at epoch {position.epoch}, step {position.step} "
+                 f"(lr {optimizer.param_groups[0]['lr']:.4g}): training diverged")
+        kept = ("before any epoch completed, nothing saved" if saved is None else
+                f"the last good checkpoint, epoch {saved[0]}, is kept in {saved[1]}")
+        raise CommandError(f"{where}; {kept}; a smaller --lr may help") from None
     print(f"test accuracy {history[-1]['test_acc']:.2%} after {total_epochs} epochs "
           f"({sum(row['seconds'] for row in history[start_epoch:]):.1f} s of training and evaluation)")
     print(f"wrote {out / CHECKPOINT}, {out / 'metrics.json'}, {out / 'metrics.csv'}")
@@ -161,25 +249,34 @@ def run(args: argparse.Namespace) -> int:
 
 
 def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer, loss_fn: nn.Module,
-                description: str, graph: tuple[Any, Path] | None = None) -> tuple[float, float, str | None]:
+                position: Position, description: str,
+                graph: tuple[Any, Path] | None = None) -> tuple[float, float, str | None]:
     """One pass over ``loader`` with a progress bar (loss, accuracy, images/s).
 
     Args:
+        position: its ``step`` is counted up as the steps start.
         graph: ``(viz, folder)`` to draw the graph of the first step into ``folder``, or None.
 
     Returns:
         mean training loss, training accuracy, and the line saying where the graph went (or None).
+
+    Raises:
+        Diverged: a step's loss is NaN or infinite; that step's backward and update are not run.
     """
     model.train()
     seen = correct = 0
     loss_sum = 0.0
     note = None
-    with tqdm(total=len(loader.dataset), desc=description, unit="img", leave=False, file=sys.stderr,
-              dynamic_ncols=True) as bar:
+    with progress_bar(total=len(loader.dataset), desc=description, unit="img", leave=False, file=sys.stderr,
+                      dynamic_ncols=True) as bar:
         for images, labels in loader:
+            position.step += 1
             optimizer.zero_grad()
             logits = model(images)
             loss = loss_fn(logits, labels)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise Diverged(value)
             if graph is not None and note is None:
                 graph[0].capture_grads(loss)
             loss.backward()
@@ -188,14 +285,28 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer
                 note = save_graph(*graph, loss, model)
             seen += len(labels)
             correct += int((logits.data.argmax(1) == labels.data).sum())
-            loss_sum += loss.item() * len(labels)
+            loss_sum += value * len(labels)
             bar.update(len(labels))
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.2%}")
     return loss_sum / seen, correct / seen, note
 
 
+def progress_bar(**options: Any) -> tqdm:
+    """``tqdm(**options)``, built with Ctrl-C held back until it is complete.
+
+    A tqdm interrupted inside ``__init__`` prints a traceback when it is collected later (its ``__del__``
+    reads attributes that ``__init__`` had not set yet); held back, the KeyboardInterrupt arrives as the
+    signal is unblocked, from a whole bar.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return tqdm(**options)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def make_config(args: argparse.Namespace) -> dict[str, Any]:
-    """The run's settings: the command line, completed by the dataset's defaults."""
+    """The run's settings: the command line (its numbers checked by argparse), completed by the dataset's defaults."""
     dataset = args.dataset or "digits"
     defaults = DATASETS[dataset]
     optimizer = args.optimizer or "sgd"
@@ -203,24 +314,80 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
     def given_or(value: Any, default: Any) -> Any:
         return default if value is None else value
 
-    config = {
+    if dataset != "digits" and not args.data_dir:
+        raise UsageError(f"--dataset {dataset} reads local files: pass --data-dir DIR")
+    return {
         "dataset": dataset, "model": args.model or defaults.model, "epochs": given_or(args.epochs, defaults.epochs),
         "batch_size": given_or(args.batch_size, defaults.batch_size), "optimizer": optimizer,
         "lr": given_or(args.lr, defaults.lr if optimizer == "sgd" else ADAM_LR), "seed": given_or(args.seed, 0),
         "limit": args.limit, "data_dir": args.data_dir,
     }
-    for name in ("epochs", "batch_size", "limit"):
-        if config[name] is not None and config[name] <= 0:
-            raise SystemExit(f"error: --{name.replace('_', '-')} must be positive, got {config[name]}")
-    if dataset != "digits" and not config["data_dir"]:
-        raise SystemExit(f"error: --dataset {dataset} reads local files: pass --data-dir DIR")
-    return config
 
 
-def checkpoint_path(path: str | Path) -> Path:
-    """The checkpoint file, given either it or the run folder holding it."""
+def find_checkpoint(path: str | Path) -> Path:
+    """The checkpoint file, given either it or the run folder holding it (CHECKPOINT, else LEGACY_CHECKPOINT).
+
+    Raises:
+        CommandError: no such file, or a folder that holds neither.
+    """
     path = Path(path)
-    return path / CHECKPOINT if path.is_dir() else path
+    if path.is_dir():
+        for name in (CHECKPOINT, LEGACY_CHECKPOINT):
+            if (path / name).is_file():
+                return path / name
+        raise CommandError(f"no checkpoint in {path} (looked for {CHECKPOINT} and {LEGACY_CHECKPOINT})")
+    if not path.is_file():
+        raise CommandError(f"no checkpoint at {path}")
+    return path
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """The run saved by ``gradlab train`` in the checkpoint file ``path``.
+
+    Raises:
+        CommandError: the file is not a gradlab checkpoint, or holds something other than a run (a bare
+            state dict is named as such).
+    """
+    try:
+        checkpoint = autograd.load(path)
+    except (ValueError, RuntimeError) as error:  # autograd.load's message starts with the path
+        raise CommandError(str(error)) from None
+    if isinstance(checkpoint, dict) and checkpoint and all(
+            isinstance(value, (autograd.Tensor, np.ndarray)) for value in checkpoint.values()):
+        raise CommandError(f"{path} is a bare state dict ({len(checkpoint)} tensors, such as "
+                           f"{next(iter(checkpoint))!r}), not a run saved by gradlab train: it has no settings, "
+                           f"optimizer state or history. Load it in Python: model.load_state_dict(autograd.load(path))")
+    if not isinstance(checkpoint, dict):
+        raise CommandError(f"{path} holds a {type(checkpoint).__name__}, not a run saved by gradlab train")
+    missing = [key for key in RUN_KEYS if key not in checkpoint]
+    if not missing and isinstance(checkpoint["config"], dict):
+        missing = [f"config[{key!r}]" for key in CONFIG_KEYS if key not in checkpoint["config"]]
+    if missing:
+        raise CommandError(f"{path} is not a run saved by gradlab train: it has no {', '.join(missing)}")
+    config = checkpoint["config"]
+    if config["model"] not in MODELS or config["dataset"] not in DATASETS:
+        raise CommandError(f"{path}: unknown model {config['model']!r} or dataset {config['dataset']!r}")
+    return checkpoint
+
+
+def restore(path: Path, checkpoint: dict[str, Any], model: nn.Module,
+            optimizer: optim.Optimizer | None = None) -> None:
+    """Put the run's saved weights into ``model``, and its optimizer state and random stream into ``optimizer``
+    and the generator when one is given (to resume training).
+
+    Raises:
+        CommandError: the saved state does not fit (a checkpoint edited by hand, or a foreign one), naming ``path``.
+    """
+    try:
+        model.load_state_dict(checkpoint["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            # Continue the random stream where it stopped, so a resumed run matches an uninterrupted one.
+            _random.generator().bit_generator.state = checkpoint["rng"]
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        # load_state_dict puts each mismatched key on a line of its own; the error is to be one line.
+        raise CommandError(f"{path}: the saved state does not fit a {checkpoint['config']['model']} model "
+                           f"({' '.join(str(error).split())})") from None
 
 
 def classes_of(dataset: str) -> list[str]:
@@ -234,6 +401,9 @@ def load_datasets(config: dict[str, Any], train_transform: bool) -> tuple[ImageD
     Args:
         config: the run's settings (dataset, model, data_dir, limit).
         train_transform: augment the training set (random crops and flips) as training does.
+
+    Raises:
+        CommandError: a malformed dataset file (a missing one is the readers' FileNotFoundError).
     """
     dataset = config["dataset"]
     if dataset == "digits":
@@ -245,8 +415,11 @@ def load_datasets(config: dict[str, Any], train_transform: bool) -> tuple[ImageD
                   (images[order[:test_size]], labels[order[:test_size]])]
     else:
         reader = MNIST if dataset == "mnist" else CIFAR10
-        splits = [(part.data, part.targets) for part in (reader(config["data_dir"], train=True),
-                                                          reader(config["data_dir"], train=False))]
+        try:
+            parts = reader(config["data_dir"], train=True), reader(config["data_dir"], train=False)
+        except ValueError as error:  # a malformed file: the readers' messages name it and say what is wrong
+            raise CommandError(str(error)) from None
+        splits = [(part.data, part.targets) for part in parts]
     splits = [(images[:config["limit"]], labels[:config["limit"]]) for images, labels in splits]
     if config["model"] == "lenet5":
         splits = [(fit_lenet(images), labels) for images, labels in splits]
@@ -323,6 +496,8 @@ def save_graph(viz: Any, out: Path, loss: autograd.Tensor, model: nn.Module) -> 
         dot.render(out / "graph", format="svg", cleanup=True)
         return f"wrote the graph of one training step to {out / 'graph.svg'}"
     except viz.GraphvizNotFoundError:
+        # graphviz writes its source to "graph" before it looks for `dot`, and leaves it there when it fails.
+        (out / "graph").unlink(missing_ok=True)
         (out / "graph.dot").write_text(dot.source)
         return (f"wrote the graph of one training step as DOT source to {out / 'graph.dot'} (the graphviz 'dot' "
                 f"program is not installed, so no SVG)")

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 import struct
 
 import numpy as np
@@ -37,7 +38,7 @@ def runs(tmp_path_factory):
 def test_train_writes_checkpoint_metrics_curves_and_graph(runs):
     root, _ = runs
     folder = root / "straight"
-    checkpoint = autograd.load(folder / "checkpoint.npz")
+    checkpoint = autograd.load(folder / "checkpoint.safetensors")
     assert set(checkpoint) >= {"config", "model", "optimizer", "scheduler", "history"}
     assert checkpoint["config"]["model"] == "resnet" and checkpoint["config"]["dataset"] == "digits"
     assert len(checkpoint["history"]) == 2 and "conv1.weight" in checkpoint["model"]
@@ -65,8 +66,9 @@ def test_resume_continues_exactly_where_the_run_stopped(runs):
 
 def test_resume_refuses_changed_settings_and_stops_when_done(runs, capsys):
     root, _ = runs
-    assert main(["train", "--resume", str(root / "straight"), "--lr", "0.5"]) == 2
-    assert "--lr cannot be changed" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--resume", str(root / "straight"), "--lr", "0.5"])
+    assert exit.value.code == 2 and "--lr cannot be changed" in capsys.readouterr().err
     assert main(["train", "--resume", str(root / "straight")]) == 0
     assert "already trained for 2 epochs" in capsys.readouterr().out
 
@@ -80,7 +82,8 @@ def test_same_seed_same_numbers_other_seed_differs(runs, tmp_path):
 def test_evaluate_reports_accuracy_and_confusion_matrix(runs, capsys, tmp_path):
     root, _ = runs
     capsys.readouterr()
-    assert main(["evaluate", "--checkpoint", str(root / "straight" / "checkpoint.npz"), "--out", str(tmp_path)]) == 0
+    checkpoint = root / "straight" / "checkpoint.safetensors"
+    assert main(["evaluate", "--checkpoint", str(checkpoint), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     accuracy = history(root / "straight")[-1]["test_acc"]
     assert f"test accuracy {accuracy:.2%}" in out
@@ -110,13 +113,30 @@ def test_mnist_with_lenet5_from_idx_files(tmp_path):
 
 def test_lenet5_on_digits_upscaled_to_32x32(tmp_path):
     assert main(["train", "--model", "lenet5", "--epochs", "1", "--limit", "32", "--out", str(tmp_path)]) == 0
-    assert autograd.load(tmp_path / "checkpoint.npz")["model"]["c1.weight"].shape == (6, 1, 5, 5)
+    assert autograd.load(tmp_path / "checkpoint.safetensors")["model"]["c1.weight"].shape == (6, 1, 5, 5)
 
 
-def test_bad_options(tmp_path):
-    with pytest.raises(SystemExit, match="pass --data-dir"):
-        main(["train", "--dataset", "cifar10", "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="--epochs must be positive"):
-        main(["train", "--epochs", "0", "--out", str(tmp_path)])
+def test_a_run_folder_of_older_gradlab_with_checkpoint_npz_still_evaluates_and_resumes(runs, tmp_path, capsys):
+    root, _ = runs
+    old = shutil.copytree(root / "resumed", tmp_path / "old")
+    (old / "checkpoint.safetensors").rename(old / "checkpoint.npz")
+    assert main(["evaluate", "--checkpoint", str(old), "--out", str(tmp_path)]) == 0
+    assert "after 2 epochs" in capsys.readouterr().out
+    assert main(["train", "--resume", str(old), "--epochs", "3"]) == 0
+    # The folder's newer checkpoint is the one found from now on.
+    assert autograd.load(old / "checkpoint.safetensors")["epoch"] == 3
+    assert main(["evaluate", "--checkpoint", str(old), "--out", str(tmp_path)]) == 0
+    assert "after 3 epochs" in capsys.readouterr().out
+
+
+def test_bad_options(tmp_path, capsys):
+    for argv, message in [(["train", "--dataset", "cifar10", "--out", str(tmp_path)], "pass --data-dir"),
+                          (["train", "--epochs", "0", "--out", str(tmp_path)], "--epochs: must be at least 1"),
+                          (["train", "--resume", str(tmp_path), "--force"], "not allowed with argument")]:
+        with pytest.raises(SystemExit) as exit:
+            main(argv)
+        assert exit.value.code == 2 and message in capsys.readouterr().err
     assert main(["evaluate", "--checkpoint", str(tmp_path / "missing")]) == 1
-    assert main(["train", "--resume", str(tmp_path / "missing")]) == 1
+    assert capsys.readouterr().err == f"error: no checkpoint at {tmp_path / 'missing'}\n"
+    assert main(["train", "--resume", str(tmp_path)]) == 1
+    assert "no checkpoint in" in capsys.readouterr().err
