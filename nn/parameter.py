@@ -16,7 +16,7 @@ class Parameter(Tensor):
     tells ``Module.__setattr__`` to list it in ``parameters()`` and ``state_dict()``.
 
     Args:
-        data: a Tensor (its array is shared, not copied), an ndarray or array-like; None gives an
+        data: a Tensor (its array and version counter are shared, not copied), an ndarray or array-like; None gives an
             empty float32 parameter.
         requires_grad: whether the parameter is trained (default True).
 
@@ -32,7 +32,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, DEFAULT_DTYPE)
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data)  # a Tensor's array is shared, and with it its version counter
         self.requires_grad_(requires_grad)
 
     def __repr__(self) -> str:

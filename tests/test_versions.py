@@ -38,6 +38,7 @@ VIEWS = {
     "chunk": lambda b: b.chunk(2)[0],
     "detach": lambda b: b.detach(),
     "Tensor(b)": lambda b: autograd.Tensor(b),
+    "Parameter(b)": lambda b: nn.Parameter(b, requires_grad=False),
     "view of a view": lambda b: b.T[1:].unsqueeze(0)[0, ::2],
 }
 
