@@ -9,6 +9,7 @@ that adds the incoming gradient into ``leaf.grad``.
 
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 import weakref
@@ -255,20 +256,21 @@ def freed_graph_error(node: Node) -> RuntimeError:
 
 def _as_output(value: Any, inputs: tuple) -> Tensor:
     """A forward's result as an output Tensor; one that shares memory with an input shares its version counter."""
-    if type(value) is np.ndarray:
-        output = wrap(value)
-    elif isinstance(value, Tensor):
+    if type(value) is not np.ndarray:
+        if not isinstance(value, Tensor):
+            return wrap(np.asarray(value))  # a number or numpy scalar: a new array, nobody else's
         if value.grad_fn is None and not value.requires_grad and not any(value is arg for arg in inputs):
             return value
-        output = wrap(value.data)
-    else:
-        output = wrap(np.asarray(value))
-    array = output.data
-    if array.base is not None:
+        value = value.data
+    output = wrap(value)
+    if value.base is not None:
         _share_version_with_viewed_input(output, inputs)
-    else:  # a forward that returns an input's own array (an identity)
+    # Else it may still be an input's own array (a forward that returns ``x.data``). A new result is referred to
+    # only by the caller's ``result``, ``value``, ``output.data`` and getrefcount's argument: the loop runs for
+    # arrays someone else holds too (an input Tensor, a saved tuple, a tuple of results), which is rare.
+    elif sys.getrefcount(value) > 4:
         for arg in inputs:
-            if isinstance(arg, Tensor) and arg.data is array:
+            if isinstance(arg, Tensor) and arg.data is value:
                 output._version = arg._version
                 break
     return output
