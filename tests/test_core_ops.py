@@ -4,6 +4,7 @@ Finite-difference checks of every op live in test_opinfo.py (the sample registry
 """
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -248,3 +249,97 @@ def test_cast_gradient_returns_to_input_dtype():
     assert y.dtype == np.float64
     y.sum().backward()
     assert x.grad.dtype == np.float32 and x.grad.tolist() == [2.0, 2.0]
+
+
+# ----------------------------------------------------------------------------- limits, empty dims, masks
+@pytest.mark.parametrize("values, dtype", [([0, 5, 200], np.uint8), ([np.iinfo(np.int64).min, 0, 7], np.int64),
+                                           ([True, False, True], np.bool_), ([-128, 127, 0], np.int8)])
+def test_min_and_amin_of_integers_and_bools_are_taken_directly(values, dtype):
+    array = np.array(values, dtype)
+    t = autograd.tensor(array)
+    assert t.min().item() == array.min() and t.min().dtype == dtype
+    assert autograd.amin(t, 0).item() == array.min()
+    grid = autograd.tensor(np.stack([array, array[::-1]]))
+    assert grid.amin(1).tolist() == [array.min()] * 2
+    assert grid.min(1).values.tolist() == [array.min()] * 2
+
+
+def test_amin_ties_share_the_gradient():
+    t = autograd.tensor([[3.0, 1.0, 1.0], [2.0, 5.0, 4.0]], requires_grad=True)
+    (t.amin(1) * autograd.tensor([1.0, 2.0])).sum().backward()
+    assert t.grad.tolist() == [[0.0, 0.5, 0.5], [2.0, 0.0, 0.0]]
+    t.grad = None
+    t.min().backward()
+    assert t.grad.tolist() == [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]]
+
+
+def test_mean_var_std_of_empty_dims_are_nan_without_a_warning():
+    empty = autograd.tensor(np.zeros((0, 3)), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for result in (empty.mean(0), empty.var(0), empty.std(0), empty.var(0, correction=0)):
+            assert result.shape == (3,) and np.isnan(result.data).all()
+        assert np.isnan(empty.mean().item())
+        empty.mean(0).sum().backward()
+    assert empty.grad.shape == (0, 3)
+
+
+def test_var_with_a_correction_above_the_count_is_inf_or_nan_as_in_pytorch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert autograd.tensor([1.0, 2.0]).var(correction=5).item() == np.inf  # 0.5 / max(0, 2 - 5)
+        assert np.isnan(autograd.tensor([3.0, 3.0]).var(correction=2).item())  # 0 / 0
+        assert np.isnan(autograd.tensor([2.0]).var().item())
+
+
+def test_integers_to_negative_integer_powers_are_refused():
+    for call in (lambda: autograd.tensor([2, 3]) ** -1, lambda: 2 ** autograd.tensor([1, -2]),
+                 lambda: autograd.pow(autograd.tensor([2]), autograd.tensor([-1])),
+                 lambda: autograd.tensor([True]) ** -1):
+        with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+            call()
+    assert (autograd.tensor([2, 3]) ** 2).tolist() == [4, 9]
+    assert (autograd.tensor([2.0, 4.0]) ** -1).tolist() == [0.5, 0.25]
+    assert (autograd.tensor([2, 4]) ** -1.0).tolist() == [0.5, 0.25]
+
+
+def test_pow_gradients_at_base_zero_follow_pytorch_masks():
+    base = leaf([0.0, 0.0, 0.0, 2.0, 0.0])
+    exponent = leaf([0.0, 2.0, 0.5, 0.0, -1.0])
+    with np.errstate(divide="ignore"):  # 0**-1 and log 0, the infinities PyTorch gives too
+        (base ** exponent).sum().backward()
+    # d/d base: 0 where the exponent is 0; e * b**(e - 1) elsewhere (0 * 0 = 0, 0.5 * 0**-0.5 = inf, -1 * 0**-2).
+    assert base.grad.tolist() == [0.0, 0.0, np.inf, 0.0, -np.inf]
+    # d/d exponent: 0 at base 0 with e >= 0; y * log(b) elsewhere (2**0 * log 2; inf * -inf at 0**-1).
+    np.testing.assert_allclose(exponent.grad.data, [0.0, 0.0, 0.0, np.log(2.0), -np.inf])
+    scalar_base = leaf([0.0, 3.0])
+    (scalar_base ** 0).sum().backward()
+    assert scalar_base.grad.tolist() == [0.0, 0.0]
+
+
+def test_pow_second_derivatives_at_base_zero_are_finite():
+    base = leaf([0.0, 0.0, 1.5])
+    exponent = leaf([0.0, 3.0, 0.0])
+    (grad_base,) = autograd.grad((base ** exponent).sum(), [base], create_graph=True)
+    assert grad_base.tolist() == [0.0, 0.0, 0.0]
+    second_base, second_exponent = autograd.grad(grad_base.sum(), [base, exponent])
+    # d/db of e * b**(e - 1): e (e - 1) b**(e - 2) = 0 at b = 0, e = 3; masked (0) where e = 0.
+    assert second_base.tolist() == [0.0, 0.0, 0.0]
+    assert np.isfinite(second_exponent.data).all()
+    for power in (0, 2):
+        x = leaf([0.0, 2.0])
+        (first,) = autograd.grad((x ** power).sum(), [x], create_graph=True)
+        (second,) = autograd.grad(first.sum(), [x])
+        assert second.tolist() == ([0.0, 0.0] if power == 0 else [2.0, 2.0])
+
+
+def test_logsumexp_of_minus_infinity_empty_dims_and_integers():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        empty = autograd.zeros(0, 3)
+        assert empty.logsumexp(0).tolist() == [-np.inf] * 3
+        assert empty.softmax(0).shape == (0, 3) and empty.log_softmax(0).shape == (0, 3)
+        assert autograd.tensor([[-np.inf, -np.inf], [0.0, 0.0]]).logsumexp(1).tolist() == [-np.inf,
+                                                                                           pytest.approx(np.log(2.0))]
+    result = autograd.tensor([1, 2]).logsumexp(0)
+    assert result.dtype == np.float32 and result.item() == pytest.approx(2 + np.log1p(np.exp(-1)))

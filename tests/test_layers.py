@@ -340,3 +340,14 @@ def test_loss_reduction_is_checked():
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none', got 'avg'"):
         nn.MSELoss(reduction="avg")
 
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda eps: nn.BatchNorm1d(3, eps=eps), "BatchNorm1d"), (lambda eps: nn.BatchNorm2d(3, eps=eps), "BatchNorm2d"),
+    (lambda eps: nn.LayerNorm(3, eps=eps), "LayerNorm"), (lambda eps: nn.GroupNorm(1, 3, eps=eps), "GroupNorm"),
+])
+def test_normalization_layers_refuse_a_non_positive_eps(make, name):
+    for eps in (0.0, -1.0):
+        with pytest.raises(ValueError, match=rf"{name}: eps must be positive, got {eps}"):
+            make(eps)
+    assert make(1e-3).eps == 1e-3

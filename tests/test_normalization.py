@@ -146,7 +146,7 @@ def test_batch_norm_gradients_match_closed_form():
 def test_training_output_is_normalised_per_channel(n, c, spatial):
     shape = (n, c, *spatial)
     x = np.random.default_rng(n * 100 + c).normal(5.0, 3.0, shape)
-    out = F.batch_norm(Tensor(x), None, None, training=True, eps=0.0).data
+    out = F.batch_norm(Tensor(x), None, None, training=True, eps=1e-12).data
     mean, var = channel_stats(out)
     np.testing.assert_allclose(mean, 0.0, atol=1e-10)
     np.testing.assert_allclose(var, 1.0, atol=1e-8)
@@ -318,3 +318,26 @@ def test_constant_float32_batch_has_finite_statistics_and_gradients():
         assert np.isfinite(out.data).all() and np.abs(out.data).max() < 1e-3
         grads = autograd.grad(out, [x, weight, bias], Tensor(g), create_graph=create_graph)
         assert all(np.isfinite(grad.data).all() for grad in grads)
+
+
+@pytest.mark.parametrize("eps", [0.0, -1e-5, float("nan")])
+def test_eps_must_be_positive(eps):
+    x = Tensor(np.random.default_rng(10).normal(size=(4, 2, 3)))
+    calls = {
+        "batch_norm": lambda: F.batch_norm(x, None, None, training=True, eps=eps),
+        "batch_norm eval": lambda: F.batch_norm(x, autograd.zeros(2), autograd.ones(2), eps=eps),
+        "layer_norm": lambda: F.layer_norm(x, 3, eps=eps),
+        "group_norm": lambda: F.group_norm(x, 2, eps=eps),
+    }
+    for name, call in calls.items():
+        op = name.split()[0]
+        with pytest.raises(ValueError, match=rf"{op}: eps must be positive, got {eps}"):
+            call()
+
+
+def test_integer_inputs_are_refused():
+    x = Tensor(np.arange(12).reshape(2, 2, 3))
+    for op, call in (("batch_norm", lambda: F.batch_norm(x, None, None, training=True)),
+                     ("layer_norm", lambda: F.layer_norm(x, 3)), ("group_norm", lambda: F.group_norm(x, 1))):
+        with pytest.raises(RuntimeError, match=f"{op}: expected a floating point input, got dtype int64"):
+            call()

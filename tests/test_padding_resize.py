@@ -160,3 +160,67 @@ def test_against_torch():
     for mode in ("reflect", "replicate", "circular"):
         np.testing.assert_array_equal(F.pad(Tensor(x), (2, 1, 0, 3), mode=mode).data,
                                       torch.nn.functional.pad(torch.tensor(x), (2, 1, 0, 3), mode=mode).numpy())
+
+
+def reference_bilinear(x, size, align_corners):
+    """Bilinear resize in float64, one output pixel at a time, with PyTorch's source positions."""
+    (h, w), (ho, wo) = x.shape[2:], size
+
+    def taps(n_in, n_out, j):
+        if align_corners:
+            source = j * (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        else:
+            source = max((j + 0.5) * n_in / n_out - 0.5, 0.0)
+        low = min(int(source), n_in - 1)
+        return low, min(low + 1, n_in - 1), source - low
+
+    out = np.zeros(x.shape[:2] + (ho, wo))
+    for i in range(ho):
+        r0, r1, fr = taps(h, ho, i)
+        for j in range(wo):
+            c0, c1, fc = taps(w, wo, j)
+            top = x[:, :, r0, c0] * (1 - fc) + x[:, :, r0, c1] * fc
+            bottom = x[:, :, r1, c0] * (1 - fc) + x[:, :, r1, c1] * fc
+            out[:, :, i, j] = top * (1 - fr) + bottom * fr
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64])
+@pytest.mark.parametrize("size, align_corners", [((11, 13), False), ((4, 6), True), ((3, 17), False)])
+def test_bilinear_integer_images_are_interpolated_in_float_and_rounded(dtype, size, align_corners):
+    info = np.iinfo(dtype)
+    low, high = (0, 255) if dtype == np.uint8 else (max(info.min, -10**9), min(info.max, 10**9))
+    x = np.random.default_rng(5).integers(low, high, (1, 3, 7, 9), endpoint=True).astype(dtype)
+    out = F.interpolate(Tensor(x), size=size, mode="bilinear", align_corners=align_corners)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.data, np.rint(reference_bilinear(x.astype(np.float64), size, align_corners)))
+
+
+def test_bilinear_uint8_is_within_one_of_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(6).integers(0, 256, (2, 3, 7, 9)).astype(np.uint8)
+    for size, align_corners in (((11, 13), False), ((4, 5), True), ((14, 18), False)):
+        ours = F.interpolate(Tensor(x), size=size, mode="bilinear", align_corners=align_corners).data
+        theirs = torch.nn.functional.interpolate(torch.tensor(x), size=size, mode="bilinear",
+                                                 align_corners=align_corners).numpy()
+        assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= 1  # PyTorch's weights are fixed-point
+
+
+def test_nearest_works_for_every_dtype():
+    for x in (np.array([[[[0, 255], [7, 9]]]], np.uint8), np.array([[[[True, False]]]])):
+        out = F.interpolate(Tensor(x), size=(x.shape[2], 4))
+        assert out.dtype == x.dtype
+        np.testing.assert_array_equal(out.data, x.repeat(2, axis=3))
+
+
+def test_float16_bilinear_positions_stay_exact_past_2048():
+    row = np.random.default_rng(7).normal(size=(1, 1, 1, 3000)).astype(np.float16)
+    x = Tensor(row, requires_grad=True)
+    same = F.interpolate(x, size=(1, 3000), mode="bilinear")
+    assert same.dtype == np.float16
+    np.testing.assert_array_equal(same.data, row)  # every source position is an input pixel
+    halved = F.interpolate(x, size=(1, 1500), mode="bilinear")
+    np.testing.assert_array_equal(halved.data, ((row[..., ::2].astype(np.float32) + row[..., 1::2]) / 2).astype(
+        np.float16))
+    halved.sum().backward()
+    assert x.grad.dtype == np.float16 and (x.grad.data == np.float16(0.5)).all()

@@ -3,6 +3,7 @@
 """
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -321,3 +322,19 @@ def test_ceil_mode_keeps_a_window_that_reaches_past_the_input():
     np.testing.assert_allclose(average.data, naive_avg_pool2d(x[:, :, :2, :2], 3, 2, 0, True, True, None))
     with pytest.raises(ValueError, match="larger than the input 4x4"):
         F.max_pool2d(autograd.tensor(x), 3, 2, 0, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int64, np.bool_])
+def test_max_pool_of_integers_pads_with_the_dtype_minimum(dtype):
+    values = np.random.default_rng(3).integers(0, 2 if dtype == np.bool_ else 100, (2, 2, 5, 6))
+    x = values.astype(dtype)
+    if dtype == np.int8:
+        x[0, 0, 0, 0] = np.iinfo(np.int8).min  # a window at the corner holds only the minimum and padding
+        x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 0, 1, 1] = np.iinfo(np.int8).min
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, indices = F.max_pool2d(autograd.tensor(x), 3, stride=2, padding=1, return_indices=True)
+    expected, expected_indices = naive_max_pool2d(x.astype(np.float64), 3, 2, 1, 1, False)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y.data, expected.astype(dtype))
+    np.testing.assert_array_equal(indices.data, expected_indices)

@@ -77,6 +77,17 @@ OPS = [
     OpInfo("pow scalar", lambda a: a ** 3, _unary),
     OpInfo("pow tensor", autograd.pow, lambda rng: _binary(rng, low=0.5, high=2.0)),
     OpInfo("rpow scalar", lambda a: 2.0 ** a, _unary),
+    # PyTorch's masks at base 0. Bases at 0 take integer exponents only (a finite difference steps to -h), and no
+    # zero exponent where the exponent has a gradient too (0**-h is inf); that sample is not differentiated twice,
+    # as the second difference would take log(-h).
+    OpInfo("pow at base 0", autograd.pow, lambda rng: [Sample("constant exponents with zeros", (
+        autograd.tensor([[0.0, 0.0, 1.3], [0.0, 0.0, -2.0]], dtype=np.float64, requires_grad=True),
+        autograd.tensor([[0.0, 2.0, 0.0], [1.0, 3.0, 2.0]], dtype=np.float64)))]),
+    OpInfo("pow at base 0 with exponent gradients", autograd.pow, lambda rng: [Sample("zero exponents off base 0", (
+        autograd.tensor([[0.0, 0.0, 1.3], [0.7, 0.0, 2.0]], dtype=np.float64, requires_grad=True),
+        autograd.tensor([[2.0, 1.0, 0.0], [0.0, 3.0, 2.5]], dtype=np.float64, requires_grad=True)))], gradgrad=False),
+    OpInfo("pow exponent 0", lambda a: a ** 0, lambda rng: [Sample("bases at 0", (
+        autograd.tensor([0.0, -1.5, 0.0, 2.0], dtype=np.float64, requires_grad=True),))]),
     OpInfo("exp", autograd.exp, _unary),
     OpInfo("log", autograd.log, lambda rng: _unary(rng, low=0.5, high=3.0)),
     OpInfo("log1p", autograd.log1p, lambda rng: _unary(rng, low=-0.5, high=3.0)),

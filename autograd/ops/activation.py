@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import OpError
 from ..function import Function
 from ..random import generator
 from ..tensor import Tensor
 from .indexing import where
-from .reduction import reduced_axes, stable_logsumexp
+from .reduction import check_floating, reduced_axes, stable_logsumexp
 
 
 class Relu(Function):
@@ -106,10 +107,12 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, dim: int) -> np.ndarray:
+        check_floating("softmax", x)
         axes = reduced_axes(dim, x.data.ndim, "softmax")
         ctx.dim = axes[0] if axes else 0
         ctx.save_for_backward(x)
-        return np.exp(x.data - stable_logsumexp(x.data, axes))
+        # Exponentiated in the dtype of the sum (float32 for float16), then rounded.
+        return np.exp(x.data - stable_logsumexp(x.data, axes)).astype(x.data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -123,10 +126,11 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, dim: int) -> np.ndarray:
+        check_floating("log_softmax", x)
         axes = reduced_axes(dim, x.data.ndim, "log_softmax")
         ctx.dim = axes[0] if axes else 0
         ctx.save_for_backward(x)
-        return x.data - stable_logsumexp(x.data, axes)
+        return (x.data - stable_logsumexp(x.data, axes)).astype(x.data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -372,7 +376,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         Tensor of the same shape.
     """
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise OpError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return Gelu.apply(input, approximate)
 
 
@@ -436,7 +440,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """
     _check_probability(p, "dropout2d")
     if input.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {input.shape}")
+        raise OpError(f"dropout2d: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {input.shape}")
     if not training or p == 0:
         return input
     return Dropout.apply(input, _dropout_mask(input.shape[:-2] + (1, 1), p, input.dtype))

@@ -30,6 +30,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from ..errors import OpError
 from ..function import Function
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
@@ -639,31 +640,31 @@ def _int_tuple(value: int | Sequence[int], n: int, name: str, op: str, minimum: 
     """``value`` repeated (an int) or checked (a sequence) as ``n`` ints that are all >= ``minimum``."""
     values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
     if len(values) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+        raise OpError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
     if min(values) < minimum:
         kind = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name} must be {kind}, got {value!r}")
+        raise OpError(f"{op}: {name} must be {kind}, got {value!r}")
     return tuple(int(v) for v in values)
 
 
 def _check_rank(op: str, input: Tensor, weight: Tensor, spatial_dims: int) -> None:
     if input.ndim not in (spatial_dims + 1, spatial_dims + 2):
-        raise ValueError(f"{op}: expected a {spatial_dims + 1}-d (unbatched) or {spatial_dims + 2}-d (batched) input, "
-                         f"got shape {input.shape}")
+        raise OpError(f"{op}: expected a {spatial_dims + 1}-d (unbatched) or {spatial_dims + 2}-d (batched) input, "
+                      f"got shape {input.shape}")
     if weight.ndim != spatial_dims + 2:
-        raise ValueError(f"{op}: expected a {spatial_dims + 2}-d weight, got shape {weight.shape}")
+        raise OpError(f"{op}: expected a {spatial_dims + 2}-d weight, got shape {weight.shape}")
 
 
 def _check_groups(op: str, groups: int, channels: int) -> None:
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+        raise OpError(f"{op}: groups must be a positive int, got {groups!r}")
     if channels % groups:
-        raise ValueError(f"{op}: groups={groups} does not divide the {channels} input channels")
+        raise OpError(f"{op}: groups={groups} does not divide the {channels} input channels")
 
 
 def _check_bias(op: str, bias: Tensor | None, out_channels: int) -> None:
     if bias is not None and bias.shape != (out_channels,):
-        raise ValueError(f"{op}: bias must have shape ({out_channels},) (one per output channel), got {bias.shape}")
+        raise OpError(f"{op}: bias must have shape ({out_channels},) (one per output channel), got {bias.shape}")
 
 
 def _conv_arguments(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride: int | Sequence[int],
@@ -675,11 +676,11 @@ def _conv_arguments(op: str, input: Tensor, weight: Tensor, bias: Tensor | None,
     out_channels, per_group = weight.shape[:2]
     _check_groups(op, groups, channels)
     if out_channels % groups:
-        raise ValueError(f"{op}: groups={groups} does not divide the {out_channels} output channels (weight shape "
-                         f"{weight.shape})")
+        raise OpError(f"{op}: groups={groups} does not divide the {out_channels} output channels (weight shape "
+                      f"{weight.shape})")
     if channels != per_group * groups:
-        raise ValueError(f"{op}: input has {channels} channels but the weight (shape {weight.shape}, groups={groups}) "
-                         f"expects {per_group * groups}")
+        raise OpError(f"{op}: input has {channels} channels but the weight (shape {weight.shape}, groups={groups}) "
+                      f"expects {per_group * groups}")
     _check_bias(op, bias, out_channels)
     kernel = weight.shape[2:]
     stride = _int_tuple(stride, spatial_dims, "stride", op, 1)
@@ -688,19 +689,19 @@ def _conv_arguments(op: str, input: Tensor, weight: Tensor, bias: Tensor | None,
         pads = ((0, 0),) * spatial_dims
     elif padding == "same":
         if max(stride) > 1:
-            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+            raise OpError(f"{op}: padding='same' needs stride 1, got stride {stride}")
         # As in PyTorch: the odd pixel of an even total padding goes to the bottom/right.
         pads = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
     elif isinstance(padding, str):
-        raise ValueError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
+        raise OpError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
     else:
         pads = tuple((p, p) for p in _int_tuple(padding, spatial_dims, "padding", op, 0))
     size = input.shape[-spatial_dims:]
     padded = tuple(n + sum(pair) for n, pair in zip(size, pads))
     reach = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(r > p for r, p in zip(reach, padded)):
-        raise ValueError(f"{op}: kernel {_size(kernel)} (spanning {_size(reach)} with dilation {_size(dilation)}) is "
-                         f"larger than the padded input {_size(padded)} (input {_size(size)})")
+        raise OpError(f"{op}: kernel {_size(kernel)} (spanning {_size(reach)} with dilation {_size(dilation)}) is "
+                      f"larger than the padded input {_size(padded)} (input {_size(size)})")
     return stride, pads, dilation
 
 
@@ -784,22 +785,22 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     channels = input.shape[-3]
     _check_groups(op, groups, channels)
     if channels != weight.shape[0]:
-        raise ValueError(f"{op}: input has {channels} channels but the weight (shape {weight.shape}) expects "
-                         f"{weight.shape[0]}")
+        raise OpError(f"{op}: input has {channels} channels but the weight (shape {weight.shape}) expects "
+                      f"{weight.shape[0]}")
     _check_bias(op, bias, weight.shape[1] * groups)
     stride = _int_tuple(stride, 2, "stride", op, 1)
     dilation = _int_tuple(dilation, 2, "dilation", op, 1)
     padding = _int_tuple(padding, 2, "padding", op, 0)
     output_padding = _int_tuple(output_padding, 2, "output_padding", op, 0)
     if any(extra >= max(s, d) for extra, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride {stride} or dilation "
-                         f"{dilation}")
+        raise OpError(f"{op}: output_padding {output_padding} must be smaller than stride {stride} or dilation "
+                      f"{dilation}")
     size = input.shape[-2:]
     out_size = tuple((n - 1) * s - 2 * p + d * (k - 1) + extra + 1 for n, s, p, d, k, extra
                      in zip(size, stride, padding, dilation, weight.shape[2:], output_padding))
     if min(out_size) < 1:
-        raise ValueError(f"{op}: padding {padding} crops the whole output (input {_size(size)}, kernel "
-                         f"{_size(weight.shape[2:])}, stride {stride} gives {_size(out_size)})")
+        raise OpError(f"{op}: padding {padding} crops the whole output (input {_size(size)}, kernel "
+                      f"{_size(weight.shape[2:])}, stride {stride} gives {_size(out_size)})")
     pads = tuple((p, p) for p in padding)
     if input.ndim == 3:
         return ConvTranspose2d.apply(input.unsqueeze(0), weight, bias, stride, pads, output_padding, dilation,

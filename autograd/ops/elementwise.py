@@ -2,9 +2,9 @@
 
 Binary ops broadcast like numpy; each input's gradient is summed back to that input's shape
 (``sum_to``), because broadcasting used each of its elements several times. Shapes that do not
-broadcast raise a ValueError naming both. Subtraction and division are primitives rather than
-compositions (a + (-b), a * b**-1): they sit in every hot loop and a/b rounds differently from
-a * (1/b).
+broadcast raise an ``OpError`` (a RuntimeError, as in PyTorch) naming both. Subtraction and
+division are primitives rather than compositions (a + (-b), a * b**-1): they sit in every hot
+loop and a/b rounds differently from a * (1/b).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import OpError
 from ..function import Function
 from ..tensor import Tensor, wrap
 from .indexing import where
@@ -33,7 +34,7 @@ def _broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> np.ndarray:
     try:
         return ufunc(a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
     except ValueError:
-        raise ValueError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
+        raise OpError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
 
 
 class Add(Function):
@@ -110,11 +111,21 @@ class Neg(Function):
         return -grad
 
 
+def _is_integral(value: Any) -> bool:
+    return np.asarray(_raw(value)).dtype.kind in "biu"
+
+
 class Pow(Function):
-    """y = base ** exponent;  d base = grad * exponent * base**(exponent-1),  d exponent = grad * y * log(base)."""
+    """y = base ** exponent;  d base = grad * exponent * base**(exponent-1),  d exponent = grad * y * log(base),
+    with PyTorch's masks: d base = 0 where exponent == 0, d exponent = 0 where base == 0 and exponent >= 0."""
 
     @staticmethod
     def forward(ctx, base: Any, exponent: Any) -> np.ndarray:
+        if _is_integral(base) and _is_integral(exponent) and np.any(np.less(_raw(exponent), 0)):
+            # PyTorch raises this for a negative Python int exponent and truncates 1 / base**-e to an integer for
+            # tensor exponents; both are refused here, rather than returning 0 for nearly every base.
+            raise OpError(f"pow: Integers to negative integer powers are not allowed (base of dtype "
+                          f"{np.asarray(_raw(base)).dtype}, exponent {_raw(exponent)!r})")
         ctx.save_for_backward(base, exponent)
         return _broadcasting(np.power, "pow", base, exponent)
 
@@ -124,11 +135,23 @@ class Pow(Function):
         needs = ctx.needs_input_grad
         grad_base = grad_exponent = None
         if needs[0]:
-            grad_base = sum_to(grad * exponent * base ** (exponent - 1), _shape(base))
+            zero = np.equal(_raw(exponent), 0)
+            if not zero.any():
+                grad_base = grad * exponent * base ** (exponent - 1)
+            else:
+                # base**0 is constant: its derivative is 0, not exponent * base**-1 = 0 * inf = nan at base 0. The
+                # power 0 put where the exponent is 0 keeps the discarded branch finite, so that the second
+                # derivative, which sends zeros through it, is not nan either.
+                power = where(zero, 0.0, exponent - 1) if np.ndim(zero) else 0
+                grad_base = where(zero, 0.0, grad * exponent * base ** power)
+            grad_base = sum_to(grad_base, _shape(base))
         if needs[1]:
-            # log(base) is -inf at base == 0, where the derivative of 0**e (e > 0) is 0: mask it out.
+            # At base 0, 0**e is constant in e for e >= 0 (0, or 1 at e = 0): the derivative is 0 there, not
+            # y * log 0 = 0 * -inf. Taking log(1) instead makes that product 0. For e < 0 it stays inf * -inf, as in
+            # PyTorch.
             base_tensor = base if isinstance(base, Tensor) else wrap(np.asarray(base, dtype=exponent.dtype))
-            safe_base = where(base_tensor.data == 0, 1.0, base_tensor)
+            constant = (base_tensor.data == 0) & (exponent.data >= 0)
+            safe_base = where(constant, 1.0, base_tensor)
             grad_exponent = sum_to(grad * base ** exponent * safe_base.log(), _shape(exponent))
         return grad_base, grad_exponent
 
@@ -278,7 +301,7 @@ def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> 
         Tensor of the same shape; the gradient passes where the input was inside the bounds.
     """
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise OpError("clamp: at least one of min and max must be given")
     return Clamp.apply(input, min, max)
 
 
@@ -350,7 +373,16 @@ def abs(input: Tensor) -> Tensor:
 
 
 def pow(input: Any, exponent: Any) -> Tensor:
-    """``input ** exponent`` with broadcasting; either may be a Python number."""
+    """``input ** exponent`` with broadcasting; either may be a Python number.
+
+    Args:
+        input: the base.
+        exponent: the exponent. An integer base with a negative integer exponent raises ``OpError``.
+
+    Returns:
+        Tensor of the broadcast shape. Its gradients follow PyTorch at base 0: the derivative of ``x ** 0`` is 0,
+        and the derivative with respect to the exponent of ``0 ** e`` (e >= 0) is 0.
+    """
     return Pow.apply(input, exponent)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import OpError
 from ..function import Function
 from ..tensor import Tensor
 from .shape import sum_to
@@ -21,14 +22,14 @@ class Matmul(Function):
         a_data = a.data if isinstance(a, Tensor) else np.asarray(a)
         b_data = b.data if isinstance(b, Tensor) else np.asarray(b)
         if a_data.ndim == 0 or b_data.ndim == 0:
-            raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a_data.shape} "
-                             f"and {b_data.shape}")
+            raise OpError(f"matmul: both operands need at least 1 dimension, got shapes {a_data.shape} "
+                          f"and {b_data.shape}")
         ctx.save_for_backward(a, b)
         try:
             return np.matmul(a_data, b_data)
         except ValueError:
-            raise ValueError(f"matmul: shapes {a_data.shape} and {b_data.shape} are not aligned for a matrix "
-                             f"product") from None
+            raise OpError(f"matmul: shapes {a_data.shape} and {b_data.shape} are not aligned for a matrix "
+                          f"product") from None
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -84,11 +85,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         (*, out_features).
     """
     if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-d (out_features, in_features), got shape {tuple(weight.shape)}")
+        raise OpError(f"linear: weight must be 2-d (out_features, in_features), got shape {tuple(weight.shape)}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} "
-                         f"features but weight of shape {tuple(weight.shape)} expects {weight.shape[1]}")
+        raise OpError(f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} "
+                      f"features but weight of shape {tuple(weight.shape)} expects {weight.shape[1]}")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"linear: bias has shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
+        raise OpError(f"linear: bias has shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
     output = Matmul.apply(input, weight.T)
     return output if bias is None else output + bias

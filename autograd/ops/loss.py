@@ -7,6 +7,10 @@ any magnitude give exact, finite losses) and its gradient is simply ``softmax - 
 losses are compositions of Tensor ops. Reductions and weights follow PyTorch's documented formulas:
 ``'mean'`` of class-index losses divides by the summed weights of the targets that are not ignored.
 
+Float16 inputs: the reductions add in float32 and round the result (``reduction.accumulation_dtype``), and
+cross-entropy and NLL run in float32 throughout, since their ``'mean'`` divides by a count of targets that
+float16 cannot hold past 2048 (exactly) or 65504 (at all).
+
 The deprecated ``size_average``/``reduce`` arguments of PyTorch are not accepted; where PyTorch has
 them in its positional order, the arguments after them are keyword-only here, so a positional call
 cannot bind differently from PyTorch.
@@ -16,11 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import OpError
 from ..function import Function
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor, wrap
 from .activation import LogSoftmax, Softmax, Softplus
 from .indexing import where
+from .reduction import HALF, check_floating
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -38,9 +44,11 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _check_same_shape(op: str, input: Tensor, target: Tensor) -> None:
+def _check_pair(op: str, input: Tensor, target: Tensor) -> None:
+    """A float input and a target of the same shape (elementwise losses, probability targets)."""
+    check_floating(op, input)
     if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"{op}: target shape {tuple(target.shape)} does not match input shape {tuple(input.shape)}")
+        raise OpError(f"{op}: target shape {tuple(target.shape)} does not match input shape {tuple(input.shape)}")
 
 
 def _class_weight(op: str, weight: Tensor | None, classes: int, dtype: np.dtype) -> np.ndarray | None:
@@ -48,7 +56,7 @@ def _class_weight(op: str, weight: Tensor | None, classes: int, dtype: np.dtype)
     if weight is None:
         return None
     if tuple(weight.shape) != (classes,):
-        raise ValueError(f"{op}: weight has shape {tuple(weight.shape)}, expected ({classes},) (one per class)")
+        raise OpError(f"{op}: weight has shape {tuple(weight.shape)}, expected ({classes},) (one per class)")
     return weight.data.astype(dtype, copy=False)
 
 
@@ -62,16 +70,18 @@ def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.n
     """
     expected = (input_shape[0],) + tuple(input_shape[2:])
     if target.shape != expected:
-        raise ValueError(f"{op}: expected a target of shape {expected} for an input of shape {input_shape}, "
-                         f"got {target.shape}")
+        # PyTorch reports a batch size that differs as a ValueError, other dimensions as a RuntimeError.
+        error = ValueError if target.shape[:1] != expected[:1] else OpError
+        raise error(f"{op}: expected a target of shape {expected} for an input of shape {input_shape}, "
+                    f"got {target.shape}")
     if target.dtype.kind not in "iu":
-        raise ValueError(f"{op}: class-index targets must be integers, got dtype {target.dtype}")
+        raise OpError(f"{op}: class-index targets must be integers, got dtype {target.dtype}")
     classes = input_shape[1]
     valid = target != ignore_index
     bad = valid & ((target < 0) | (target >= classes))
     if bad.any():
-        raise ValueError(f"{op}: target class index {int(target[bad][0])} is out of range for {classes} classes "
-                         f"(expected 0 to {classes - 1}, or ignore_index={ignore_index})")
+        raise OpError(f"{op}: target class index {int(target[bad][0])} is out of range for {classes} classes "
+                      f"(expected 0 to {classes - 1}, or ignore_index={ignore_index})")
     safe = np.where(valid, target, 0)
     item_weight = (np.ones(target.shape, dtype) if weight is None else weight[safe]) * valid
     return safe, item_weight.astype(dtype, copy=False), valid
@@ -80,7 +90,7 @@ def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.n
 def _batched(input: Tensor, target: Tensor, op: str) -> tuple[Tensor, Tensor, bool]:
     """Add a batch dimension to an unbatched (C,) input and its target, as PyTorch accepts both."""
     if input.ndim == 0:
-        raise ValueError(f"{op}: expected an input of shape (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor")
+        raise OpError(f"{op}: expected an input of shape (C,), (N, C) or (N, C, d1, ...), got a 0-d tensor")
     if input.ndim == 1:
         return input.unsqueeze(0), target.unsqueeze(0), True
     return input, target, False
@@ -207,16 +217,21 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *
     """
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be between 0 and 1, got {label_smoothing}")
+        raise OpError(f"cross_entropy: label_smoothing must be between 0 and 1, got {label_smoothing}")
+    check_floating("cross_entropy", input)
     if not isinstance(target, Tensor):
         target = Tensor(target)
+    if input.dtype == HALF:
+        target = target.float() if target.dtype == HALF else target
+        return cross_entropy(input.float(), target, weight, ignore_index=ignore_index, reduction=reduction,
+                             label_smoothing=label_smoothing).to(HALF)
     input, target, unbatched = _batched(input, target, "cross_entropy")
     weight_array = _class_weight("cross_entropy", weight, input.shape[1], input.dtype)
     if target.dtype.kind == "f":
-        _check_same_shape("cross_entropy", input, target)
+        _check_pair("cross_entropy", input, target)
         if ignore_index != -100:
-            raise ValueError(f"cross_entropy: ignore_index ({ignore_index}) applies to class-index targets only, "
-                             f"not to probability targets")
+            raise OpError(f"cross_entropy: ignore_index ({ignore_index}) applies to class-index targets only, "
+                          f"not to probability targets")
         loss = CrossEntropy.apply(input, target, weight_array, ignore_index, reduction, label_smoothing)
     else:
         loss = CrossEntropy.apply(input, target.data, weight_array, ignore_index, reduction, label_smoothing)
@@ -241,8 +256,11 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *, ign
         The loss: a scalar, or per item for ``reduction='none'``.
     """
     _check_reduction(reduction, "nll_loss")
+    check_floating("nll_loss", input)
     if not isinstance(target, Tensor):
         target = Tensor(target)
+    if input.dtype == HALF:
+        return nll_loss(input.float(), target, weight, ignore_index=ignore_index, reduction=reduction).to(HALF)
     input, target, unbatched = _batched(input, target, "nll_loss")
     weight_array = _class_weight("nll_loss", weight, input.shape[1], input.dtype)
     safe, item_weight, _ = _class_targets("nll_loss", input.shape, target.data, weight_array, ignore_index,
@@ -271,7 +289,7 @@ def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tenso
         A scalar, or the input's shape for ``reduction='none'``.
     """
     _check_reduction(reduction, "mse_loss")
-    _check_same_shape("mse_loss", input, target)
+    _check_pair("mse_loss", input, target)
     difference = input - target
     return _reduce(difference * difference, reduction)
 
@@ -288,7 +306,7 @@ def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor
         A scalar, or the input's shape for ``reduction='none'``.
     """
     _check_reduction(reduction, "l1_loss")
-    _check_same_shape("l1_loss", input, target)
+    _check_pair("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
 
 
@@ -305,9 +323,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean", be
         A scalar, or the input's shape for ``reduction='none'``.
     """
     _check_reduction(reduction, "smooth_l1_loss")
-    _check_same_shape("smooth_l1_loss", input, target)
+    _check_pair("smooth_l1_loss", input, target)
     if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+        raise OpError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     difference = input - target
     absolute = difference.abs()
     if beta == 0:
@@ -331,9 +349,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         A scalar, or the input's shape for ``reduction='none'``.
     """
     _check_reduction(reduction, "huber_loss")
-    _check_same_shape("huber_loss", input, target)
+    _check_pair("huber_loss", input, target)
     if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+        raise OpError(f"huber_loss: delta must be positive, got {delta}")
     difference = input - target
     absolute = difference.abs()
     return _reduce(where(absolute.data < delta, difference * difference * 0.5, (absolute - 0.5 * delta) * delta),
@@ -357,7 +375,9 @@ class BinaryCrossEntropy(Function):
         x, target = ctx.saved_tensors
         grad_input = grad_target = None
         if ctx.needs_input_grad[0]:
-            grad_input = grad * (x - target) / (x * (1.0 - x)).clamp(min=1e-12)
+            # The O(1) ratio first, then one product with the (small: 1 / N for a mean) output gradient, so float16
+            # rounds into its subnormal range once.
+            grad_input = grad * ((x - target) / (x * (1.0 - x)).clamp(min=1e-12))
         if ctx.needs_input_grad[1]:
             grad_target = grad * ((1.0 - x).log().clamp(min=-100.0) - x.log().clamp(min=-100.0))
         return grad_input, grad_target
@@ -382,10 +402,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _check_reduction(reduction, "binary_cross_entropy")
     if not isinstance(target, Tensor):
         target = Tensor(target, dtype=input.dtype)
-    _check_same_shape("binary_cross_entropy", input, target)
+    _check_pair("binary_cross_entropy", input, target)
     if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
-        raise ValueError(f"binary_cross_entropy: input values must be between 0 and 1, got values from "
-                         f"{input.data.min()} to {input.data.max()}")
+        raise OpError(f"binary_cross_entropy: input values must be between 0 and 1, got values from "
+                      f"{input.data.min()} to {input.data.max()}")
     loss = BinaryCrossEntropy.apply(input, target)
     return _reduce(loss if weight is None else loss * weight, reduction)
 
@@ -411,7 +431,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     if not isinstance(target, Tensor):
         target = Tensor(target, dtype=input.dtype)
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    _check_pair("binary_cross_entropy_with_logits", input, target)
     # -log sigmoid(x) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x): a sum of two
     # non-negative terms, so nothing cancels (the form (1 - t) x + softplus(-x) loses all
     # relative accuracy at x = -30, t = 0).
@@ -434,10 +454,10 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """
     data = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if data.dtype.kind not in "iu":
-        raise ValueError(f"one_hot: expected an integer tensor of class indices, got dtype {data.dtype}")
+        raise OpError(f"one_hot: expected an integer tensor of class indices, got dtype {data.dtype}")
     if num_classes == -1:
         num_classes = int(data.max()) + 1 if data.size else 0
     if data.size and (data.min() < 0 or data.max() >= num_classes):
-        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got values from {data.min()} to "
-                         f"{data.max()}")
+        raise OpError(f"one_hot: class values must be in [0, {num_classes}), got values from {data.min()} to "
+                      f"{data.max()}")
     return wrap((data[..., None] == np.arange(num_classes)).astype(np.int64))

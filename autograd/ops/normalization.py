@@ -11,6 +11,11 @@ with Tensor ops, so it can itself be differentiated; otherwise (the usual case) 
 with the same per-channel coefficients, is evaluated in numpy in place. Layer norm and group norm
 are compositions of mean, var and arithmetic: they are not on the hot path of a CNN and get their
 gradients (of any order) for free.
+
+float16 inputs are normalised in float32 and the result rounded to float16, as PyTorch's CPU kernels do:
+a float16 sum over a channel stops growing at 2048 and overflows past 65504 (4096 values around 20 are
+enough), which turned whole channels into nan or zeros. Going through a differentiable cast keeps the
+sums of the backward in float32 as well, and the gradients come back in float16.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import OpError
 from ..function import Function
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor, wrap
+from .reduction import HALF, check_floating
 
 
 def _stat_shape(shape: tuple) -> tuple:
@@ -179,10 +186,27 @@ def _batch_norm_backward_arrays(ctx, grad: np.ndarray, data: np.ndarray, weight:
     return grad_input, grad_weight, grad_bias
 
 
+def check_eps(op: str, eps: float) -> None:
+    """eps keeps the variance of a constant channel away from 0; without it the output is 0 / 0 = nan."""
+    if not eps > 0:
+        raise ValueError(f"{op}: eps must be positive, got {eps}")
+
+
+def _float32(value: Tensor | None) -> Tensor | None:
+    return None if value is None else value.float()
+
+
+def _check_input(op: str, input: Tensor, min_ndim: int, layout: str) -> None:
+    if input.ndim < min_ndim:
+        raise OpError(f"{op}: expected an input of shape {layout} with at least {min_ndim} dimensions, got "
+                      f"{tuple(input.shape)}")
+    check_floating(op, input)
+
+
 def _check_channel_vector(op: str, name: str, value: Tensor | None, channels: int, shape: tuple) -> None:
     if value is not None and tuple(value.shape) != (channels,):
-        raise ValueError(f"{op}: {name} has shape {tuple(value.shape)} but the input (shape {shape}) has "
-                         f"{channels} channels; expected ({channels},)")
+        raise OpError(f"{op}: {name} has shape {tuple(value.shape)} but the input (shape {shape}) has "
+                      f"{channels} channels; expected ({channels},)")
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
@@ -203,24 +227,28 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         bias: (C,) shift beta, or None for 0.
         training: use batch statistics and update the running ones.
         momentum: weight of the batch statistics in the running update.
-        eps: added to the variance, so a constant channel gives 0 rather than 0/0.
+        eps: added to the variance, so a constant channel gives 0 rather than 0/0 (positive).
 
     Returns:
-        Tensor of the input's shape.
+        Tensor of the input's shape and dtype (float16 is normalised in float32, then rounded).
     """
+    op = "batch_norm"
+    _check_input(op, input, 2, "(N, C, *)")
+    check_eps(op, eps)
     shape = tuple(input.shape)
-    if input.ndim < 2:
-        raise ValueError(f"batch_norm: expected an input of shape (N, C, *) with at least 2 dimensions, got {shape}")
     channels = shape[1]
     for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                         ("bias", bias)):
-        _check_channel_vector("batch_norm", name, value, channels, shape)
+        _check_channel_vector(op, name, value, channels, shape)
     if training:
-        if input.data.size // channels <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of "
+        if input.data.size <= channels:
+            raise ValueError(f"{op}: expected more than 1 value per channel when training, got input of "
                              f"shape {shape}")
     elif running_mean is None or running_var is None:
-        raise ValueError("batch_norm: running_mean and running_var are required when training=False")
+        raise OpError(f"{op}: running_mean and running_var are required when training=False")
+    if input.dtype == HALF:
+        return BatchNorm.apply(input.float(), _float32(weight), _float32(bias), running_mean, running_var, training,
+                               momentum, eps).to(HALF)
     return BatchNorm.apply(input, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
@@ -239,19 +267,24 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
         normalized_shape: the trailing shape normalized together (an int for the last dimension).
         weight: elementwise scale of shape ``normalized_shape``, or None.
         bias: elementwise shift of shape ``normalized_shape``, or None.
-        eps: added to the variance.
+        eps: added to the variance (positive).
 
     Returns:
-        Tensor of the input's shape.
+        Tensor of the input's shape and dtype (float16 is normalised in float32, then rounded).
     """
+    op = "layer_norm"
     normalized = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     count = len(normalized)
     if count == 0 or tuple(input.shape[input.ndim - count:]) != normalized or input.ndim < count:
-        raise ValueError(f"layer_norm: normalized_shape {normalized} does not match the trailing dimensions of the "
-                         f"input of shape {tuple(input.shape)}")
+        raise OpError(f"{op}: normalized_shape {normalized} does not match the trailing dimensions of the input of "
+                      f"shape {tuple(input.shape)}")
+    check_floating(op, input)
+    check_eps(op, eps)
     for name, value in (("weight", weight), ("bias", bias)):
         if value is not None and tuple(value.shape) != normalized:
-            raise ValueError(f"layer_norm: {name} has shape {tuple(value.shape)}, expected {normalized}")
+            raise OpError(f"{op}: {name} has shape {tuple(value.shape)}, expected {normalized}")
+    if input.dtype == HALF:
+        return layer_norm(input.float(), normalized, _float32(weight), _float32(bias), eps).to(HALF)
     result = _normalize(input, tuple(range(input.ndim - count, input.ndim)), eps)
     if weight is not None:
         result = result * weight
@@ -270,19 +303,22 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         num_groups: number of channel groups.
         weight: (C,) per-channel scale, or None.
         bias: (C,) per-channel shift, or None.
-        eps: added to the variance.
+        eps: added to the variance (positive).
 
     Returns:
-        Tensor of the input's shape.
+        Tensor of the input's shape and dtype (float16 is normalised in float32, then rounded).
     """
+    op = "group_norm"
+    _check_input(op, input, 2, "(N, C, *)")
+    check_eps(op, eps)
     shape = tuple(input.shape)
-    if input.ndim < 2:
-        raise ValueError(f"group_norm: expected an input of shape (N, C, *), got {shape}")
     channels = shape[1]
     if num_groups <= 0 or channels % num_groups:
-        raise ValueError(f"group_norm: num_groups {num_groups} must divide the number of channels {channels}")
+        raise OpError(f"{op}: num_groups {num_groups} must divide the number of channels {channels}")
     for name, value in (("weight", weight), ("bias", bias)):
-        _check_channel_vector("group_norm", name, value, channels, shape)
+        _check_channel_vector(op, name, value, channels, shape)
+    if input.dtype == HALF:
+        return group_norm(input.float(), num_groups, _float32(weight), _float32(bias), eps).to(HALF)
     grouped = input.reshape(shape[0], num_groups, -1)
     result = _normalize(grouped, (2,), eps).reshape(shape)
     stat_shape = _stat_shape(shape)

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import OpError
 from ..function import Function
 from ..tensor import Tensor
 from .resize import IndexSelect
@@ -19,7 +20,7 @@ from .resize import IndexSelect
 def _numpy_widths(pad: Sequence[int], ndim: int, op: str) -> list[tuple[int, int]]:
     """PyTorch's (last_left, last_right, prev_left, prev_right, ...) to numpy's per-axis pairs."""
     if len(pad) % 2 or len(pad) // 2 > ndim:
-        raise ValueError(f"{op}: pad {tuple(pad)} must have an even length of at most 2 * {ndim} (input dimensions)")
+        raise OpError(f"{op}: pad {tuple(pad)} must have an even length of at most 2 * {ndim} (input dimensions)")
     widths = [(0, 0)] * ndim
     for i in range(len(pad) // 2):
         widths[ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
@@ -73,23 +74,23 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     """
     widths = _numpy_widths(pad, input.ndim, "pad")
     if any(w < 0 for pair in widths for w in pair):
-        raise ValueError(f"pad: negative widths {tuple(pad)} are not supported")
+        raise OpError(f"pad: negative widths {tuple(pad)} are not supported")
     if mode not in _MODES:
-        raise ValueError(f"pad: unknown mode {mode!r}; expected one of {', '.join(map(repr, _MODES))}")
+        raise OpError(f"pad: unknown mode {mode!r}; expected one of {', '.join(map(repr, _MODES))}")
     if mode == "constant":
         return ConstantPad.apply(input, widths, 0.0 if value is None else value)
     padded = len(pad) // 2
     if padded > 3 or input.ndim not in (padded + 1, padded + 2):
-        raise ValueError(f"pad: {mode} padding of the last {padded} dimensions needs a {padded + 1}-d or "
-                         f"{padded + 2}-d input, got shape {tuple(input.shape)}")
+        raise OpError(f"pad: {mode} padding of the last {padded} dimensions needs a {padded + 1}-d or "
+                      f"{padded + 2}-d input, got shape {tuple(input.shape)}")
     result = input
     for axis in range(input.ndim - padded, input.ndim):
         before, after = widths[axis]
         size = input.shape[axis]
         limit = size - 1 if mode == "reflect" else size
         if max(before, after) > limit:
-            raise ValueError(f"pad: {mode} padding ({before}, {after}) of dimension {axis} (size {size}) must be at "
-                             f"most {limit} on each side (input shape {tuple(input.shape)})")
+            raise OpError(f"pad: {mode} padding ({before}, {after}) of dimension {axis} (size {size}) must be at "
+                          f"most {limit} on each side (input shape {tuple(input.shape)})")
         if before or after:
             result = IndexSelect.apply(result, axis, _source_index(mode, size, before, after))
     return result

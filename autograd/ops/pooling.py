@@ -12,6 +12,10 @@ The gradients follow the CNN notes:
   adjoint, so the spread's own gradient is average pooling again.
 - adaptive average pooling is linear and separable: ``A_h @ x @ A_w^T`` with row-averaging matrices, so it
   is written with matmul and inherits its gradients; a 1x1 output is a mean over the plane.
+
+Average pooling adds float16 windows in float32 and rounds the averages, as PyTorch's CPU kernels do
+(``reduction.accumulation_dtype``), and refuses integer inputs as PyTorch does. Max-pooling works in any
+dtype: its padding is the dtype's lowest value.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import OpError
 from ..function import Function
 from ..tensor import Tensor, wrap
 from .conv import _int_tuple
 from .indexing import Gather
 from .linalg import matmul
+from .reduction import accumulation_dtype, check_floating
 
 Pair = tuple[int, int]
 
@@ -46,13 +52,21 @@ def _padded(x: np.ndarray, padding: Pair, extent: Pair, fill: float) -> np.ndarr
     return padded
 
 
+def _lowest(dtype: np.dtype) -> float | int | bool:
+    """The padding of max-pooling: no value of ``dtype`` is below it (-inf would not fit an integer dtype)."""
+    if dtype.kind == "f":
+        return -np.inf
+    return False if dtype.kind == "b" else np.iinfo(dtype).min
+
+
 def _argmax_windows(taps: Sequence[np.ndarray], positions: np.ndarray,
                     first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Max and argmax over the taps of every window: ``taps[k]`` (N, C, Ho, Wo) holds each window's k-th element.
 
     ``positions[k]`` (Ho, Wo) is the flat index in the H*W input plane of each window's k-th element. As in
     PyTorch, the first maximum wins a tie, a NaN wins over everything (the last NaN of the window), and a
-    window holding only -inf reports ``first`` (its first element inside the input).
+    window holding only the dtype's lowest value (-inf, like the padding) reports ``first`` (its first element
+    inside the input).
 
     The running maximum is kept with which tap it came from, a small integer: choosing between index arrays
     with a mask costs 10x as much in numpy as the arithmetic below, and the indices are gathered once at the end.
@@ -73,7 +87,7 @@ def _argmax_windows(taps: Sequence[np.ndarray], positions: np.ndarray,
     flat *= plane
     flat += np.arange(plane)
     index = positions.reshape(-1).take(flat).reshape(best.shape)
-    np.copyto(index, first, where=best == -np.inf)  # padding is -inf too: point at a real element
+    np.copyto(index, first, where=best == _lowest(best.dtype))  # the padding holds it too: point at a real element
     return best, index
 
 
@@ -85,7 +99,7 @@ class MaxPool2d(Function):
         h, w = x.data.shape[2:]
         (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel, stride, padding, dilation, out_size
         extent = ((ho - 1) * sh + (kh - 1) * dh + 1, (wo - 1) * sw + (kw - 1) * dw + 1)
-        padded = _padded(x.data, padding, extent, -np.inf)
+        padded = _padded(x.data, padding, extent, _lowest(x.data.dtype))
         rows = np.arange(ho) * sh - ph  # input row of each window's first tap
         cols = np.arange(wo) * sw - pw
         # The first tap of each window inside the input. Clipped, because a heavily dilated window can hold
@@ -152,14 +166,17 @@ class AvgPool2d(Function):
         (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
         extent = ((ho - 1) * sh + kh, (wo - 1) * sw + kw)
         padded = _padded(x.data, padding, extent, 0.0)
-        total = padded[:, :, _window_slice(0, 1, sh, ho), _window_slice(0, 1, sw, wo)].copy()
+        # A copy of the first taps, in which the others are added: in float32 for a float16 input.
+        accumulation = accumulation_dtype(x.data.dtype)
+        total = padded[:, :, _window_slice(0, 1, sh, ho), _window_slice(0, 1, sw, wo)].astype(accumulation)
         for i in range(kh):
             for j in range(kw):
                 if i or j:
                     total += padded[:, :, _window_slice(i, 1, sh, ho), _window_slice(j, 1, sw, wo)]
         ctx.kernel, ctx.stride, ctx.padding, ctx.divisor = kernel, stride, padding, divisor
         ctx.input_size = x.data.shape[2:]
-        return total / divisor.astype(x.data.dtype, copy=False)
+        total /= divisor.astype(accumulation, copy=False)
+        return total.astype(x.data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -179,14 +196,16 @@ class AvgSpread2d(Function):
                 divisor: np.ndarray) -> np.ndarray:
         n, c, ho, wo = x.data.shape
         (kh, kw), (sh, sw), (ph, pw), (h, w) = kernel, stride, padding, size
-        share = x.data / divisor.astype(x.data.dtype, copy=False)
-        padded = np.zeros((n, c, max((ho - 1) * sh + kh, ph + h), max((wo - 1) * sw + kw, pw + w)), x.data.dtype)
+        # Overlapping windows add up in float32 for a float16 input.
+        accumulation = accumulation_dtype(x.data.dtype)
+        share = x.data / divisor.astype(accumulation, copy=False)
+        padded = np.zeros((n, c, max((ho - 1) * sh + kh, ph + h), max((wo - 1) * sw + kw, pw + w)), accumulation)
         for i in range(kh):
             for j in range(kw):
                 padded[:, :, _window_slice(i, 1, sh, ho), _window_slice(j, 1, sw, wo)] += share
         ctx.kernel, ctx.stride, ctx.padding, ctx.divisor = kernel, stride, padding, divisor
         ctx.out_size = (ho, wo)
-        return padded[:, :, ph:ph + h, pw:pw + w].copy()
+        return padded[:, :, ph:ph + h, pw:pw + w].astype(x.data.dtype)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -196,7 +215,7 @@ class AvgSpread2d(Function):
 
 def _check_input(op: str, input: Tensor) -> None:
     if input.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {input.shape}")
+        raise OpError(f"{op}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {input.shape}")
 
 
 def _pool_output_size(op: str, size: Sequence[int], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
@@ -208,14 +227,14 @@ def _pool_output_size(op: str, size: Sequence[int], kernel: Pair, stride: Pair, 
     out = []
     for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
         if p > k // 2:
-            raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+            raise OpError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
         span = n + 2 * p - (d * (k - 1) + 1)
         o = (-(-span // s) if ceil_mode else span // s) + 1
         if ceil_mode and (o - 1) * s >= n + p:
             o -= 1
         if o < 1:
-            raise ValueError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the input "
-                             f"{size[0]}x{size[1]} with padding {padding}")
+            raise OpError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the input "
+                          f"{size[0]}x{size[1]} with padding {padding}")
         out.append(o)
     return out[0], out[1]
 
@@ -282,10 +301,11 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
         output: (N, C, H_out, W_out) with H_out = floor_or_ceil((H + 2 pH - kH) / sH) + 1.
 
     Returns:
-        Tensor of the input's dtype.
+        Tensor of the input's dtype (a floating point one; float16 windows are added in float32).
     """
     op = "avg_pool2d"
     _check_input(op, input)
+    check_floating(op, input)
     if input.ndim == 3:
         return _unbatched(avg_pool2d, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                           divisor_override)
@@ -295,7 +315,7 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     out_size = _pool_output_size(op, input.shape[2:], kernel, stride, padding, (1, 1), ceil_mode)
     if divisor_override is not None:
         if divisor_override == 0:
-            raise ValueError(f"{op}: divisor_override must be non-zero")
+            raise OpError(f"{op}: divisor_override must be non-zero")
         divisor = np.full(out_size, divisor_override)
     else:
         rows, cols = (_avg_divisor(n, k, s, p, o, count_include_pad)
@@ -313,11 +333,11 @@ def _adaptive_bins(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
 def _adaptive_output_size(op: str, input: Tensor, output_size: int | None | Sequence[int | None]) -> Pair:
     sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     if len(sizes) != 2:
-        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+        raise OpError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
     # None keeps the input's size, as in PyTorch.
     out = tuple(n if o is None else o for o, n in zip(sizes, input.shape[-2:]))
     if min(out) < 1 or min(input.shape[-2:]) < 1:
-        raise ValueError(f"{op}: output_size {output_size!r} and input size {input.shape[-2:]} must be positive")
+        raise OpError(f"{op}: output_size {output_size!r} and input size {input.shape[-2:]} must be positive")
     return out[0], out[1]
 
 
@@ -328,14 +348,15 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | None | Sequence[int | 
     row when H_out does not divide H), and likewise for columns.
 
     Args:
-        input: (N, C, H, W) or (C, H, W).
+        input: (N, C, H, W) or (C, H, W), floating point.
         output_size: (H_out, W_out), or one int for both; None keeps that input dimension.
 
     Returns:
-        Tensor of shape (..., H_out, W_out).
+        Tensor of shape (..., H_out, W_out) and the input's dtype.
     """
     op = "adaptive_avg_pool2d"
     _check_input(op, input)
+    check_floating(op, input)
     out = _adaptive_output_size(op, input, output_size)
     if out == (1, 1):
         # Global average pooling, the usual head of a CNN. numpy multiplies the stacked averaging matrices below
@@ -421,8 +442,8 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int
     _check_input(op, input)
     index_array = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     if index_array.shape != input.shape or index_array.dtype.kind not in "iu":
-        raise ValueError(f"{op}: indices must be integers of the input's shape {input.shape}, got "
-                         f"{index_array.dtype} of shape {index_array.shape}")
+        raise OpError(f"{op}: indices must be integers of the input's shape {input.shape}, got "
+                      f"{index_array.dtype} of shape {index_array.shape}")
     kernel = _int_tuple(kernel_size, 2, "kernel_size", op, 1)
     stride = kernel if stride is None else _int_tuple(stride, 2, "stride", op, 1)
     padding = _int_tuple(padding, 2, "padding", op, 0)
@@ -437,8 +458,8 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int
     plane = size[0] * size[1]
     if index_array.size and (index_array.min() < 0 or index_array.max() >= plane):
         bad = index_array.min() if index_array.min() < 0 else index_array.max()
-        raise ValueError(f"{op}: index {bad} is out of range for an output plane of {size[0]}x{size[1]} "
-                         f"({plane} elements)")
+        raise OpError(f"{op}: index {bad} is out of range for an output plane of {size[0]}x{size[1]} "
+                      f"({plane} elements)")
     if input.ndim == 3:
         return MaxUnpool2d.apply(input.unsqueeze(0), index_array[None], size).squeeze(0)
     return MaxUnpool2d.apply(input, index_array, size)

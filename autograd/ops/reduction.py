@@ -2,6 +2,11 @@
 
 The gradient of a reduction broadcasts the output gradient back over the reduced axes (sum), or
 sends it only to the elements that won (max: ties share it equally).
+
+float16 holds 11 significant bits and nothing above 65504, so a float16 running sum stops growing at
+2048 (2048 + 1 rounds to 2048) and a sum of squares overflows early. As PyTorch's CPU kernels do,
+reductions of float16 add in float32 (``accumulation_dtype``) and round the result to float16; the
+other families' sums (normalization, pooling, losses, softmax) follow the same rule.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import DimensionError, OpError
 from ..function import Function
 from ..tensor import Tensor, wrap
 from .indexing import Gather
@@ -22,6 +28,24 @@ Dim = int | Sequence[int] | None
 
 # What max/min with a dim return, like torch.return_types.max.
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+HALF = np.dtype(np.float16)
+_SINGLE = np.dtype(np.float32)
+
+
+def accumulation_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype sums over ``dtype`` run in: float32 for float16 (see the module docstring), else ``dtype``."""
+    return _SINGLE if dtype == HALF else dtype
+
+
+def check_floating(op: str, input: Tensor) -> None:
+    """Refuse integer and bool inputs to ops whose result is a fraction (means, statistics, probabilities).
+
+    numpy would compute them in float64 and hand back a dtype nobody asked for; PyTorch raises.
+    """
+    if input.dtype.kind not in "fc":
+        raise OpError(f"{op}: expected a floating point input, got dtype {input.dtype}")
 
 
 def reduced_axes(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
@@ -34,7 +58,8 @@ def reduced_axes(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
     bound = builtins.max(ndim, 1)
     for d in dims:
         if not -bound <= d < bound:
-            raise ValueError(f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions")
+            raise DimensionError(f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
+                                 f"(expected in [{-bound}, {bound - 1}])")
         axes.append(d % bound)
     return tuple(sorted(set(axes))) if ndim else ()
 
@@ -53,7 +78,7 @@ def _broadcast_back(grad: Tensor, input_shape: tuple, axes: tuple, keepdim: bool
 # numpy's pairwise summation adds rows of up to this many elements with 8 running partial sums: einsum's
 # vector of running sums is as accurate there.
 _PAIRWISE_BLOCK = 128
-_SINGLE_DOUBLE = (np.dtype(np.float32), np.dtype(np.float64))
+_SINGLE_DOUBLE = (_SINGLE, np.dtype(np.float64))
 # Below this many elements one numpy call costs less than the two calls (or the einsum) below.
 _SPLIT_MIN_SIZE = 1 << 14
 
@@ -66,9 +91,12 @@ def _sum_array(data: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.nda
     than whole-row additions. So a leading run of reduced axes goes first when other reduced axes follow
     (numpy adds outer axes row by row anyway), and short trailing rows are summed by einsum.
     """
-    # Only float32 and float64: numpy sums float16 in float32, and a float16 partial sum would round more.
-    if data.size < _SPLIT_MIN_SIZE or data.dtype not in _SINGLE_DOUBLE or not 0 < len(axes) < data.ndim \
-            or not data.flags.c_contiguous:
+    if data.dtype not in _SINGLE_DOUBLE:
+        if data.dtype == HALF:
+            # numpy adds a float16 row in float32 but keeps float16 partial sums across rows: all in float32 instead.
+            return data.sum(axis=axes, keepdims=keepdim, dtype=_SINGLE).astype(HALF)
+        return data.sum(axis=axes, keepdims=keepdim)
+    if data.size < _SPLIT_MIN_SIZE or not 0 < len(axes) < data.ndim or not data.flags.c_contiguous:
         return data.sum(axis=axes, keepdims=keepdim)
     lead = 0
     while lead < len(axes) and axes[lead] == lead:
@@ -115,16 +143,28 @@ def _count(shape: tuple, axes: tuple) -> int:
     return int(np.prod([shape[a] for a in axes])) if axes else 1
 
 
+def _inverse(count: int) -> float:
+    """1 / count, and nan for an empty reduction: a mean of nothing is nan in PyTorch, not an exception."""
+    return 1.0 / count if count else math.nan
+
+
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Mean over ``dim`` (all dimensions when None).
 
     Args:
-        input: float tensor.
+        input: float tensor (float16 is summed and divided in float32, then rounded back).
         dim: dimension or dimensions to reduce.
         keepdim: keep the reduced dimensions with size 1.
+
+    Returns:
+        Tensor of the input's dtype; nan where the reduced dimensions are empty.
     """
+    check_floating("mean", input)
+    if input.dtype == HALF:
+        # Divided before rounding: a float16 sum of 100000 ones is inf, their mean is 1.
+        return mean(input.float(), dim, keepdim).to(HALF)
     count = _count(input.shape, reduced_axes(dim, input.ndim, "mean"))
-    return Sum.apply(input, dim, keepdim) * (1.0 / count)
+    return Sum.apply(input, dim, keepdim) * _inverse(count)
 
 
 def _correction(unbiased: bool | None, correction: int | None) -> int:
@@ -138,18 +178,25 @@ def var(input: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: b
     """Variance sum((x - mean)**2) / (N - correction) over ``dim``.
 
     Args:
-        input: float tensor.
+        input: float tensor (float16 is computed in float32, then rounded back).
         dim: dimension(s) to reduce; None reduces all.
         unbiased: ``False`` is ``correction=0``; the default (``True``) is Bessel's ``correction=1``.
         keepdim: keep the reduced dimensions with size 1.
         correction: subtracted from the element count in the denominator (overrides ``unbiased``).
+
+    Returns:
+        Tensor of the input's dtype. As in PyTorch, a count not above ``correction`` divides by zero: inf, or nan
+        where the squared deviations sum to 0 (always for an empty dimension), not an exception.
     """
+    check_floating("var", input)
+    if input.dtype == HALF:
+        return var(input.float(), dim, unbiased, keepdim, correction=correction).to(HALF)
     count = _count(input.shape, reduced_axes(dim, input.ndim, "var"))
     deviation = input - mean(input, dim, keepdim=True)
     denominator = builtins.max(count - _correction(unbiased, correction), 0)
-    # As in PyTorch, too few elements divide by zero: nan (or inf), not an exception.
-    scale = 1.0 / denominator if denominator else float("inf")
-    return (deviation * deviation).sum(dim, keepdim) * scale
+    scale = 1.0 / denominator if denominator else math.inf
+    with np.errstate(invalid="ignore"):  # 0 * inf, the nan above
+        return (deviation * deviation).sum(dim, keepdim) * scale
 
 
 def std(input: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -159,14 +206,24 @@ def std(input: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: b
 
 
 class Amax(Function):
-    """y = max of x over ``dim``;  the gradient is shared equally by the elements equal to the max."""
+    """y = max of x over ``dim``;  the gradient is shared equally by the elements equal to the max.
+
+    ``Amin`` is the same op with ``np.min``: the minimum is taken directly, since -max(-x) is wrong at the limits
+    of integer types (-int64 min overflows), for unsigned types and for bool.
+    """
+
+    reduce = staticmethod(np.max)
 
     @staticmethod
     def forward(ctx, x: Tensor, dim: Dim, keepdim: bool) -> np.ndarray:
-        if x.data.size == 0:
-            raise ValueError(f"amax: cannot reduce an empty tensor of shape {x.data.shape}")
-        axes = reduced_axes(dim, x.data.ndim, "amax")
-        kept = x.data.max(axis=axes, keepdims=True)
+        op = ctx.name().lower()
+        axes = reduced_axes(dim, x.data.ndim, op)
+        empty = [axis for axis in axes if x.data.shape[axis] == 0]
+        if empty:
+            if dim is None:
+                raise OpError(f"{op}: cannot reduce an empty tensor of shape {x.data.shape}; give the dim to reduce")
+            raise DimensionError(f"{op}: cannot reduce dimension {empty[0]} of size 0 (shape {x.data.shape})")
+        kept = type(ctx).reduce(x.data, axis=axes, keepdims=True)
         ctx.save_for_backward(x, kept)
         ctx.axes, ctx.input_shape, ctx.keepdim = axes, x.data.shape, keepdim
         return kept if keepdim else kept.reshape([s for i, s in enumerate(x.data.shape) if i not in axes])
@@ -179,6 +236,12 @@ class Amax(Function):
         return _broadcast_back(grad, ctx.input_shape, ctx.axes, ctx.keepdim) * share, None, None
 
 
+class Amin(Amax):
+    """y = min of x over ``dim``;  the gradient is shared equally by the elements equal to the min."""
+
+    reduce = staticmethod(np.min)
+
+
 def amax(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (all when None); elements tied for the maximum share the gradient equally."""
     return Amax.apply(input, dim, keepdim)
@@ -186,7 +249,7 @@ def amax(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
 
 def amin(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (all when None); elements tied for the minimum share the gradient equally."""
-    return -Amax.apply(-input, dim, keepdim)
+    return Amin.apply(input, dim, keepdim)
 
 
 def max(input: Tensor, dim: int | None = None, keepdim: bool = False):
@@ -210,7 +273,7 @@ def max(input: Tensor, dim: int | None = None, keepdim: bool = False):
 def min(input: Tensor, dim: int | None = None, keepdim: bool = False):
     """Smallest element of ``input``; with ``dim``, ``(values, indices)``. See ``max``."""
     if dim is None:
-        return -Amax.apply(-input, None, False)
+        return Amin.apply(input, None, False)
     indices = argmin(input, dim, keepdim=True)
     values = Gather.apply(input, dim, indices.data)
     if not keepdim:
@@ -218,25 +281,40 @@ def min(input: Tensor, dim: int | None = None, keepdim: bool = False):
     return ValuesIndices(values, indices)
 
 
+def _arg_reduce(op: str, find, input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    """``find`` (np.argmax or np.argmin) along ``dim`` as int64, with PyTorch's errors for empty and bad dims."""
+    data = input.data
+    if dim is None:
+        if data.size == 0:
+            raise OpError(f"{op}: cannot reduce an empty tensor of shape {data.shape}; give the dim to reduce")
+        return wrap(np.asarray(find(data), dtype=np.int64))
+    axes = reduced_axes(dim, data.ndim, op)  # () for a 0-d tensor
+    if axes and data.shape[axes[0]] == 0:
+        raise DimensionError(f"{op}: cannot reduce dimension {axes[0]} of size 0 (shape {data.shape})")
+    return wrap(np.asarray(find(data, axis=axes[0] if axes else None, keepdims=keepdim), dtype=np.int64))
+
+
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) largest element along ``dim``, or in the flattened tensor when None."""
-    if dim is None:
-        return wrap(np.asarray(input.data.argmax(), dtype=np.int64))
-    return wrap(input.data.argmax(axis=dim, keepdims=keepdim).astype(np.int64))
+    return _arg_reduce("argmax", np.argmax, input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) smallest element along ``dim``, or in the flattened tensor when None."""
-    if dim is None:
-        return wrap(np.asarray(input.data.argmin(), dtype=np.int64))
-    return wrap(input.data.argmin(axis=dim, keepdims=keepdim).astype(np.int64))
+    return _arg_reduce("argmin", np.argmin, input, dim, keepdim)
 
 
 def stable_logsumexp(data: np.ndarray, axes: tuple) -> np.ndarray:
-    """log(sum(exp(data))) over ``axes`` with keepdims, shifted by the max so nothing overflows."""
-    shift = data.max(axis=axes, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0.0).astype(data.dtype)
-    return np.log(np.exp(data - shift).sum(axis=axes, keepdims=True)) + shift
+    """log(sum(exp(data))) over ``axes`` with keepdims, shifted by the max so nothing overflows; ``data`` is float.
+
+    Returned in ``accumulation_dtype(data.dtype)``: float16 logits are exponentiated and summed in float32, and
+    softmax's ``x - logsumexp`` is best taken there too before rounding.
+    """
+    # initial: an empty dimension has max -inf (no exception), and its logsumexp is log 0 = -inf, as in PyTorch.
+    shift = data.max(axis=axes, keepdims=True, initial=-np.inf)
+    shift = np.where(np.isfinite(shift), shift, 0.0).astype(accumulation_dtype(data.dtype))
+    with np.errstate(divide="ignore"):  # log 0 = -inf, also where every logit is -inf
+        return np.log(np.exp(data - shift).sum(axis=axes, keepdims=True)) + shift
 
 
 class LogSumExp(Function):
@@ -247,7 +325,9 @@ class LogSumExp(Function):
         ctx.axes = reduced_axes(dim, x.data.ndim, "logsumexp")
         ctx.input_shape, ctx.keepdim = x.data.shape, keepdim
         ctx.save_for_backward(x)
-        result = stable_logsumexp(x.data, ctx.axes)
+        # Integers and bools give float32, as in PyTorch; integer logits would be shifted in their own dtype.
+        data = x.data if x.data.dtype.kind in "fc" else x.data.astype(np.float32)
+        result = stable_logsumexp(data, ctx.axes).astype(data.dtype, copy=False)
         return result if keepdim else result.reshape([s for i, s in enumerate(x.data.shape) if i not in ctx.axes])
 
     @staticmethod

@@ -6,6 +6,10 @@ A nearest-neighbour map picks input rows by index (``IndexSelect``); a bilinear 
 sum of two neighbouring rows, a product with a sparse (out x in) weight matrix (``MatmulAlong``). The
 adjoint of a gather is the product with the transposed 0/1 selection matrix, so both backward passes
 are one BLAS product per dimension: a scatter-add (``np.add.at``) would be about ten times slower.
+
+Bilinear weights are fractions, so they and the weighted sums are never computed in an integer dtype
+or in float16 (whose positions stop being exact past 2048, and whose weights round to 3 digits): see
+``_compute_dtype``.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import OpError
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
+from .reduction import accumulation_dtype
 
 
 def _matmul_along(data: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray:
@@ -23,6 +29,12 @@ def _matmul_along(data: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray
     if axis == data.ndim - 1:
         return data @ matrix.T
     return np.swapaxes(matrix @ np.swapaxes(data, axis, -2), axis, -2)
+
+
+def _compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype bilinear weights and sums are computed in for data of ``dtype``: float32 for float16 (as in
+    PyTorch), float64 for integers (exact up to int32), otherwise ``dtype`` itself."""
+    return np.dtype(np.float64) if dtype.kind in "iu" else accumulation_dtype(dtype)
 
 
 class MatmulAlong(Function):
@@ -98,7 +110,10 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     """Resize the spatial dimensions of a batch of images.
 
     Args:
-        input: (N, C, H, W).
+        input: (N, C, H, W). Integer images (uint8 and the other integer dtypes) are interpolated in float64 and
+            rounded to the nearest integer (halves to even), so each value lies between its neighbours and the
+            dtype is kept. PyTorch's CPU kernel does this for uint8 only, with fixed-point weights (its values
+            can differ by 1), and refuses the other integer dtypes. Bool images work in nearest mode only.
         size: output (H, W), or one int for both. Give exactly one of ``size`` and ``scale_factor``.
         scale_factor: multiplier of H and W (a number or a pair); the output size is
             floor(size * scale_factor), and source positions use 1 / scale_factor as PyTorch does.
@@ -109,13 +124,16 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
             * in / out - 0.5, clamped at 0).
 
     Returns:
-        (N, C, H_out, W_out). Note: in bilinear mode a non-finite input value spreads along its
-        row and column (the resize is a matrix product, and 0 * inf is nan).
+        (N, C, H_out, W_out), of the input's dtype (float16 is interpolated in float32). Note: in bilinear
+        mode a non-finite input value spreads along its row and column (the resize is a matrix product, and
+        0 * inf is nan).
     """
     if input.ndim != 4:
-        raise ValueError(f"interpolate: expected a 4-d (N, C, H, W) input, got shape {tuple(input.shape)}")
+        raise OpError(f"interpolate: expected a 4-d (N, C, H, W) input, got shape {tuple(input.shape)}")
     if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
+        raise OpError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if mode == "bilinear" and input.dtype.kind == "b":
+        raise OpError("interpolate: bilinear interpolation of a bool tensor is not supported; use mode='nearest'")
     if mode == "nearest" and align_corners is not None:
         raise ValueError("interpolate: align_corners can only be set with mode='bilinear'")
     if (size is None) == (scale_factor is None):
@@ -127,16 +145,23 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     else:
         scales = tuple(float(s) for s in _pair(scale_factor, "scale_factor"))
         if min(scales) <= 0:
-            raise ValueError(f"interpolate: scale_factor must be positive, got {scale_factor}")
+            raise OpError(f"interpolate: scale_factor must be positive, got {scale_factor}")
         out_sizes = tuple(int(np.floor(n * s)) for n, s in zip(in_sizes, scales))
     if min(out_sizes) <= 0:
-        raise ValueError(f"interpolate: output size {out_sizes} must be positive (input {tuple(input.shape)})")
-    result = input
+        raise OpError(f"interpolate: output size {out_sizes} must be positive (input {tuple(input.shape)})")
+    # Both bilinear passes run in the compute dtype, and the result is rounded once.
+    compute = _compute_dtype(input.dtype) if mode == "bilinear" else input.dtype
+    result = input.to(compute)
     for axis, in_size, out_size, scale in zip((2, 3), in_sizes, out_sizes, scales):
         if mode == "nearest":
             index = _nearest_index(in_size, out_size, scale)
             result = IndexSelect.apply(result, axis, index)
         else:
-            matrix = _bilinear_matrix(in_size, out_size, scale, bool(align_corners), input.dtype)
+            matrix = _bilinear_matrix(in_size, out_size, scale, bool(align_corners), compute)
             result = MatmulAlong.apply(result, axis, matrix)
-    return result
+    if compute == input.dtype:
+        return result
+    if input.dtype.kind in "iu":
+        # Each row of weights is non-negative and sums to 1, so the rounded average fits the input's dtype.
+        return wrap(np.rint(result.data).astype(input.dtype))
+    return result.to(input.dtype)

@@ -6,6 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
+from autograd.errors import OpError
+from autograd.ops.normalization import check_eps
 from autograd.tensor import Tensor
 
 from .. import functional as F
@@ -20,6 +22,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True) -> None:
         super().__init__()
+        check_eps(type(self).__name__, eps)
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
@@ -61,8 +64,8 @@ class _BatchNorm(Module):
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         if input.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels in dimension 1, "
-                             f"got input of shape {input.shape}")
+            raise OpError(f"{type(self).__name__}: expected {self.num_features} channels in dimension 1, "
+                          f"got input of shape {input.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
@@ -89,7 +92,7 @@ class BatchNorm1d(_BatchNorm):
 
     Args:
         num_features: C, the number of features or channels.
-        eps: added to the variance for numerical stability.
+        eps: added to the variance for numerical stability (positive).
         momentum: weight of the newest batch in the running estimates, or None for the cumulative average.
         affine: learn gamma (``weight``) and beta (``bias``).
         track_running_stats: keep running estimates; without them batch statistics are used in eval too.
@@ -122,7 +125,7 @@ class LayerNorm(Module):
 
     Args:
         normalized_shape: the trailing shape to normalise over (an int for the last dimension).
-        eps: added to the variance for numerical stability.
+        eps: added to the variance for numerical stability (positive).
         elementwise_affine: learn a per-element ``weight`` (ones) and ``bias`` (zeros).
         bias: learn the bias too (when ``elementwise_affine``).
 
@@ -133,6 +136,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True) -> None:
         super().__init__()
+        check_eps("LayerNorm", eps)
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
@@ -167,7 +171,7 @@ class GroupNorm(Module):
     Args:
         num_groups: number of groups the channels are split into.
         num_channels: C, must be divisible by ``num_groups``.
-        eps: added to the variance for numerical stability.
+        eps: added to the variance for numerical stability (positive).
         affine: learn a per-channel ``weight`` (ones) and ``bias`` (zeros).
 
     Shape:
@@ -178,6 +182,7 @@ class GroupNorm(Module):
         super().__init__()
         if num_groups <= 0 or num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        check_eps("GroupNorm", eps)
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps
