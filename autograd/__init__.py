@@ -5,6 +5,7 @@ that runs it backwards.
 """
 
 from .anomaly import detect_anomaly
+from . import graph
 from .audit import gradcheck_graph, record_inputs
 from .engine import backward, grad
 from .errors import DimensionError, OpError

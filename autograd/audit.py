@@ -22,6 +22,7 @@ import numpy as np
 
 from . import random as _random
 from .function import AccumulateGrad, Function, Node, node_observer
+from .graph import walk_graph
 from .grad_mode import no_grad
 from .gradcheck import gradcheck_report
 from .tensor import Tensor, wrap
@@ -43,7 +44,7 @@ def record_inputs() -> Iterator[list[Function]]:
 
     def observe(node: Function, args: tuple, kwargs: dict) -> None:
         versions = tuple(arg._version[0] if isinstance(arg, Tensor) else None for arg in args)
-        node._recorded_inputs = (args, kwargs, versions)
+        node.metadata["recorded_inputs"] = (args, kwargs, versions)
         nodes.append(node)
         if previous is not None:
             previous(node, args, kwargs)
@@ -57,30 +58,8 @@ def record_inputs() -> Iterator[list[Function]]:
 
 def recorded_inputs(node: Node) -> tuple[tuple, dict] | None:
     """The ``(args, kwargs)`` a node was applied to, if it was recorded inside ``record_inputs()``."""
-    recorded = getattr(node, "_recorded_inputs", None)
+    recorded = node.metadata.get("recorded_inputs")
     return None if recorded is None else recorded[:2]
-
-
-def walk_graph(roots: Sequence[Node]) -> list[Node]:
-    """Every node reachable from ``roots``, in depth-first preorder, inputs in positional order.
-
-    The position of a node in this list depends only on the graph's structure, never on memory
-    addresses, so it names the node the same way in every run (``viz`` ids are ``f"n{index}"``).
-    Iterative: a chain of a million ops is fine.
-    """
-    seen: set = set()
-    order: list[Node] = []
-    stack = list(reversed(roots))
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        order.append(node)
-        for edge in reversed(node._edges):
-            if edge is not None and edge[0] not in seen:
-                stack.append(edge[0])
-    return order
 
 
 @dataclass
@@ -196,7 +175,7 @@ def gradcheck_graph(loss: Tensor | Callable[[], Tensor], *, eps: float = 1e-6, a
                          "returning one; got " + (f"a tensor of shape {loss.shape} without grad_fn"
                                                   if isinstance(loss, Tensor) else type(loss).__name__))
     nodes = walk_graph([loss.grad_fn])
-    if not any(getattr(node, "_recorded_inputs", None) is not None for node in nodes):
+    if not any(recorded_inputs(node) is not None for node in nodes):
         raise ValueError("gradcheck_graph: the graph's inputs were not recorded; build it inside "
                          "`with autograd.record_inputs():`, or pass a function that builds it "
                          "(gradcheck_graph(lambda: loss_fn(model(x), y)))")
@@ -207,7 +186,7 @@ def gradcheck_graph(loss: Tensor | Callable[[], Tensor], *, eps: float = 1e-6, a
 
 def _check_node(node_id: str, node: Function, eps: float, atol: float, rtol: float,
                 fast_threshold: int) -> AuditRow:
-    recorded = getattr(node, "_recorded_inputs", None)
+    recorded = node.metadata.get("recorded_inputs")
     if recorded is None:
         return AuditRow(node_id, node.name(), (), "skip", message="inputs not recorded", node=node)
     args, kwargs, versions = recorded

@@ -10,14 +10,13 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Sequence
 
 import numpy as np
 
 from .anomaly import AnomalyMode
-from .function import AccumulateGrad, Function, freed_graph_error, gradient_edge
+from .function import AccumulateGrad, Function, freed_graph_error, get_gradient_edge
 from .grad_mode import grad_mode
 from .tensor import Tensor, wrap
 
@@ -63,12 +62,13 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     for index, tensor in enumerate(inputs):
         if not tensor.requires_grad:
             raise RuntimeError(f"grad(): input {index} (shape {tensor.shape}) does not require grad")
-    targets = {gradient_edge(tensor)[:2] for tensor in inputs}
+    targets = {(edge.node, edge.output_nr) for edge in map(get_gradient_edge, inputs)}
     captured = _execute(_roots(outputs, grad_outputs), create_graph if retain_graph is None else retain_graph,
                         create_graph, targets)
     results = []
     for index, tensor in enumerate(inputs):
-        value = captured.get(gradient_edge(tensor)[:2])
+        edge = get_gradient_edge(tensor)
+        value = captured.get((edge.node, edge.output_nr))
         if value is None and not allow_unused:
             raise RuntimeError(
                 f"grad(): input {index} (shape {tensor.shape}) was not used to compute the outputs; "
@@ -101,14 +101,14 @@ def _roots(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor | None] | No
             gradient = wrap(np.asarray(gradient, dtype=tensor.data.dtype))
         if gradient.shape != tensor.shape:
             raise RuntimeError(f"backward: gradient has shape {gradient.shape} but the output has shape {tensor.shape}")
-        roots.append((gradient_edge(tensor), gradient))
+        roots.append((get_gradient_edge(tensor), gradient))
     return roots
 
 
 def _reachable(roots: list[tuple]) -> tuple[dict, list]:
     """Count incoming edges for every node reachable from the roots; also return the nodes in DFS order."""
     dependencies: dict = {}
-    seen = {edge[0] for edge, _ in roots}
+    seen = {edge.node for edge, _ in roots}
     stack = list(seen)
     order = []
     while stack:
@@ -117,7 +117,7 @@ def _reachable(roots: list[tuple]) -> tuple[dict, list]:
         for edge in node._edges:
             if edge is None:
                 continue
-            child = edge[0]
+            child = edge.node
             dependencies[child] = dependencies.get(child, 0) + 1
             if child not in seen:
                 seen.add(child)
@@ -131,7 +131,7 @@ def _prune(order: list, targets: set) -> tuple[dict, set]:
     for node in order:
         for edge in node._edges:
             if edge is not None:
-                parents.setdefault(edge[0], []).append(node)
+                parents.setdefault(edge.node, []).append(node)
     reachable = set(order)
     needed = {node for node, _ in targets if node in reachable}
     stack = list(needed)
@@ -143,15 +143,9 @@ def _prune(order: list, targets: set) -> tuple[dict, set]:
     dependencies: dict = {}
     for node in needed:
         for edge in node._edges:
-            if edge is not None and edge[0] in needed:
-                dependencies[edge[0]] = dependencies.get(edge[0], 0) + 1
+            if edge is not None and edge.node in needed:
+                dependencies[edge.node] = dependencies.get(edge.node, 0) + 1
     return dependencies, needed
-
-
-def _add(accumulated: Tensor, gradient: Tensor, create_graph: bool) -> Tensor:
-    if create_graph:
-        return accumulated + gradient
-    return wrap(accumulated.data + gradient.data)
 
 
 def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets: set | None) -> dict:
@@ -160,10 +154,10 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
     if targets is not None:
         dependencies, needed = _prune(order, targets)
 
-    buffers: dict = {}
-    for (node, output_nr, _, _), gradient in roots:
-        _deliver(buffers, node, output_nr, gradient, create_graph)
-    ready = [node for node in buffers if dependencies.get(node, 0) == 0]
+    buffers = _GradientBuffers(create_graph)
+    for edge, gradient in roots:
+        buffers.deliver(edge.node, edge.output_nr, gradient)
+    ready = [node for node in buffers.gradients if dependencies.get(node, 0) == 0]
     captured: dict = {}
 
     previous_mode = grad_mode.enabled
@@ -171,57 +165,119 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
     try:
         while ready:
             node = ready.pop()
-            gradients = buffers.pop(node)
-            if node._output_hooks:
-                _run_output_hooks(node, gradients)
+            gradients, engine_made = buffers.take(node)
+            hooks = node._hooks
+            if hooks is not None:
+                gradients = _run_prehooks(node, hooks, gradients)
+                engine_made = False  # a hook may have kept the gradient
             if targets is not None:
                 for output_nr, gradient in enumerate(gradients):
                     if (node, output_nr) in targets:
                         captured[(node, output_nr)] = gradient
             if type(node) is AccumulateGrad:
                 if targets is None and gradients[0] is not None:
-                    _accumulate(node.variable, gradients[0], create_graph)
+                    _accumulate(node.variable, gradients[0], create_graph, engine_made)
+                if hooks is not None and hooks.post:
+                    _run_posthooks(node, hooks, (), gradients)
                 continue
             if needed is not None and node not in needed:
                 continue
             input_gradients = _run_backward(node, gradients, retain_graph)
+            if hooks is not None and hooks.post:
+                input_gradients = _run_posthooks(node, hooks, input_gradients, gradients)
             for index, (edge, gradient) in enumerate(zip(node._edges, input_gradients)):
                 if edge is None:
                     continue
-                child = edge[0]
+                child = edge.node
                 if needed is not None and child not in needed:
                     continue
-                if gradient is not None and (type(gradient) is not Tensor or gradient.data.shape != edge[2]
-                                             or gradient.data.dtype != edge[3] or AnomalyMode.enabled):
+                if gradient is not None and (type(gradient) is not Tensor or gradient.data.shape != edge.shape
+                                             or gradient.data.dtype != edge.dtype or AnomalyMode.enabled):
                     gradient = _checked(node, index, gradient)
-                _deliver(buffers, child, edge[1], gradient, create_graph)
+                buffers.deliver(child, edge.output_nr, gradient)
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
                     ready.append(child)
-            input_gradients = gradient = None  # delivered: held by the buffers alone (see ``_accumulate``)
     finally:
         grad_mode.enabled = previous_mode
     return captured
 
 
-def _deliver(buffers: dict, node, output_nr: int, gradient: Tensor | None, create_graph: bool) -> None:
-    """Add ``gradient`` into the buffer of ``node``'s output ``output_nr`` (creating the buffer)."""
-    buffer = buffers.get(node)
-    if buffer is None:
-        buffer = buffers[node] = [None] * (output_nr + 1)
-    elif len(buffer) <= output_nr:
-        buffer.extend([None] * (output_nr + 1 - len(buffer)))
-    if gradient is not None:
+class _GradientBuffers:
+    """The gradients delivered to each node that has not run yet, summed per output.
+
+    It remembers which gradients it made itself (the sums of several), which nothing outside the engine has
+    seen: a leaf's ``.grad`` may adopt those without a copy.
+    """
+
+    __slots__ = ("gradients", "sums", "create_graph")
+
+    def __init__(self, create_graph: bool) -> None:
+        self.gradients: dict = {}
+        self.sums: dict[int, Tensor] = {}  # id -> sum; holding the sum keeps its id unique while it is here
+        self.create_graph = create_graph
+
+    def deliver(self, node, output_nr: int, gradient: Tensor | None) -> None:
+        """Add ``gradient`` into the buffer of ``node``'s output ``output_nr`` (creating the buffer)."""
+        buffer = self.gradients.get(node)
+        if buffer is None:
+            buffer = self.gradients[node] = [None] * (output_nr + 1)
+        elif len(buffer) <= output_nr:
+            buffer.extend([None] * (output_nr + 1 - len(buffer)))
+        if gradient is None:
+            return
         current = buffer[output_nr]
-        buffer[output_nr] = gradient if current is None else _add(current, gradient, create_graph)
+        if current is None:
+            buffer[output_nr] = gradient
+        elif self.create_graph:
+            buffer[output_nr] = current + gradient
+        elif self.sums.get(id(current)) is current and current.data.dtype == gradient.data.dtype:
+            np.add(current.data, gradient.data, out=current.data)  # a sum made here: nobody else holds it
+        else:
+            # asarray: numpy returns a scalar, not a 0-d array, for the sum of two 0-d arrays.
+            total = buffer[output_nr] = wrap(np.asarray(current.data + gradient.data))
+            self.sums[id(total)] = total
+
+    def take(self, node) -> tuple[list, bool]:
+        """The node's gradients, and whether the first is a sum made here (``_accumulate`` may adopt it)."""
+        gradients = self.gradients.pop(node)
+        if not self.sums:
+            return gradients, False
+        made = [self.sums.pop(id(gradient), None) is not None for gradient in gradients]
+        return gradients, made[0]
 
 
-def _run_output_hooks(node, gradients: list) -> None:
-    for output_nr, hooks in node._output_hooks.items():
+def _run_prehooks(node, hooks, gradients: list) -> list:
+    """The hooks of the tensors that are the node's outputs, then the node's pre-hooks, as in PyTorch."""
+    gradients = gradients + [None] * (node.num_outputs - len(gradients))  # one per output, None where none came
+    for output_nr, tensor_hooks in hooks.tensor.items():
         if output_nr < len(gradients) and gradients[output_nr] is not None:
-            for hook in hooks:
+            for hook in tensor_hooks.values():
                 gradients[output_nr] = _run_hook(hook, gradients[output_nr], f"output {output_nr} of {node.name()}")
+    for hook in hooks.pre.values():
+        result = hook(tuple(gradients))
+        if result is not None:
+            gradients = list(_hook_gradients(hook, node, result, gradients, "pre-hook", "grad_outputs"))
+    return gradients
+
+
+def _run_posthooks(node, hooks, grad_inputs: tuple, grad_outputs: list) -> tuple:
+    for hook in hooks.post.values():
+        result = hook(tuple(grad_inputs), tuple(grad_outputs))
+        if result is not None:
+            grad_inputs = _hook_gradients(hook, node, result, grad_inputs, "hook", "grad_inputs")
+    return grad_inputs
+
+
+def _hook_gradients(hook, node, result, gradients, kind: str, what: str) -> tuple:
+    """What a node hook returned instead of ``gradients``: a tuple of as many Tensors (or None)."""
+    if not isinstance(result, (tuple, list)) or len(result) != len(gradients) or not all(
+            gradient is None or isinstance(gradient, Tensor) for gradient in result):
+        raise TypeError(f"{kind} {getattr(hook, '__name__', hook)!r} registered on {node.name()} returned "
+                        f"{type(result).__name__}; it must return None or a tuple of {len(gradients)} Tensors "
+                        f"(or None), one per entry of {what}")
+    return tuple(result)
 
 
 def _run_hook(hook, gradient: Tensor, tensor: str) -> Tensor:
@@ -287,33 +343,25 @@ def _checked(node, index: int, gradient) -> Tensor:
     return gradient
 
 
-def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool) -> None:
+def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_made: bool) -> None:
+    """Add ``gradient`` into ``leaf.grad``; ``engine_made``: nobody but the engine has seen ``gradient``."""
     if leaf._hooks:
-        for hook in leaf._hooks:
+        engine_made = False  # a hook may have kept it
+        for hook in leaf._hooks.values():
             gradient = _run_hook(hook, gradient, f"a leaf of shape {leaf.data.shape}")
     # Threads may run backward through graphs that share parameters: adding into .grad is a read-modify-write.
     with _accumulating:
         if create_graph:
             leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
         elif leaf.grad is None:
-            if gradient.data.dtype == leaf.data.dtype and _held_by_engine_only(gradient):
+            # .grad is updated in place later, so it must not share memory with anything: a gradient a backward
+            # returned may be held elsewhere (a hook's list, the caller's tensor, another edge), so it is copied.
+            # The sums the engine made are adopted as they are, as PyTorch's AccumulateGrad adopts gradients
+            # nobody else refers to.
+            if engine_made and gradient.data.dtype == leaf.data.dtype:
                 leaf.grad = gradient
-            else:  # .grad is updated in place later, so it must not share memory with anything
-                leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype, copy=True))
+            else:
+                leaf.grad = wrap(gradient.data.astype(leaf.data.dtype))
         else:
             leaf.grad.data += gradient.data
             leaf.grad._version[0] += 1
-
-
-def _held_by_engine_only(gradient: Tensor) -> bool:
-    """Whether nothing but the engine refers to ``gradient`` and its array, so it can become a leaf's ``.grad``.
-
-    This saves copying each leaf's first gradient, as PyTorch's AccumulateGrad does. A gradient that is held
-    anywhere else (by another leaf's buffer, the caller of backward, a numpy view of it) is copied instead. The
-    counts are CPython's: the engine's list of the node's gradients, ``_accumulate``'s and this function's
-    arguments and ``getrefcount``'s own; for the array, the Tensor, ``array`` and ``getrefcount``'s argument.
-    """
-    array = gradient.data
-    return (sys.getrefcount(gradient) == 4 and array.base is None and array.flags.writeable
-            and sys.getrefcount(array) == 3)
-

@@ -9,59 +9,167 @@ that adds the incoming gradient into ``leaf.grad``.
 
 from __future__ import annotations
 
-import sys
 import threading
 import traceback
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from .anomaly import AnomalyMode
 from .grad_mode import grad_mode
+from .hooks import RemovableHandle, add_hook
+
+
+class Edge(NamedTuple):
+    """Where a gradient flows: into output ``output_nr`` of ``node``, for an input of ``shape`` and ``dtype``
+    (the engine checks each gradient a backward returns against them)."""
+
+    node: Node
+    output_nr: int
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+# The NamedTuple's own constructor is a Python function; this builds the same tuple at a third of the cost, which
+# every recorded op pays once per input.
+_new_edge = tuple.__new__
+
+
+class SavedArray(NamedTuple):
+    """One array a node keeps for its backward: ``saved[i]`` (``save_for_backward``) or a ctx attribute's name."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    nbytes: int
+
+
+class NodeHooks:
+    """A node's hooks, each a dict from handle id to hook: created with the first hook (most nodes have none)."""
+
+    __slots__ = ("tensor", "pre", "post")
+
+    def __init__(self) -> None:
+        self.tensor: dict[int, dict] = {}  # output_nr -> the hooks of the Tensor that is that output
+        self.pre: dict = {}
+        self.post: dict = {}
 
 
 class Node:
-    """What the engine needs of every graph node: edges to its inputs and per-output hooks.
+    """A node of the backward graph, with the API of ``torch.autograd.graph.Node`` that tools build on.
 
-    ``_edges[i]`` is ``(node, output_nr, shape, dtype)`` for an input that requires grad, where
-    ``shape``/``dtype`` are that input's, used to check the gradient the backward returns; it is
-    None for inputs that need no gradient.
+    ``viz``, ``autograd.audit`` and user code read the graph through this API only: ``name()``,
+    ``next_functions``/``next_edges``, ``metadata``, ``register_hook``/``register_prehook``, ``saved_arrays()``
+    and ``attributes()``.
     """
 
-    __slots__ = ("_edges", "__weakref__")
+    __slots__ = ("_edges", "__weakref__", "__dict__")
 
     # Rarely set, so they live on the class until a node needs its own (saves work on every op).
-    _output_hooks: dict[int, list] | None = None
+    _hooks: NodeHooks | None = None
     _created_at: list[str] | None = None
+    _metadata: dict | None = None
+    _output_meta: tuple | None = None  # (shape, dtype) per output, kept by nodes with several outputs
+
+    broadcasts_inputs: bool = False
+    """Whether backward sums the gradient of a broadcast input back to that input's shape (``Add``, ``Mul``...):
+    then the edge from a smaller input is a broadcast."""
 
     def __init__(self) -> None:
-        self._edges: tuple = ()
+        self._edges: tuple[Edge | None, ...] = ()
 
     @property
-    def next_functions(self) -> tuple:
+    def next_edges(self) -> tuple[Edge | None, ...]:
+        """The ``Edge`` each input's gradient flows along, None for inputs that need no gradient."""
+        return self._edges
+
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
         """``(node, output_nr)`` for each input, ``(None, 0)`` where no gradient flows (as in PyTorch)."""
-        return tuple((edge[0], edge[1]) if edge is not None else (None, 0) for edge in self._edges)
+        return tuple((edge.node, edge.output_nr) if edge is not None else (None, 0) for edge in self._edges)
+
+    @property
+    def num_outputs(self) -> int:
+        """How many outputs the op's forward returned (how many gradients its backward receives)."""
+        return 1 if self._output_meta is None else len(self._output_meta)
+
+    @property
+    def output_metadata(self) -> tuple[tuple[tuple[int, ...], np.dtype], ...] | None:
+        """``(shape, dtype)`` of each output for a node with several outputs; None for a single-output node,
+        whose output's shape is on the ``next_edges`` of the nodes that consume it."""
+        return self._output_meta
+
+    @property
+    def metadata(self) -> dict:
+        """A dict that lives as long as the node, for users and tools to keep notes on it (as in PyTorch)."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def name(self) -> str:
         """The op's name as shown in reprs, error messages and graph renderings."""
         return type(self).__name__
 
+    def attributes(self) -> dict[str, Any]:
+        """The op's user-facing settings that differ from their defaults, as a user would write them.
+
+        For example ``{"stride": 2, "padding": 1}`` for a strided convolution. ``repr``, ``viz`` and the graph
+        audit show them; an op overrides this to describe itself (internal bookkeeping never appears).
+        """
+        return {}
+
+    def register_prehook(self, hook: Callable[[tuple], tuple | None]) -> RemovableHandle:
+        """Call ``hook(grad_outputs)`` before this node's backward runs; a returned tuple replaces the gradients.
+
+        Args:
+            hook: receives one gradient (or None) per output of the node.
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return add_hook(self._own_hooks().pre, hook)
+
+    def register_hook(self, hook: Callable[[tuple, tuple], tuple | None]) -> RemovableHandle:
+        """Call ``hook(grad_inputs, grad_outputs)`` after this node's backward ran; a returned tuple replaces
+        ``grad_inputs`` (the gradients it sends to its inputs, None where an input needs none).
+
+        For a leaf's ``AccumulateGrad`` node, ``grad_inputs`` is empty and the hook runs once the gradient was
+        added into ``.grad``.
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return add_hook(self._own_hooks().post, hook)
+
+    def _own_hooks(self) -> NodeHooks:
+        if self._hooks is None:
+            self._hooks = NodeHooks()
+        return self._hooks
+
+    def saved_arrays(self) -> tuple[SavedArray, ...]:
+        """What the node keeps for backward (nothing once backward freed it, see ``saved_freed``)."""
+        return ()
+
+    @property
+    def saved_freed(self) -> bool:
+        """Whether a backward pass already freed what this node saved (``retain_graph=False``)."""
+        return False
+
     def __repr__(self) -> str:
-        return f"<{self.name()}>"
+        settings = "".join(f" {name}={value!r}" for name, value in self.attributes().items())
+        return f"<{self.name()}{settings}>"
 
 
 class AccumulateGrad(Node):
     """Sink node of a leaf tensor: backward adds the incoming gradient into ``variable.grad``."""
-
-    __slots__ = ("variable",)
 
     def __init__(self, variable: Tensor) -> None:
         super().__init__()
         self.variable = variable
 
 
-def gradient_edge(tensor: Tensor) -> tuple:
+def get_gradient_edge(tensor: Tensor) -> Edge:
     """The edge along which ``tensor`` receives its gradient: its grad_fn, or its leaf accumulator."""
     node = tensor.grad_fn
     if node is None:
@@ -71,8 +179,8 @@ def gradient_edge(tensor: Tensor) -> tuple:
         if node is None:
             node = AccumulateGrad(tensor)
             tensor._accumulator = weakref.ref(node)
-        return (node, 0, tensor.data.shape, tensor.data.dtype)
-    return (node, tensor._output_nr, tensor.data.shape, tensor.data.dtype)
+        return _new_edge(Edge, (node, 0, tensor.data.shape, tensor.data.dtype))
+    return _new_edge(Edge, (node, tensor._output_nr, tensor.data.shape, tensor.data.dtype))
 
 
 class Function(Node):
@@ -106,10 +214,9 @@ class Function(Node):
         >>> y = Cube.apply(x)
     """
 
-    __slots__ = ("needs_input_grad", "_saved", "__dict__")
+    __slots__ = ("needs_input_grad", "_saved")
 
     _non_differentiable: set[int] | None = None
-    _output_meta: tuple | None = None  # (shape, dtype) per output, for functions with several outputs
     _saves_arrays: bool = False  # whether save_for_backward was given arrays (see ``_version_saved_arrays``)
 
     @staticmethod
@@ -157,6 +264,23 @@ class Function(Node):
                 )
         return tuple(value for value, _, _ in saved)
 
+    def saved_arrays(self) -> tuple[SavedArray, ...]:
+        """The arrays kept for backward: the saved tensors' (and saved arrays), then ndarray attributes of ctx."""
+        arrays = []
+        for position, (value, _, _) in enumerate(self._saved or ()):
+            array = value.data if isinstance(value, Tensor) else value
+            if isinstance(array, np.ndarray):
+                arrays.append(SavedArray(f"saved[{position}]", array.shape, array.dtype, array.nbytes))
+        for name, value in vars(self).items():
+            if not name.startswith("_") and isinstance(value, np.ndarray):
+                arrays.append(SavedArray(name, value.shape, value.dtype, value.nbytes))
+        return tuple(arrays)
+
+    @property
+    def saved_freed(self) -> bool:
+        """Whether a backward pass already freed what this node saved (``retain_graph=False``)."""
+        return self._saved is None
+
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """Declare outputs of forward (e.g. indices) that never receive a gradient."""
         self._non_differentiable = {id(output) for output in outputs}
@@ -183,8 +307,8 @@ class Function(Node):
             if isinstance(arg, Tensor) and arg.requires_grad:
                 needs_input_grad.append(True)
                 node = arg.grad_fn
-                edges.append((node, arg._output_nr, arg.data.shape, arg.data.dtype) if node is not None
-                             else gradient_edge(arg))
+                edges.append(_new_edge(Edge, (node, arg._output_nr, arg.data.shape, arg.data.dtype))
+                             if node is not None else get_gradient_edge(arg))
             else:
                 needs_input_grad.append(False)
                 edges.append(None)
@@ -265,10 +389,7 @@ def _as_output(value: Any, inputs: tuple) -> Tensor:
     output = wrap(value)
     if value.base is not None:
         _share_version_with_viewed_input(output, inputs)
-    # Else it may still be an input's own array (a forward that returns ``x.data``). A new result is referred to
-    # only by the caller's ``result``, ``value``, ``output.data`` and getrefcount's argument: the loop runs for
-    # arrays someone else holds too (an input Tensor, a saved tuple, a tuple of results), which is rare.
-    elif sys.getrefcount(value) > 4:
+    else:  # it may still be an input's own array (a forward that returns ``x.data``)
         for arg in inputs:
             if isinstance(arg, Tensor) and arg.data is value:
                 output._version = arg._version

@@ -10,6 +10,7 @@ import numpy as np
 from . import random as _random
 from .errors import OpError
 from .grad_mode import grad_mode
+from .hooks import RemovableHandle, add_hook
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 
@@ -115,6 +116,11 @@ class Tensor:
     def is_leaf(self) -> bool:
         """True for tensors not produced by a recorded op (user-created tensors and parameters)."""
         return self.grad_fn is None
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is (0 for leaves and single-output ops)."""
+        return self._output_nr
 
     @property
     def T(self) -> Tensor:
@@ -256,25 +262,19 @@ class Tensor:
 
         self.register_hook(store)
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it.
 
         Returns:
-            a function that removes the hook.
+            a handle whose ``remove()`` unregisters the hook.
         """
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
             if self._hooks is None:
-                self._hooks = []
-            hooks = self._hooks
-        else:
-            node = self.grad_fn
-            if node._output_hooks is None:
-                node._output_hooks = {}
-            hooks = node._output_hooks.setdefault(self._output_nr, [])
-        hooks.append(hook)
-        return lambda: hooks.remove(hook) if hook in hooks else None
+                self._hooks = {}
+            return add_hook(self._hooks, hook)
+        return add_hook(self.grad_fn._own_hooks().tensor.setdefault(self._output_nr, {}), hook)
 
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:

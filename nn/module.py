@@ -15,23 +15,10 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 import numpy as np
 
 from autograd.grad_mode import no_grad
+from autograd.hooks import RemovableHandle, add_hook
 from autograd.tensor import Tensor
 
 from .parameter import Parameter, zero_grads
-
-
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks: dict) -> None:
-        self._hooks = hooks
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self) -> None:
-        """Unregister the hook (a no-op when it is already gone)."""
-        self._hooks.pop(self.id, None)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -418,9 +405,7 @@ class Module:
         Returns:
             a handle whose ``remove()`` unregisters the hook.
         """
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+        return add_hook(self._forward_pre_hooks, hook)
 
     def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after each forward; a non-None result replaces the output.
@@ -428,9 +413,7 @@ class Module:
         Returns:
             a handle whose ``remove()`` unregisters the hook.
         """
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+        return add_hook(self._forward_hooks, hook)
 
     # ----------------------------------------------------------------- printing
     def extra_repr(self) -> str:

@@ -2,13 +2,13 @@
 
 import gc
 import math
-import weakref
 
 import numpy as np
 import pytest
 
 import autograd
 from autograd import Function, Tensor
+from autograd import engine
 
 
 def scalar(value: float) -> Tensor:
@@ -69,10 +69,9 @@ def test_leaf_grad_is_owned_and_writeable():
 
 
 class _Doubled(autograd.Function):
-    """y = 2x, whose backward keeps the gradient array it returns in ``returned`` (or a weak reference to it)."""
+    """y = 2x, whose backward keeps the gradient array it returns in ``returned``."""
 
     returned: list = []
-    weakly = False
 
     @staticmethod
     def forward(ctx, x):
@@ -81,17 +80,30 @@ class _Doubled(autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         result = grad * 2
-        _Doubled.returned.append(weakref.ref(result.data) if _Doubled.weakly else result.data)
+        _Doubled.returned.append(result.data)
         return result
 
 
-def test_a_gradient_nothing_else_holds_becomes_grad_without_a_copy(monkeypatch):
-    monkeypatch.setattr(_Doubled, "returned", [])
-    monkeypatch.setattr(_Doubled, "weakly", True)
-    x = autograd.tensor([1.0, 2.0], requires_grad=True)
-    _Doubled.apply(x).sum().backward()
-    assert x.grad.data is _Doubled.returned[0]()
-    assert x.grad.tolist() == [2.0, 2.0]
+def test_only_sums_the_engine_made_may_become_grad_without_a_copy():
+    buffers = engine._GradientBuffers(create_graph=False)
+    node = object()
+    first, second = autograd.ones(2), autograd.ones(2)
+    buffers.deliver(node, 0, first)
+    gradients, engine_made = buffers.take(node)
+    assert gradients[0] is first and not engine_made  # a backward's result: someone else may hold it
+    for gradient in (first, second, second):
+        buffers.deliver(node, 0, gradient)
+    gradients, engine_made = buffers.take(node)
+    assert engine_made and gradients[0].tolist() == [3.0, 3.0]
+    assert first.tolist() == [1.0, 1.0] and second.tolist() == [1.0, 1.0]  # summed into a buffer of its own
+
+
+def test_a_scalar_used_twice_gets_a_0d_array_as_grad():
+    x = autograd.tensor(2.0, requires_grad=True)
+    (x * x).backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.data.shape == () and x.grad.item() == 4.0
+    x.grad.add_(1.0)
+    assert x.grad.item() == 5.0
 
 
 def test_a_gradient_held_elsewhere_is_copied_into_grad(monkeypatch):
@@ -194,11 +206,11 @@ def test_hooks_on_leaves_and_intermediates():
     h = x * 3
     seen = []
     h.register_hook(lambda g: seen.append(g.tolist()))
-    remove = x.register_hook(lambda g: g * 10)
+    handle = x.register_hook(lambda g: g * 10)
     h.sum().backward()
     assert seen == [[1.0, 1.0]]
     assert x.grad.tolist() == [30.0, 30.0]
-    remove()
+    handle.remove()
     x.grad = None
     (x * 3).sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]

@@ -13,7 +13,7 @@ import autograd
 import nn
 import nn.functional as F
 import viz
-from autograd.audit import walk_graph
+from autograd.graph import walk_graph
 from viz.dot import NONFINITE_COLOR, SKIP_COLOR, VANISHING_COLOR
 
 has_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz 'dot' is not installed")

@@ -19,7 +19,6 @@ computes the gradients itself with ``autograd.grad(..., retain_graph=True)``, wh
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import weakref
 from dataclasses import dataclass, field
@@ -27,21 +26,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from autograd.audit import GraphAudit, recorded_inputs, walk_graph
+from autograd.audit import GraphAudit, recorded_inputs
 from autograd.engine import grad as autograd_grad
-from autograd.function import AccumulateGrad, Function, Node, gradient_edge
+from autograd.graph import AccumulateGrad, Node, get_gradient_edge, walk_graph
 from autograd.ops.shape import broadcast_axes
 from autograd.tensor import Tensor, wrap
 
-# Ops whose backward sums the gradient of a broadcast input back to its shape (``sum_to``).
-BROADCASTING_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Where", "Expand"})
 # With show_values=None, values (and gradients) are printed for tensors with at most this many elements.
 SMALL_TENSOR = 4
 # With show_values=True, values are printed for tensors with at most this many elements; gradients
 # are kept whole up to this size.
 PRINTED_ELEMENTS = 16
-# Op attributes not worth a label when they have these values.
-NEUTRAL_ATTRIBUTES = {"dilation": 1, "groups": 1, "output_padding": 0}
 # An Add whose inputs come from depths this far apart (in ops on the longest path) joins a skip connection.
 SKIP_DEPTH_GAP = 2
 
@@ -242,21 +237,18 @@ def capture_grads(*outputs: Tensor) -> None:
         if isinstance(node, AccumulateGrad) or node in _captured:
             continue
         _captured[node] = {}
-        count = len(node._output_meta) if getattr(node, "_output_meta", None) is not None else 1
-        hooks = node._output_hooks
-        if hooks is None:
-            hooks = node._output_hooks = {}
-        for output_nr in range(count):
-            hooks.setdefault(output_nr, []).append(_recorder(node, output_nr))
+        node.register_prehook(_recorder(node))
 
 
-def _recorder(node: Node, output_nr: int):
+def _recorder(node: Node):
     reference = weakref.ref(node)
 
-    def record(gradient: Tensor) -> None:
+    def record(gradients: tuple) -> None:
         owner = reference()
         if owner is not None:
-            _captured[owner][output_nr] = GradStat.of(gradient.data)
+            for output_nr, gradient in enumerate(gradients):
+                if gradient is not None:
+                    _captured[owner][output_nr] = GradStat.of(gradient.data)
 
     return record
 
@@ -269,7 +261,7 @@ def _roots(outputs: Sequence[Tensor]) -> list[Node]:
         if not output.requires_grad:
             raise ValueError(f"viz: the output (shape {output.shape}) has no graph: it does not require grad "
                              f"(was it computed under no_grad, or from tensors without requires_grad=True?)")
-        roots.append(gradient_edge(output)[0])
+        roots.append(get_gradient_edge(output).node)
     return roots
 
 
@@ -296,7 +288,8 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
     notes: list[str] = []
 
     produced = _produced_tensors(order, outputs)
-    consumed = {edge[0]: edge[2:] for node in order for edge in node._edges if edge is not None and edge[1] == 0}
+    consumed = {edge.node: (edge.shape, edge.dtype) for node in order for edge in node.next_edges
+                if edge is not None and edge.output_nr == 0}
     grads = _gradients(outputs, order, notes) if show_grads else {}
     # Matched by id, so a report from another run of the same model marks the same ops.
     failures = {row.node_id: row.message.splitlines()[0] if row.message else "failed" for row in audit.failures} \
@@ -330,16 +323,16 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
     incoming: list[list[tuple[Node, GraphEdge]]] = []
     for position, node in enumerate(order):
         incoming.append([])
-        for edge in node._edges:
+        for edge in node.next_edges:
             if edge is None:
                 continue
-            graph_edge = GraphEdge(f"n{index[edge[0]]}", f"n{position}", edge[2], edge[1])
+            graph_edge = GraphEdge(f"n{index[edge.node]}", f"n{position}", edge.shape, edge.output_nr)
             out_shape = nodes[position].shape
-            if node.name() in BROADCASTING_OPS and out_shape is not None and edge[2] != out_shape \
-                    and _broadcasts(edge[2], out_shape):
-                graph_edge.broadcast_axes = broadcast_axes(edge[2], out_shape)
+            if node.broadcasts_inputs and out_shape is not None and edge.shape != out_shape \
+                    and _broadcasts(edge.shape, out_shape):
+                graph_edge.broadcast_axes = broadcast_axes(edge.shape, out_shape)
             edges.append(graph_edge)
-            incoming[position].append((edge[0], graph_edge))
+            incoming[position].append((edge.node, graph_edge))
     _mark_skips(order, incoming, nodes)
 
     if kept is not None:
@@ -350,10 +343,10 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
         out = GraphNode(node_id, "output", "output", shape=tensor.data.shape, dtype=_dtype_name(tensor.data.dtype),
                         module="", value=_shown_value(tensor.data, show_values))
         if show_grads:
-            out.grad = grads.get((root, gradient_edge(tensor)[1]))
+            out.grad = grads.get((root, get_gradient_edge(tensor).output_nr))
         nodes.append(out)
         if not isinstance(root, AccumulateGrad):
-            edges.append(GraphEdge(f"n{index[root]}", node_id, tensor.data.shape, tensor._output_nr))
+            edges.append(GraphEdge(f"n{index[root]}", node_id, tensor.data.shape, tensor.output_nr))
     return Graph(nodes, edges, grads_shown=show_grads, show_saved=show_saved, notes=notes, vanishing=vanishing,
                  audit=audit)
 
@@ -363,7 +356,8 @@ def _within(roots: list[Node], depth: int) -> set[Node]:
     kept = set(roots)
     frontier = list(roots)
     for _ in range(depth):
-        frontier = [edge[0] for node in frontier for edge in node._edges if edge is not None and edge[0] not in kept]
+        frontier = [edge.node for node in frontier for edge in node.next_edges
+                    if edge is not None and edge.node not in kept]
         kept.update(frontier)
     return kept
 
@@ -396,14 +390,14 @@ def _produced_tensors(order: list[Node], outputs: tuple[Tensor, ...]) -> dict[tu
     produced: dict[tuple, Tensor] = {}
     for tensor in outputs:
         if tensor.grad_fn is not None:
-            produced[(tensor.grad_fn, tensor._output_nr)] = tensor
+            produced[(tensor.grad_fn, tensor.output_nr)] = tensor
     for node in order:
         recorded = recorded_inputs(node)
         if recorded is None:
             continue
-        for argument, edge in zip(recorded[0], node._edges):
+        for argument, edge in zip(recorded[0], node.next_edges):
             if edge is not None and isinstance(argument, Tensor):
-                produced.setdefault((edge[0], edge[1]), argument)
+                produced.setdefault((edge.node, edge.output_nr), argument)
     return produced
 
 
@@ -416,7 +410,7 @@ def _dtype_name(dtype: np.dtype) -> str:
 def _output_meta(node: Node, tensor: Tensor | None, consumed: dict[Node, tuple]) -> tuple[tuple | None, str | None]:
     """Shape and dtype of a node's (first) output: kept by multi-output nodes, else from the tensor
     itself or from the edge of an op that consumed it."""
-    meta = getattr(node, "_output_meta", None)
+    meta = node.output_metadata
     if meta is not None:
         return meta[0][0], _dtype_name(meta[0][1])
     if tensor is not None:
@@ -435,27 +429,12 @@ def _shown_value(array: np.ndarray, show_values: bool | None) -> np.ndarray | No
 
 
 def _attributes(node: Node) -> dict[str, str]:
-    """Small settings of an op (stride=2, dim=1, ...): the attributes it set in forward and, when its
-    inputs were recorded, its non-tensor arguments, named after ``forward``'s parameters. Arrays,
-    bookkeeping sizes and neutral settings (groups=1, ...) are left out; (1, 1) and ((1, 1), (1, 1))
-    are written as 1."""
-    settings = dict(vars(node))
-    recorded = recorded_inputs(node)
-    if recorded is not None:
-        args, kwargs = recorded
-        for name, value in [*zip(_argument_names(type(node)), args), *kwargs.items()]:
-            settings.setdefault(name, value)
+    """The op's own description of its settings (``Node.attributes``) as short strings for a label."""
     shown = {}
-    for name, value in settings.items():
-        if name.startswith("_") or "shape" in name or "size" in name or value is None \
-                or isinstance(value, (np.ndarray, Tensor)):
-            continue
-        value = _uniform(value)
-        if NEUTRAL_ATTRIBUTES.get(name, object()) == value:
-            continue
+    for name, value in node.attributes().items():
         if isinstance(value, float):
             text = f"{value:.4g}"
-        elif isinstance(value, np.dtype):
+        elif isinstance(value, (str, np.dtype)):
             text = str(value)
         else:
             text = repr(value)
@@ -464,42 +443,10 @@ def _attributes(node: Node) -> dict[str, str]:
     return shown
 
 
-@functools.lru_cache(maxsize=None)
-def _argument_names(op: type) -> tuple[str, ...]:
-    """Names of the positional parameters of ``op.forward`` after ``ctx``."""
-    parameters = list(inspect.signature(op.forward).parameters.values())[1:]
-    return tuple(parameter.name for parameter in parameters
-                 if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD))
-
-
-def _uniform(value: Any) -> Any:
-    """A nested tuple of one repeated int (stride (2, 2), padding ((1, 1), (1, 1))) as that int;
-    numpy scalars as Python numbers; anything else unchanged."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        leaves = _leaves(value)
-        if leaves and all(type(leaf) is int and leaf == leaves[0] for leaf in leaves):
-            return leaves[0]
-    return value
-
-
-def _leaves(value: Any) -> list:
-    return [leaf for entry in value for leaf in _leaves(entry)] if isinstance(value, tuple) else [value]
-
-
-def _saved_arrays(node: Function) -> tuple[list[tuple[str, tuple, str, int]], bool]:
-    """The arrays a node keeps for backward: its saved tensors and its ndarray attributes."""
-    arrays = []
-    if node._saved is not None:
-        for position, (value, _, _) in enumerate(node._saved):
-            array = value.data if isinstance(value, Tensor) else value
-            if isinstance(array, np.ndarray):
-                arrays.append((f"saved[{position}]", array.shape, _dtype_name(array.dtype), array.nbytes))
-    for name, value in vars(node).items():
-        if not name.startswith("_") and isinstance(value, np.ndarray):
-            arrays.append((name, value.shape, _dtype_name(value.dtype), value.nbytes))
-    return arrays, node._saved is None
+def _saved_arrays(node: Node) -> tuple[list[tuple[str, tuple, str, int]], bool]:
+    """The arrays a node keeps for backward (``Node.saved_arrays``), and whether backward freed them."""
+    arrays = [(saved.name, saved.shape, _dtype_name(saved.dtype), saved.nbytes) for saved in node.saved_arrays()]
+    return arrays, node.saved_freed
 
 
 def _gradients(outputs: tuple[Tensor, ...], order: list[Node], notes: list[str]) -> dict[tuple, GradStat]:
@@ -508,7 +455,7 @@ def _gradients(outputs: tuple[Tensor, ...], order: list[Node], notes: list[str])
     leaves = [node for node in order if isinstance(node, AccumulateGrad)]
     computed: dict[tuple, GradStat] = {}
     captured_any = any(_captured.get(node) for node in ops)
-    freed = any(node._saved is None for node in ops)
+    freed = any(node.saved_freed for node in ops)
     if not captured_any and not freed and leaves:
         capture_grads(*outputs)
         seeds = [wrap(np.ones_like(tensor.data)) for tensor in outputs]
@@ -551,22 +498,22 @@ def _levels(order: list[Node]) -> dict[Node, int]:
     """Length of the longest chain of ops from any leaf to each node (leaves are 0)."""
     consumers: dict[Node, int] = {}
     for node in order:
-        for edge in node._edges:
+        for edge in node.next_edges:
             if edge is not None:
-                consumers[edge[0]] = consumers.get(edge[0], 0) + 1
+                consumers[edge.node] = consumers.get(edge.node, 0) + 1
     # Kahn's order from the outputs visits every consumer before its inputs; reversed, inputs come first.
     ready = [node for node in order if consumers.get(node, 0) == 0]
     topological = []
     while ready:
         node = ready.pop()
         topological.append(node)
-        for edge in node._edges:
+        for edge in node.next_edges:
             if edge is not None:
-                consumers[edge[0]] -= 1
-                if consumers[edge[0]] == 0:
-                    ready.append(edge[0])
+                consumers[edge.node] -= 1
+                if consumers[edge.node] == 0:
+                    ready.append(edge.node)
     levels: dict[Node, int] = {}
     for node in reversed(topological):
-        inputs = [levels[edge[0]] for edge in node._edges if edge is not None]
+        inputs = [levels[edge.node] for edge in node.next_edges if edge is not None]
         levels[node] = 1 + max(inputs) if inputs else 0
     return levels

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from autograd.audit import GraphAudit, gradcheck_graph, record_inputs, walk_graph
-from autograd.function import AccumulateGrad, gradient_edge
+from autograd.audit import GraphAudit, gradcheck_graph, record_inputs
+from autograd.graph import AccumulateGrad, get_gradient_edge, walk_graph
 from autograd.tensor import Tensor
 
 from .dot import Digraph, to_digraph
@@ -72,7 +72,7 @@ def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool
             modules[name] = ModuleInfo(name, type(module).__name__, sum(p.numel() for p in module.parameters()),
                                        None if tensor is None else tensor.shape, name.count(".") + 1 if name else 0)
             if tensor is not None and tensor.grad_fn is not None:
-                outputs[name] = (tensor.grad_fn, tensor._output_nr)
+                outputs[name] = (tensor.grad_fn, tensor.output_nr)
 
         handles = []
         for module in model.modules():
@@ -94,7 +94,7 @@ def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool
         audit = gradcheck_graph(root)
     parameters = dict(model.named_parameters())
     holders = {id(parameter): name.rpartition(".")[0] for name, parameter in parameters.items()}
-    for node in walk_graph([gradient_edge(root)[0]]):
+    for node in walk_graph([get_gradient_edge(root).node]):
         if isinstance(node, AccumulateGrad) and id(node.variable) in holders:
             owners[node] = holders[id(node.variable)]
     graph = build_graph(root, parameters, show_values=show_values, show_saved=show_saved, show_grads=show_grads,

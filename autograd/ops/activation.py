@@ -10,6 +10,8 @@ the losses on logits. Dropout draws its mask from the global generator (``autogr
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import OpError
@@ -105,6 +107,9 @@ def tanh(input: Tensor) -> Tensor:
 class Softmax(Function):
     """y = exp(x) / sum(exp(x)) along ``dim``;  dx = y * (grad - sum(grad * y))."""
 
+    def attributes(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
     @staticmethod
     def forward(ctx, x: Tensor, dim: int) -> np.ndarray:
         check_floating("softmax", x)
@@ -123,6 +128,9 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x) along ``dim``;  dx = grad - softmax(x) * sum(grad)."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"dim": self.dim}
 
     @staticmethod
     def forward(ctx, x: Tensor, dim: int) -> np.ndarray:
@@ -183,6 +191,9 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
 class LeakyRelu(Function):
     """y = x if x > 0 else slope * x;  dx = grad where x > 0, else slope * grad."""
 
+    def attributes(self) -> dict[str, Any]:
+        return {} if self.negative_slope == 0.01 else {"negative_slope": self.negative_slope}
+
     @staticmethod
     def forward(ctx, x: Tensor, negative_slope: float) -> np.ndarray:
         positive = x.data > 0
@@ -211,6 +222,9 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 class Elu(Function):
     """y = x if x > 0 else alpha * (e**x - 1);  dx = grad where x > 0, else grad * alpha * e**x."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {} if self.alpha == 1.0 else {"alpha": self.alpha}
 
     @staticmethod
     def forward(ctx, x: Tensor, alpha: float) -> np.ndarray:
@@ -339,6 +353,9 @@ _TANH_CUBIC = 0.044715
 class Gelu(Function):
     """y = x * Phi(x) with Phi the standard normal cdf (or its tanh approximation);
     dx = grad * (Phi(x) + x * phi(x)), phi the normal density."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {} if self.approximate == "none" else {"approximate": self.approximate}
 
     @staticmethod
     def forward(ctx, x: Tensor, approximate: str) -> np.ndarray:

@@ -40,6 +40,8 @@ def _broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> np.ndarray:
 class Add(Function):
     """y = a + b."""
 
+    broadcasts_inputs = True
+
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
         ctx.shapes = (_shape(a), _shape(b))
@@ -54,6 +56,8 @@ class Add(Function):
 
 class Sub(Function):
     """y = a - b."""
+
+    broadcasts_inputs = True
 
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
@@ -70,6 +74,8 @@ class Sub(Function):
 class Mul(Function):
     """y = a * b;  da = grad * b,  db = grad * a."""
 
+    broadcasts_inputs = True
+
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
         ctx.save_for_backward(a, b)
@@ -85,6 +91,8 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  da = grad / b,  db = -grad * a / b**2."""
+
+    broadcasts_inputs = True
 
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
@@ -118,6 +126,8 @@ def _is_integral(value: Any) -> bool:
 class Pow(Function):
     """y = base ** exponent;  d base = grad * exponent * base**(exponent-1),  d exponent = grad * y * log(base),
     with PyTorch's masks: d base = 0 where exponent == 0, d exponent = 0 where base == 0 and exponent >= 0."""
+
+    broadcasts_inputs = True
 
     @staticmethod
     def forward(ctx, base: Any, exponent: Any) -> np.ndarray:
@@ -272,6 +282,9 @@ class Abs(Function):
 class Clamp(Function):
     """y = min(max(x, low), high);  dx = grad where low <= x <= high, else 0."""
 
+    def attributes(self) -> dict[str, Any]:
+        return {name: value for name, value in (("min", self.low), ("max", self.high)) if value is not None}
+
     @staticmethod
     def forward(ctx, x: Tensor, low: float | None, high: float | None) -> np.ndarray:
         ctx.save_for_backward(x)
@@ -307,6 +320,8 @@ def clamp(input: Tensor, min: float | None = None, max: float | None = None) -> 
 
 class Maximum(Function):
     """y = max(a, b) elementwise; where a == b each side gets half the gradient (as in PyTorch)."""
+
+    broadcasts_inputs = True
 
     winner = staticmethod(np.greater)
 

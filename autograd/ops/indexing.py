@@ -90,6 +90,9 @@ class IndexAdd(Function):
 class Gather(Function):
     """y[i][j][k] = x[i][index[i][j][k]][k] for dim = 1 (and likewise for other dims)."""
 
+    def attributes(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
     @staticmethod
     def forward(ctx, x: Tensor, dim: int, index: np.ndarray) -> np.ndarray:
         if index.ndim != x.data.ndim:
@@ -108,6 +111,9 @@ class Gather(Function):
 class ScatterAdd(Function):
     """y = zeros(shape) with y[..index along dim..] += x (the adjoint of Gather)."""
 
+    def attributes(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
     @staticmethod
     def forward(ctx, x: Tensor, shape: tuple, dim: int, index: np.ndarray) -> np.ndarray:
         ctx.dim = dim
@@ -122,6 +128,8 @@ class ScatterAdd(Function):
 
 class Where(Function):
     """y = a where condition else b; the gradient goes to whichever side was picked."""
+
+    broadcasts_inputs = True
 
     @staticmethod
     def forward(ctx, condition: np.ndarray, a: Any, b: Any) -> np.ndarray:

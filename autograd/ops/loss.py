@@ -18,6 +18,8 @@ cannot bind differently from PyTorch.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import OpError
@@ -99,6 +101,12 @@ def _batched(input: Tensor, target: Tensor, op: str) -> tuple[Tensor, Tensor, bo
 class CrossEntropy(Function):
     """loss_i = sum_c q_ic * (logsumexp(x_i) - x_ic) with q_i the (weighted, smoothed) target distribution;
     dx_i = g_i * (s_i * softmax(x_i) - q_i), s_i = sum_c q_ic, the classes along dimension 1."""
+
+    def attributes(self) -> dict[str, Any]:
+        shown = {} if self.reduction == "mean" else {"reduction": self.reduction}
+        if self.label_smoothing:
+            shown["label_smoothing"] = self.label_smoothing
+        return shown
 
     @staticmethod
     def forward(ctx, x: Tensor, target: Tensor | np.ndarray, weight: np.ndarray | None, ignore_index: int,

@@ -21,7 +21,7 @@ sums of the backward in float32 as well, and the gradients come back in float16.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -50,6 +50,12 @@ class BatchNorm(Function):
     """y = (x - mean) * invstd * weight + bias, statistics per channel over (N, *spatial);
     dx = weight * invstd / M * (M g - sum(g) - xhat sum(g xhat)) in training (batch statistics),
     dx = weight * invstd * g in evaluation (running statistics, constants)."""
+
+    def attributes(self) -> dict[str, Any]:
+        shown = {} if self.training else {"training": False}
+        if self.eps != 1e-5:
+            shown["eps"] = self.eps
+        return shown
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,

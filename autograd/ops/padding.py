@@ -7,7 +7,7 @@ input values into the border: along each padded dimension they are a gather with
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -30,9 +30,13 @@ def _numpy_widths(pad: Sequence[int], ndim: int, op: str) -> list[tuple[int, int
 class ConstantPad(Function):
     """y = x surrounded by ``value``;  dx = grad with the border cropped off."""
 
+    def attributes(self) -> dict[str, Any]:
+        return {"value": self.value} if self.value else {}
+
     @staticmethod
     def forward(ctx, x: Tensor, widths: list, value: float) -> np.ndarray:
         ctx.crop = tuple(slice(before, before + size) for (before, _), size in zip(widths, x.data.shape))
+        ctx.value = value
         return np.pad(x.data, widths, mode="constant", constant_values=value)
 
     @staticmethod

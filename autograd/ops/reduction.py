@@ -14,7 +14,7 @@ from __future__ import annotations
 import builtins
 import math
 from collections import namedtuple
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -113,8 +113,21 @@ def _sum_array(data: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.nda
     return data.sum(axis=axes, keepdims=keepdim)
 
 
+def _reduction_attributes(ctx: Function) -> dict[str, Any]:
+    """``dim`` (left out for a reduction over every dimension) and ``keepdim`` when True."""
+    shown: dict[str, Any] = {}
+    if len(ctx.axes) != len(ctx.input_shape):
+        shown["dim"] = ctx.axes[0] if len(ctx.axes) == 1 else ctx.axes
+    if ctx.keepdim:
+        shown["keepdim"] = True
+    return shown
+
+
 class Sum(Function):
     """y = sum of x over ``dim``;  dx = grad broadcast back over ``dim``."""
+
+    def attributes(self) -> dict[str, Any]:
+        return _reduction_attributes(self)
 
     @staticmethod
     def forward(ctx, x: Tensor, dim: Dim, keepdim: bool) -> np.ndarray:
@@ -213,6 +226,9 @@ class Amax(Function):
     """
 
     reduce = staticmethod(np.max)
+
+    def attributes(self) -> dict[str, Any]:
+        return _reduction_attributes(self)
 
     @staticmethod
     def forward(ctx, x: Tensor, dim: Dim, keepdim: bool) -> np.ndarray:
@@ -319,6 +335,9 @@ def stable_logsumexp(data: np.ndarray, axes: tuple) -> np.ndarray:
 
 class LogSumExp(Function):
     """y = log(sum(exp(x))) over ``dim``;  dx = grad * softmax(x)."""
+
+    def attributes(self) -> dict[str, Any]:
+        return _reduction_attributes(self)
 
     @staticmethod
     def forward(ctx, x: Tensor, dim: Dim, keepdim: bool) -> np.ndarray:

@@ -14,7 +14,7 @@ or in float16 (whose positions stop being exact past 2048, and whose weights rou
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -40,6 +40,9 @@ def _compute_dtype(dtype: np.dtype) -> np.dtype:
 class MatmulAlong(Function):
     """y = x with dimension ``axis`` multiplied by ``matrix`` (out x in);  dx = grad multiplied by matrix^T."""
 
+    def attributes(self) -> dict[str, Any]:
+        return {"dim": self.axis}
+
     @staticmethod
     def forward(ctx, x: Tensor, axis: int, matrix: np.ndarray) -> np.ndarray:
         ctx.axis, ctx.matrix = axis, matrix
@@ -53,6 +56,9 @@ class MatmulAlong(Function):
 class IndexSelect(Function):
     """y = x.take(index, axis) (rows picked, possibly repeated or skipped, along one dimension);
     dx = grad multiplied by the transposed 0/1 selection matrix, which adds each copy back to its source."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"dim": self.axis}
 
     @staticmethod
     def forward(ctx, x: Tensor, axis: int, index: np.ndarray) -> np.ndarray:

@@ -54,6 +54,8 @@ def broadcast_axes(shape: tuple, target: tuple) -> tuple[int, ...]:
 class Expand(Function):
     """y = x broadcast to ``shape`` (a read-only view, no copy)."""
 
+    broadcasts_inputs = True
+
     @staticmethod
     def forward(ctx, x: Tensor, shape: tuple) -> np.ndarray:
         ctx.input_shape = x.data.shape
@@ -134,6 +136,9 @@ def unsqueeze(tensor: Tensor, dim: int) -> Tensor:
 class Permute(Function):
     """y = x with its axes reordered by ``dims``."""
 
+    def attributes(self) -> dict[str, Any]:
+        return {"dims": self.dims}
+
     @staticmethod
     def forward(ctx, x: Tensor, dims: tuple) -> np.ndarray:
         if sorted(d % max(x.data.ndim, 1) for d in dims) != list(range(x.data.ndim)):
@@ -162,6 +167,9 @@ def transpose(tensor: Tensor, dim0: int, dim1: int) -> Tensor:
 
 class Flip(Function):
     """y = x reversed along ``dims``; its own adjoint."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"dims": self.dims}
 
     @staticmethod
     def forward(ctx, x: Tensor, dims: Any) -> np.ndarray:
@@ -195,6 +203,9 @@ def repeat(tensor: Tensor, repeats: Sequence[int]) -> Tensor:
 
 class Cat(Function):
     """y = the inputs joined along ``dim``; the gradient is sliced back into pieces."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"dim": self.dim}
 
     @staticmethod
     def forward(ctx, dim: int, *tensors: Tensor) -> np.ndarray:

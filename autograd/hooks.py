@@ -1,0 +1,30 @@
+"""``RemovableHandle``: what every ``register_*hook`` method returns, for tensors, graph nodes and modules."""
+
+from __future__ import annotations
+
+import itertools
+
+
+class RemovableHandle:
+    """Returned by the ``register_*hook`` methods; ``remove()`` unregisters the hook.
+
+    Args:
+        hooks: the dict the hook is registered in, under this handle's ``id``.
+    """
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks: dict) -> None:
+        self._hooks = hooks
+        self.id = next(RemovableHandle._next_id)
+
+    def remove(self) -> None:
+        """Unregister the hook (a no-op when it is already gone)."""
+        self._hooks.pop(self.id, None)
+
+
+def add_hook(hooks: dict, hook) -> RemovableHandle:
+    """Register ``hook`` in ``hooks`` (called in insertion order) and return its handle."""
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
