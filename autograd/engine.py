@@ -154,10 +154,11 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
     if targets is not None:
         dependencies, needed = _prune(order, targets)
 
-    buffers = _GradientBuffers(create_graph)
+    buffers: dict = {}
+    sums: dict = {}
     for edge, gradient in roots:
-        buffers.deliver(edge.node, edge.output_nr, gradient)
-    ready = [node for node in buffers.gradients if dependencies.get(node, 0) == 0]
+        _deliver(buffers, sums, edge.node, edge.output_nr, gradient, create_graph)
+    ready = [node for node in buffers if dependencies.get(node, 0) == 0]
     captured: dict = {}
 
     previous_mode = grad_mode.enabled
@@ -165,17 +166,18 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
     try:
         while ready:
             node = ready.pop()
-            gradients, engine_made = buffers.take(node)
+            gradients = buffers.pop(node)
             hooks = node._hooks
             if hooks is not None:
                 gradients = _run_prehooks(node, hooks, gradients)
-                engine_made = False  # a hook may have kept the gradient
             if targets is not None:
                 for output_nr, gradient in enumerate(gradients):
                     if (node, output_nr) in targets:
                         captured[(node, output_nr)] = gradient
             if type(node) is AccumulateGrad:
                 if targets is None and gradients[0] is not None:
+                    # A hook may have kept the gradient: only a sum nothing else saw may become .grad as it is.
+                    engine_made = sums.pop(node, None) is gradients[0] and hooks is None
                     _accumulate(node.variable, gradients[0], create_graph, engine_made)
                 if hooks is not None and hooks.post:
                     _run_posthooks(node, hooks, (), gradients)
@@ -194,7 +196,7 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
                 if gradient is not None and (type(gradient) is not Tensor or gradient.data.shape != edge.shape
                                              or gradient.data.dtype != edge.dtype or AnomalyMode.enabled):
                     gradient = _checked(node, index, gradient)
-                buffers.deliver(child, edge.output_nr, gradient)
+                _deliver(buffers, sums, child, edge.output_nr, gradient, create_graph)
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
@@ -204,48 +206,28 @@ def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets
     return captured
 
 
-class _GradientBuffers:
-    """The gradients delivered to each node that has not run yet, summed per output.
+def _deliver(buffers: dict, sums: dict, node, output_nr: int, gradient: Tensor | None, create_graph: bool) -> None:
+    """Add ``gradient`` into the buffer of ``node``'s output ``output_nr`` (creating the buffer).
 
-    It remembers which gradients it made itself (the sums of several), which nothing outside the engine has
-    seen: a leaf's ``.grad`` may adopt those without a copy.
+    ``sums`` records, for leaves' accumulators, the sums made here: nobody outside the engine has seen them, so
+    ``.grad`` may adopt them without a copy.
     """
-
-    __slots__ = ("gradients", "sums", "create_graph")
-
-    def __init__(self, create_graph: bool) -> None:
-        self.gradients: dict = {}
-        self.sums: dict[int, Tensor] = {}  # id -> sum; holding the sum keeps its id unique while it is here
-        self.create_graph = create_graph
-
-    def deliver(self, node, output_nr: int, gradient: Tensor | None) -> None:
-        """Add ``gradient`` into the buffer of ``node``'s output ``output_nr`` (creating the buffer)."""
-        buffer = self.gradients.get(node)
-        if buffer is None:
-            buffer = self.gradients[node] = [None] * (output_nr + 1)
-        elif len(buffer) <= output_nr:
-            buffer.extend([None] * (output_nr + 1 - len(buffer)))
-        if gradient is None:
-            return
-        current = buffer[output_nr]
-        if current is None:
-            buffer[output_nr] = gradient
-        elif self.create_graph:
-            buffer[output_nr] = current + gradient
-        elif self.sums.get(id(current)) is current and current.data.dtype == gradient.data.dtype:
-            np.add(current.data, gradient.data, out=current.data)  # a sum made here: nobody else holds it
-        else:
-            # asarray: numpy returns a scalar, not a 0-d array, for the sum of two 0-d arrays.
-            total = buffer[output_nr] = wrap(np.asarray(current.data + gradient.data))
-            self.sums[id(total)] = total
-
-    def take(self, node) -> tuple[list, bool]:
-        """The node's gradients, and whether the first is a sum made here (``_accumulate`` may adopt it)."""
-        gradients = self.gradients.pop(node)
-        if not self.sums:
-            return gradients, False
-        made = [self.sums.pop(id(gradient), None) is not None for gradient in gradients]
-        return gradients, made[0]
+    buffer = buffers.get(node)
+    if buffer is None:
+        buffer = buffers[node] = [None] * (output_nr + 1)
+    elif len(buffer) <= output_nr:
+        buffer.extend([None] * (output_nr + 1 - len(buffer)))
+    if gradient is None:
+        return
+    current = buffer[output_nr]
+    if current is None:
+        buffer[output_nr] = gradient
+    elif create_graph:
+        buffer[output_nr] = current + gradient
+    else:
+        total = buffer[output_nr] = wrap(current.data + gradient.data)
+        if type(node) is AccumulateGrad:
+            sums[node] = total
 
 
 def _run_prehooks(node, hooks, gradients: list) -> list:
@@ -357,11 +339,11 @@ def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_made:
             # .grad is updated in place later, so it must not share memory with anything: a gradient a backward
             # returned may be held elsewhere (a hook's list, the caller's tensor, another edge), so it is copied.
             # The sums the engine made are adopted as they are, as PyTorch's AccumulateGrad adopts gradients
-            # nobody else refers to.
-            if engine_made and gradient.data.dtype == leaf.data.dtype:
+            # nobody else refers to (a 0-d sum is a numpy scalar, which is copied into an array).
+            if engine_made and type(gradient.data) is np.ndarray and gradient.data.dtype == leaf.data.dtype:
                 leaf.grad = gradient
             else:
-                leaf.grad = wrap(gradient.data.astype(leaf.data.dtype))
+                leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype))
         else:
             leaf.grad.data += gradient.data
             leaf.grad._version[0] += 1

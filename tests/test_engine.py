@@ -85,16 +85,16 @@ class _Doubled(autograd.Function):
 
 
 def test_only_sums_the_engine_made_may_become_grad_without_a_copy():
-    buffers = engine._GradientBuffers(create_graph=False)
-    node = object()
+    x = autograd.tensor([0.0, 0.0], requires_grad=True)
+    accumulator = autograd.graph.get_gradient_edge(x).node
+    buffers, sums = {}, {}
     first, second = autograd.ones(2), autograd.ones(2)
-    buffers.deliver(node, 0, first)
-    gradients, engine_made = buffers.take(node)
-    assert gradients[0] is first and not engine_made  # a backward's result: someone else may hold it
-    for gradient in (first, second, second):
-        buffers.deliver(node, 0, gradient)
-    gradients, engine_made = buffers.take(node)
-    assert engine_made and gradients[0].tolist() == [3.0, 3.0]
+    engine._deliver(buffers, sums, accumulator, 0, first, False)
+    assert buffers[accumulator] == [first] and not sums  # a backward's result: someone else may hold it
+    engine._deliver(buffers, sums, accumulator, 0, second, False)
+    engine._deliver(buffers, sums, accumulator, 0, second, False)
+    total = buffers[accumulator][0]
+    assert sums == {accumulator: total} and total.tolist() == [3.0, 3.0]
     assert first.tolist() == [1.0, 1.0] and second.tolist() == [1.0, 1.0]  # summed into a buffer of its own
 
 
