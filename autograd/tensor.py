@@ -416,31 +416,31 @@ class Tensor:
 
     # ----------------------------------------------------------------- comparisons (no gradient)
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return wrap(np.asarray(self.data == _raw(other)))
+        return wrap(np.asarray(self.data == unwrap(other)))
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return wrap(np.asarray(self.data != _raw(other)))
+        return wrap(np.asarray(self.data != unwrap(other)))
 
     def __lt__(self, other: Any) -> Tensor:
-        return wrap(np.asarray(self.data < _raw(other)))
+        return wrap(np.asarray(self.data < unwrap(other)))
 
     def __le__(self, other: Any) -> Tensor:
-        return wrap(np.asarray(self.data <= _raw(other)))
+        return wrap(np.asarray(self.data <= unwrap(other)))
 
     def __gt__(self, other: Any) -> Tensor:
-        return wrap(np.asarray(self.data > _raw(other)))
+        return wrap(np.asarray(self.data > unwrap(other)))
 
     def __ge__(self, other: Any) -> Tensor:
-        return wrap(np.asarray(self.data >= _raw(other)))
+        return wrap(np.asarray(self.data >= unwrap(other)))
 
     def __invert__(self) -> Tensor:
         return wrap(~self.data)
 
     def __and__(self, other: Any) -> Tensor:
-        return wrap(self.data & _raw(other))
+        return wrap(self.data & unwrap(other))
 
     def __or__(self, other: Any) -> Tensor:
-        return wrap(self.data | _raw(other))
+        return wrap(self.data | unwrap(other))
 
     def eq(self, other: Any) -> Tensor:
         """Elementwise ``==`` as a bool tensor."""
@@ -659,7 +659,7 @@ class Tensor:
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
         """Pick values along ``dim`` at ``index`` (same number of dimensions as self)."""
-        return indexing.Gather.apply(self, dim, _raw(index))
+        return indexing.Gather.apply(self, dim, unwrap(index))
 
     def __getitem__(self, key: Any) -> Tensor:
         return indexing.Index.apply(self, indexing.normalize_index(key))
@@ -693,7 +693,27 @@ def _rebuild(cls: type, data: np.ndarray, requires_grad: bool, grad: np.ndarray 
     return tensor
 
 
-def _raw(value: Any) -> Any:
+def zero_grads(parameters: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Reset the ``.grad`` of each parameter: to None, or to zeros in place.
+
+    Shared by ``Module.zero_grad`` and ``Optimizer.zero_grad``. Zeroing detaches first: a gradient
+    built with ``create_graph=True`` must not carry its graph into the next accumulation.
+
+    Args:
+        parameters: tensors whose gradients are reset (those without one are skipped).
+        set_to_none: set ``.grad`` to None (frees memory) instead of filling it with zeros.
+    """
+    for param in parameters:
+        if param.grad is None:
+            continue
+        if set_to_none:
+            param.grad = None
+        else:
+            param.grad.detach_().zero_()
+
+
+def unwrap(value: Any) -> Any:
+    """The array of a Tensor; anything else (a number, an ndarray) as it is. The inverse of ``wrap``."""
     return value.data if isinstance(value, Tensor) else value
 
 

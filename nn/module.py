@@ -16,9 +16,10 @@ import numpy as np
 
 from autograd.grad_mode import no_grad
 from autograd.hooks import RemovableHandle, add_hook
-from autograd.tensor import Tensor
+from autograd.serialization import cast_problem
+from autograd.tensor import Tensor, zero_grads
 
-from .parameter import Parameter, zero_grads
+from .parameter import Parameter
 
 
 class IncompatibleKeys(NamedTuple):
@@ -427,36 +428,3 @@ class Module:
             return f"{type(self).__name__}({extra})"
         lines = ([extra] if extra else []) + children
         return type(self).__name__ + "(\n  " + "\n  ".join(_indent(line, 2) for line in lines) + "\n)"
-
-
-def cast_problem(array: np.ndarray, dtype: Any) -> str | None:
-    """Why copying ``array`` into an array of ``dtype`` would lose what it means, or None when it would not.
-
-    Floating and complex targets take any real number (rounded to the narrower type, as PyTorch's
-    ``copy_`` does); integer targets take only whole numbers in their range (no 1.5, NaN or 2**40 into
-    int32); bool targets only 0 and 1; real targets only complex values whose imaginary parts are 0.
-    Strings and Python objects are never numbers.
-
-    Args:
-        array: the value to copy.
-        dtype: the dtype of the destination.
-
-    Returns:
-        a short reason, or None.
-    """
-    dtype = np.dtype(dtype)
-    if array.dtype.kind not in "biufc":
-        return f"its dtype {array.dtype} is not numeric"
-    if array.dtype.kind == "c" and dtype.kind != "c":
-        if np.any(array.imag):
-            return "it holds complex values with a nonzero imaginary part"
-        array = array.real
-    if dtype.kind in "fc" or array.size == 0:
-        return None
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array) & (array == np.trunc(array))):
-        return "it holds values that are not whole numbers (or are NaN or infinite)"
-    low, high = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
-    # Python ints compare exactly with any float or integer, where numpy would round uint64 against int64.
-    if int(array.min()) < low or int(array.max()) > high:
-        return f"it holds values outside [{low}, {high}] (from {array.min()} to {array.max()})"
-    return None

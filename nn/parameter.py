@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -37,22 +37,3 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-
-def zero_grads(parameters: Iterable[Tensor], set_to_none: bool = True) -> None:
-    """Reset the ``.grad`` of each parameter: to None, or to zeros in place.
-
-    Shared by ``Module.zero_grad`` and ``Optimizer.zero_grad``. Zeroing detaches first: a gradient
-    built with ``create_graph=True`` must not carry its graph into the next accumulation.
-
-    Args:
-        parameters: tensors whose gradients are reset (those without one are skipped).
-        set_to_none: set ``.grad`` to None (frees memory) instead of filling it with zeros.
-    """
-    for param in parameters:
-        if param.grad is None:
-            continue
-        if set_to_none:
-            param.grad = None
-        else:
-            param.grad.detach_().zero_()

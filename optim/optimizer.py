@@ -7,9 +7,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from autograd.grad_mode import enable_grad, no_grad
-from autograd.tensor import Tensor, wrap
-from nn.module import cast_problem
-from nn.parameter import zero_grads
+from autograd.serialization import cast_problem
+from autograd.tensor import Tensor, wrap, zero_grads
 
 
 class Optimizer:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import OpError
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, unwrap
 from .shape import sum_to
 
 
@@ -133,8 +133,7 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, condition: np.ndarray, a: Any, b: Any) -> np.ndarray:
-        a_data = a.data if isinstance(a, Tensor) else a
-        b_data = b.data if isinstance(b, Tensor) else b
+        a_data, b_data = unwrap(a), unwrap(b)
         ctx.save_for_backward(condition)
         ctx.shapes = (np.shape(a_data), np.shape(b_data))
         try:
