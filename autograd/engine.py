@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -148,7 +148,45 @@ def _prune(order: list, targets: set) -> tuple[dict, set]:
     return dependencies, needed
 
 
+class _RunningPasses(threading.local):
+    """Per thread, the callbacks queued for each backward pass running in it (innermost last)."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[list[Callable[[], None]]] = []
+
+
+_running = _RunningPasses()
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback()`` when the backward pass now running in this thread has finished.
+
+    Called from a hook during backward (``torch.autograd.Variable._execution_engine.queue_callback``): data-parallel
+    training queues the wait for its last gradient reductions this way. Callbacks run in the order queued, after
+    every gradient was accumulated, and not at all if the pass fails.
+
+    Args:
+        callback: a function of no arguments.
+    """
+    if not _running.callbacks:
+        raise RuntimeError("queue_callback: no backward pass is running in this thread; call it from a hook that "
+                           "runs during backward")
+    _running.callbacks[-1].append(callback)
+
+
 def _execute(roots: list[tuple], retain_graph: bool, create_graph: bool, targets: set | None) -> dict:
+    callbacks: list[Callable[[], None]] = []
+    _running.callbacks.append(callbacks)
+    try:
+        captured = _run_graph(roots, retain_graph, create_graph, targets)
+        for callback in callbacks:  # the list may grow as this runs: a callback may queue another
+            callback()
+    finally:
+        _running.callbacks.pop()
+    return captured
+
+
+def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targets: set | None) -> dict:
     dependencies, order = _reachable(roots)
     needed = None
     if targets is not None:
@@ -327,9 +365,10 @@ def _checked(node, index: int, gradient) -> Tensor:
 
 def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_made: bool) -> None:
     """Add ``gradient`` into ``leaf.grad``; ``engine_made``: nobody but the engine has seen ``gradient``."""
-    if leaf._hooks:
+    hooks = leaf._hooks
+    if hooks is not None and hooks.grad:
         engine_made = False  # a hook may have kept it
-        for hook in leaf._hooks.values():
+        for hook in hooks.grad.values():
             gradient = _run_hook(hook, gradient, f"a leaf of shape {leaf.data.shape}")
     # Threads may run backward through graphs that share parameters: adding into .grad is a read-modify-write.
     with _accumulating:
@@ -347,3 +386,6 @@ def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_made:
         else:
             leaf.grad.data += gradient.data
             leaf.grad._version[0] += 1
+    if hooks is not None:
+        for hook in hooks.post_accumulate.values():
+            hook(leaf)

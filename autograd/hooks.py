@@ -1,4 +1,5 @@
-"""``RemovableHandle``: what every ``register_*hook`` method returns, for tensors, graph nodes and modules."""
+"""``RemovableHandle``: what every ``register_*hook`` method returns, for tensors, graph nodes and modules; and
+the hooks of a leaf tensor."""
 
 from __future__ import annotations
 
@@ -28,3 +29,13 @@ def add_hook(hooks: dict, hook) -> RemovableHandle:
     handle = RemovableHandle(hooks)
     hooks[handle.id] = hook
     return handle
+
+
+class LeafHooks:
+    """A leaf tensor's hooks, each a dict from handle id to hook: created with the first hook."""
+
+    __slots__ = ("grad", "post_accumulate")
+
+    def __init__(self) -> None:
+        self.grad: dict = {}  # hook(gradient) before it is added into .grad (``Tensor.register_hook``)
+        self.post_accumulate: dict = {}  # hook(tensor) after (``Tensor.register_post_accumulate_grad_hook``)

@@ -10,7 +10,7 @@ import numpy as np
 from . import random as _random
 from .errors import OpError
 from .grad_mode import grad_mode
-from .hooks import RemovableHandle, add_hook
+from .hooks import LeafHooks, RemovableHandle, add_hook
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 
@@ -271,10 +271,28 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
-            if self._hooks is None:
-                self._hooks = {}
-            return add_hook(self._hooks, hook)
+            return add_hook(self._leaf_hooks().grad, hook)
         return add_hook(self.grad_fn._own_hooks().tensor.setdefault(self._output_nr, {}), hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(tensor)`` each time backward has added a gradient into this leaf's ``.grad``.
+
+        How data-parallel training starts reducing a parameter's gradient while backward goes on. The hook stays
+        registered across backward passes, and reads (or changes in place) ``tensor.grad``; it returns None.
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        if self.grad_fn is not None or not self.requires_grad:
+            raise RuntimeError("post accumulate grad hooks can only be registered on leaf tensors that require grad "
+                               f"(this tensor of shape {self.shape} "
+                               f"{'is not a leaf' if self.grad_fn is not None else 'does not require grad'})")
+        return add_hook(self._leaf_hooks().post_accumulate, hook)
+
+    def _leaf_hooks(self) -> LeafHooks:
+        if self._hooks is None:
+            self._hooks = LeafHooks()
+        return self._hooks
 
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:

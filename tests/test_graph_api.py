@@ -192,3 +192,56 @@ def test_viz_reads_no_private_attribute_of_autograd():
     private = [f"{path.name}:{number}: {line.strip()}" for path in sorted(viz_dir.glob("*.py"))
                for number, line in enumerate(path.read_text().splitlines(), 1) if re.search(r"\._[a-z]", line)]
     assert private == []
+
+
+def test_post_accumulate_grad_hooks_see_the_accumulated_grad_in_every_pass():
+    w = autograd.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    handle = w.register_post_accumulate_grad_hook(lambda tensor: seen.append(tensor.grad.tolist()))
+    (w * 3.0).sum().backward()
+    (w * w).sum().backward()  # two paths: one call, after both were summed into .grad
+    assert seen == [[3.0, 3.0], [5.0, 7.0]]
+    handle.remove()
+    (w * 3.0).sum().backward()
+    assert len(seen) == 2
+
+
+def test_post_accumulate_grad_hooks_are_for_leaves_that_require_grad():
+    w = autograd.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"leaf tensors.*shape \(2,\) is not a leaf"):
+        (w * 2.0).register_post_accumulate_grad_hook(lambda tensor: None)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        autograd.tensor([1.0]).register_post_accumulate_grad_hook(lambda tensor: None)
+
+
+def test_queued_callbacks_run_once_backward_has_accumulated_everything():
+    a = autograd.tensor([1.0], requires_grad=True)
+    b = autograd.tensor([2.0], requires_grad=True)
+    order = []
+
+    def queue(tensor):
+        order.append(("hook", tensor.grad.item()))
+        autograd.engine.queue_callback(lambda: order.append(("callback", a.grad.item(), b.grad.item())))
+
+    a.register_post_accumulate_grad_hook(queue)
+    (a * b * 5.0).sum().backward()
+    assert order == [("hook", 10.0), ("callback", 10.0, 5.0)]
+
+
+def test_queue_callback_outside_backward_is_an_error_and_a_failed_pass_runs_none():
+    with pytest.raises(RuntimeError, match="no backward pass is running"):
+        autograd.engine.queue_callback(lambda: None)
+    x = autograd.tensor([1.0], requires_grad=True)
+    ran = []
+
+    def queue_then_fail(grad_outputs):
+        autograd.engine.queue_callback(lambda: ran.append(True))
+        raise ValueError("planted")
+
+    y = x * 2.0
+    y.grad_fn.register_prehook(queue_then_fail)
+    with pytest.raises(ValueError, match="planted"):
+        y.sum().backward()
+    assert ran == []
+    (x * 2.0).sum().backward()  # the failed pass left nothing queued behind
+    assert x.grad.tolist() == [2.0]
