@@ -12,7 +12,15 @@ Reports:
 Both libraries run with glibc's malloc set to keep freed memory (``gradlab/allocator.py``), as ``gradlab
 train`` does.
 
+With ``--nproc N`` it compares data-parallel training instead, the global batch staying 64: gradlab in one
+process (BLAS on every core), gradlab on N ranks under mpiexec (``DistributedDataParallel``, cores / N threads
+each), PyTorch in one process, and PyTorch's DDP on N gloo ranks (started by the same mpiexec, cores / N threads
+each). Each configuration runs in a fresh process or job, one after the other, and reports its minimum and median
+step on rank 0; for gradlab's ranks also the time a step spends starting allreduces and waiting for them (the
+communication backward did not hide), and a bare allreduce of the gradients' size.
+
     python benchmarks/train_step.py [--steps 200] [--chunk 10] [--threads N]
+    python benchmarks/train_step.py --nproc 2 [--steps 100]
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import importlib.util
 import json
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +44,10 @@ import numpy as np
 import autograd
 import nn
 import optim
+from autograd import distributed
 from gradlab.allocator import keep_freed_memory
+from gradlab.launcher import mpiexec_command
+from nn.parallel import DistributedDataParallel
 
 BATCH = 64
 
@@ -44,17 +56,20 @@ def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((BATCH, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, BATCH)
 
 
-def gradlab_trainer(images: np.ndarray, labels: np.ndarray) -> tuple[Callable[[], Any], int]:
-    """A closure doing one training step of gradlab's resnet20 (returns the loss), and the parameter count."""
+def gradlab_trainer(images: np.ndarray, labels: np.ndarray,
+                    data_parallel: bool = False) -> tuple[Callable[[], Any], int]:
+    """A closure doing one training step of gradlab's resnet20 (returns the loss), and the parameter count;
+    ``data_parallel``: through ``DistributedDataParallel`` (``distributed.init()`` called)."""
     autograd.manual_seed(0)
     model = nn.models.resnet20()
+    trained = DistributedDataParallel(model) if data_parallel else model
     optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     loss_fn = nn.CrossEntropyLoss()
     x, y = autograd.tensor(images), autograd.tensor(labels)
 
     def step() -> Any:
         optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
+        loss = loss_fn(trained(x), y)
         loss.backward()
         optimizer.step()
         return loss
@@ -62,9 +77,10 @@ def gradlab_trainer(images: np.ndarray, labels: np.ndarray) -> tuple[Callable[[]
     return step, sum(p.numel() for p in model.parameters())
 
 
-def torch_trainer(images: np.ndarray, labels: np.ndarray) -> tuple[Callable[[], Any], int]:
+def torch_trainer(images: np.ndarray, labels: np.ndarray,
+                  data_parallel: bool = False) -> tuple[Callable[[], Any], int]:
     """The same step for ResNet-20 written with torch.nn: BasicBlocks with 1x1 conv + BN projection shortcuts,
-    exactly gradlab's ``nn.models.resnet20``."""
+    exactly gradlab's ``nn.models.resnet20``; ``data_parallel``: through torch's DDP (process group initialised)."""
     import torch
     from torch import nn as tnn
 
@@ -104,13 +120,14 @@ def torch_trainer(images: np.ndarray, labels: np.ndarray) -> tuple[Callable[[], 
 
     torch.manual_seed(0)
     model = ResNet20()
+    trained = tnn.parallel.DistributedDataParallel(model) if data_parallel else model
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     loss_fn = tnn.CrossEntropyLoss()
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
 
     def step() -> Any:
         optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
+        loss = loss_fn(trained(x), y)
         loss.backward()
         optimizer.step()
         return loss
@@ -170,16 +187,159 @@ def memory_in_subprocess(library: str, threads: int) -> dict[str, float] | None:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+class CommunicationClock:
+    """Time spent in ``distributed.all_reduce`` (starting a bucket's allreduce) and in ``Work.wait``: what the
+    gradient reductions cost a step beyond what backward hid. Installed around both for the benchmark only."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        for owner, name in ((distributed, "all_reduce"), (distributed.Work, "wait")):
+            setattr(owner, name, self.timed(getattr(owner, name)))
+
+    def timed(self, function: Callable) -> Callable:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+        return run
+
+
+def step_times(step: Callable[[], Any], steps: int, clock: CommunicationClock | None = None) -> dict[str, list]:
+    """Milliseconds of each of ``steps`` steps (after 3 warm-up steps), and of communication in each."""
+    for _ in range(3):
+        step()
+    times, communication = [], []
+    for _ in range(steps):
+        before = clock.seconds if clock else 0.0
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1e3)
+        communication.append(((clock.seconds if clock else 0.0) - before) * 1e3)
+    return {"times": times, "communication": communication}
+
+
+def data_parallel_worker(library: str, steps: int, threads: int, port: int) -> None:
+    """One rank of a data-parallel job under mpiexec: its share of the batch; rank 0 prints the times as JSON."""
+    distributed.init()
+    rank, world = distributed.get_rank(), distributed.get_world_size()
+    images, labels = batch(np.random.default_rng(0))
+    share = slice(rank * BATCH // world, (rank + 1) * BATCH // world)
+    clock = None
+    if library == "torch":
+        import torch
+        torch.set_num_threads(threads)
+        torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                                             world_size=world)
+        step, _ = torch_trainer(images[share], labels[share], data_parallel=True)
+    else:
+        clock = CommunicationClock()
+        step, _ = gradlab_trainer(images[share], labels[share], data_parallel=True)
+    result = step_times(step, steps, clock)
+    if library == "gradlab":
+        gradients = np.ones(sum(p.numel() for p in nn.models.resnet20().parameters()), np.float32)
+        bare = [time_call(lambda: distributed.all_reduce(autograd.from_numpy(gradients))) for _ in range(50)]
+        result["bare_allreduce"] = bare
+    if rank == 0:
+        print(json.dumps(result))
+
+
+def time_call(function: Callable[[], Any]) -> float:
+    """Milliseconds that ``function()`` takes."""
+    start = time.perf_counter()
+    function()
+    return (time.perf_counter() - start) * 1e3
+
+
+def single_process_worker(library: str, steps: int, threads: int) -> None:
+    """One configuration in this (fresh) process: print its step times as JSON."""
+    if library == "torch":
+        import torch
+        torch.set_num_threads(threads)
+    step, _ = TRAINERS[library](*batch(np.random.default_rng(0)))
+    print(json.dumps(step_times(step, steps)))
+
+
+# The configurations take turns this many times, each for a share of the steps, so that load from other
+# processes on a shared machine hits them alike.
+ROUNDS = 3
+
+
+def data_parallel_command(library: str, ranks: int, steps: int) -> tuple[list[str], dict[str, str], str]:
+    """The command line and environment of one run of a configuration, and its name in the table."""
+    threads = max(1, (os.cpu_count() or 1) // ranks)
+    worker = [sys.executable, __file__, "--steps", str(steps), "--threads", str(threads)]
+    name = {"gradlab": "gradlab", "torch": "PyTorch"}[library]
+    plural = "s" if threads > 1 else ""
+    if ranks == 1:
+        return worker + ["--worker", library], dict(os.environ), f"{name} 1 process x {threads} thread{plural}"
+    with socket.socket() as probe:  # a free port for gloo's rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    line, environment = mpiexec_command(ranks, worker + ["--rank-worker", library, "--port", str(port)])
+    kind = "gloo DDP" if library == "torch" else "DDP"
+    return line, environment, f"{name} {ranks} ranks ({kind}) x {threads} thread{plural}"
+
+
+def compare_data_parallel(nproc: int, steps: int) -> None:
+    """Run the configurations in turns, each run a fresh process or mpiexec job; print the table."""
+    configurations = [(library, ranks) for library in ("gradlab", "torch") for ranks in (1, nproc)
+                      if library == "gradlab" or importlib.util.find_spec("torch") is not None]
+    results: dict[tuple[str, int], dict[str, list]] = {}
+    labels = {}
+    for _ in range(ROUNDS):
+        for configuration in configurations:
+            line, environment, labels[configuration] = data_parallel_command(*configuration, steps // ROUNDS)
+            run = subprocess.run(line, env=environment, capture_output=True, text=True, check=False)
+            if run.returncode != 0:
+                raise SystemExit(f"{labels[configuration]} failed:\n{run.stderr}")
+            for key, values in json.loads(run.stdout.strip().splitlines()[-1]).items():
+                results.setdefault(configuration, {}).setdefault(key, []).extend(values)
+    print(f"ResNet-20, global batch {BATCH}x3x32x32 float32, {steps // ROUNDS * ROUNDS} timed steps per "
+          f"configuration in {ROUNDS} turns, {os.cpu_count()} cores")
+    print(f"{'configuration':<40} {'min ms':>8} {'median ms':>10}   / PyTorch 1 process: min, median")
+    reference = results.get(("torch", 1))
+    for configuration, result in results.items():
+        times = result["times"]
+        line = f"{labels[configuration]:<40} {min(times):>8.1f} {statistics.median(times):>10.1f}"
+        if reference:
+            line += (f"   {min(times) / min(reference['times']):.2f}x, "
+                     f"{statistics.median(times) / statistics.median(reference['times']):.2f}x")
+        print(line)
+    one, many = results[("gradlab", 1)]["times"], results[("gradlab", nproc)]
+    communication = statistics.median(many["communication"])
+    print(f"gradlab 1 -> {nproc} ranks: {statistics.median(one) / statistics.median(many['times']):.2f}x faster "
+          f"(medians), {min(one) / min(many['times']):.2f}x (minima)")
+    print(f"gradlab {nproc} ranks, time a step spends starting allreduces and waiting for them on rank 0: median "
+          f"{communication:.2f} ms, {communication / statistics.median(many['times']):.1%} of the step; a bare "
+          f"allreduce of the gradients (float32, {nproc} ranks): median "
+          f"{statistics.median(many['bare_allreduce']):.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200, help="timed steps per library (after 3 warm-up steps)")
     parser.add_argument("--chunk", type=int, default=10, help="steps per library before switching to the other")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (match the BLAS)")
+    parser.add_argument("--nproc", type=int, help="compare data-parallel training on this many ranks instead")
     parser.add_argument("--memory-worker", choices=sorted(TRAINERS), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=sorted(TRAINERS), help=argparse.SUPPRESS)
+    parser.add_argument("--rank-worker", choices=sorted(TRAINERS), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     keep_freed_memory()  # for both libraries, as gradlab's command line does
     if args.memory_worker:
         print(json.dumps(measure_memory(args.memory_worker, 5, args.threads)))
+        return
+    if args.worker:
+        single_process_worker(args.worker, args.steps, args.threads)
+        return
+    if args.rank_worker:
+        data_parallel_worker(args.rank_worker, args.steps, args.threads, args.port)
+        return
+    if args.nproc:
+        compare_data_parallel(args.nproc, args.steps)
         return
 
     libraries = ["gradlab"]

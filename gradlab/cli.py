@@ -3,6 +3,10 @@
 Exit status: 0 on success; 1 for a failure reported on one ``error: ...`` line (a missing or foreign file, a
 folder in use, a diverged run); 2 for a usage error (argparse's usage and ``error:`` lines); 128 + the
 signal's number, as shells report a program killed by it, for Ctrl-C (130) and a closed pipe (141).
+
+In a rank of a distributed run (``gradlab train`` under mpiexec), any of these failures ends every rank of the job
+with that status, since the others may be waiting for this one in a collective; an unexpected exception does the
+same through the excepthook of ``autograd.distributed``.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import os
 import sys
 from typing import Sequence
 
+from autograd import distributed
+
 from . import evaluate_command, gradcheck_command, graph_command, train_command
 from .allocator import keep_freed_memory
 from .arguments import INTERRUPTED, PIPE_CLOSED, CommandError, UsageError
 
-# Each module defines HELP, configure(parser) and run(args) -> exit status.
+# Each module defines HELP, configure(parser) and run(args) -> exit status; ``args.command_line`` is the command
+# line that was parsed (for a command that runs itself again, as ``train --nproc`` does under mpiexec).
 COMMANDS = {
     "train": train_command,
     "evaluate": evaluate_command,
@@ -35,15 +42,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():
         module.configure(subparsers.add_parser(name, help=module.HELP, description=module.HELP))
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.command_line = argv
     keep_freed_memory()
+    status = None  # None while an exception escapes: the excepthook of autograd.distributed ends the job then
+    try:
+        status = run_command(args, subparsers.choices[args.command])
+        return status
+    except SystemExit as exit:  # a usage error, which argparse reports by exiting
+        status = exit.code
+        raise
+    finally:
+        if status and distributed.is_initialized() and distributed.get_world_size() > 1:
+            distributed.abort(status)
+
+
+def run_command(args: argparse.Namespace, command_parser: argparse.ArgumentParser) -> int:
+    """Run the sub-command chosen in ``args``; return its exit status, turning expected failures into one line."""
     try:
         status = COMMANDS[args.command].run(args)
         # Flushed here, so that a closed pipe is noticed inside this try rather than at interpreter exit.
         sys.stdout.flush()
         return status
     except UsageError as error:
-        subparsers.choices[args.command].error(str(error))  # prints the usage and exits with status 2
+        command_parser.error(str(error))  # prints the usage and exits with status 2
     except BrokenPipeError:
         # Python's documented recipe: point the standard streams at devnull, so that the flush at exit
         # cannot fail again and print "Exception ignored".

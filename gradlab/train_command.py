@@ -2,6 +2,12 @@
 
 With no options it trains the small ResNet of ``nn.models.resnet_digits`` on the bundled 8x8 digits
 (a fixed 80/20 train/test split), which needs no download and takes 5-15 s on two CPU cores.
+
+Under ``mpiexec`` (or with ``--nproc N``, which starts N ranks on this machine through ``gradlab.launcher``) it
+trains data-parallel: the model is wrapped in ``DistributedDataParallel``, each rank loads its share of every batch
+(``DistributedSampler``; ``--batch-size`` is the global batch), evaluation is split across the ranks and its sums
+added up, and rank 0 alone takes the folder's lock, prints, and writes the checkpoint, metrics, curves and graph.
+A rank that stops with an error ends the whole job (``gradlab.cli``), so that no rank waits for it for ever.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import csv
 import json
 import math
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -23,12 +30,15 @@ from tqdm import tqdm
 import autograd
 import nn
 import optim
+from autograd import distributed
 from autograd import random as _random
-from nn.data import CIFAR10, MNIST, DataLoader, ImageDataset, load_digits
+from nn.data import CIFAR10, MNIST, DataLoader, DistributedSampler, ImageDataset, load_digits
 from nn.data import transforms as T
 from nn.models import LeNet5, resnet20, resnet32, resnet56, resnet_digits
+from nn.parallel import DistributedDataParallel
 
 from .arguments import INTERRUPTED, CommandError, UsageError, int_at_least, positive_float
+from .launcher import mpiexec_command
 from .run_lock import RunLock
 
 HELP = "train a CNN (default: a small ResNet on the bundled 8x8 digits) and save checkpoint, metrics and plots"
@@ -98,6 +108,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        "metrics and plots are deleted before training starts")
     parser.add_argument("--limit", type=int_at_least(1),
                         help="use only the first N training and N test images (quick checks)")
+    parser.add_argument("--nproc", type=int_at_least(1),
+                        help="train data-parallel on N processes of this machine (needs gradlab[dist]); the batch "
+                        "size stays the global one, split across them. Under mpiexec, leave it out")
 
 
 @dataclass
@@ -115,17 +128,29 @@ class Diverged(Exception):
 def run(args: argparse.Namespace) -> int:
     """Train, evaluating on the test split after every epoch; return 0 on success, INTERRUPTED (130) on Ctrl-C.
 
+    With ``--nproc N`` outside mpiexec, check the settings, then run this command again as N ranks under mpiexec
+    and return its exit status.
+
     Raises:
         UsageError: options that contradict each other or the resumed run's settings.
-        CommandError: a missing or foreign checkpoint, an output folder that holds a run or is in use, or a
-            training loss that became NaN.
+        CommandError: a missing or foreign checkpoint, an output folder that holds a run or is in use, a
+            training loss that became NaN, or ``--nproc`` without MPI installed.
     """
+    try:
+        distributed.init()  # a world of this process alone, unless mpiexec started it
+    except ImportError as error:  # started by mpiexec, but mpi4py is missing: the message says what to install
+        raise CommandError(str(error)) from None
+    world = distributed.get_world_size()
+    if args.nproc is not None and distributed.is_launched() and args.nproc != world:
+        raise UsageError(f"--nproc {args.nproc} given to a rank of an mpiexec job of {world}: under mpiexec, "
+                         f"leave --nproc out (mpiexec -n sets the number of processes)")
+    processes = args.nproc or world
     checkpoint = resumed = None
     if args.resume:
         given = [f"--{name.replace('_', '-')}" for name in FIXED_ON_RESUME if getattr(args, name) is not None]
         if given:
             raise UsageError(f"--resume continues a run with its saved settings; {', '.join(given)} cannot be "
-                             f"changed (only --epochs, --out and --data-dir)")
+                             f"changed (only --epochs, --out, --data-dir and --nproc)")
         resumed = find_checkpoint(args.resume)
         checkpoint = load_run(resumed)
         config = dict(checkpoint["config"])
@@ -133,12 +158,19 @@ def run(args: argparse.Namespace) -> int:
         config["data_dir"] = args.data_dir or config["data_dir"]
     else:
         config = make_config(args)
+    if config["batch_size"] % processes:
+        raise UsageError(f"the batch size {config['batch_size']} is split evenly across the {processes} processes: "
+                         f"choose one divisible by {processes}")
     if args.out:
         out = Path(args.out)
     elif resumed:
         out = resumed.parent
     else:
         out = Path("runs", f"{config['dataset']}-{config['model']}")
+    if processes > world:
+        return launch(processes, args.command_line, out)
+    if distributed.get_rank() != 0:
+        return train(config, checkpoint, resumed, out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -146,6 +178,31 @@ def run(args: argparse.Namespace) -> int:
     with RunLock(out):
         prepare_folder(out, resumed, args.force)
         return train(config, checkpoint, resumed, out)
+
+
+def launch(nproc: int, command_line: list[str], out: Path) -> int:
+    """Run ``gradlab COMMAND_LINE`` as ``nproc`` ranks under mpiexec, writing into ``out``; return their exit status.
+
+    Ctrl-C stops mpiexec, which ends the ranks at once (they run in process groups of their own, so the signal does
+    not reach them, and rank 0 cannot report): this process waits for mpiexec, then says what was saved.
+    """
+    line, environment = mpiexec_command(nproc, [sys.executable, "-m", "gradlab", *command_line])
+    interrupted = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: interrupted.append(number))
+    try:
+        status = subprocess.run(line, env=environment, stdin=subprocess.DEVNULL, check=False).returncode
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not interrupted:
+        return 128 - status if status < 0 else status
+    # Checkpoints are written whole or not at all, so the one in out is the last epoch that finished.
+    checkpoint = out / CHECKPOINT
+    if checkpoint.is_file():
+        print(f"interrupted: saved epoch {load_run(checkpoint)['epoch']} to {checkpoint}; resume with gradlab train "
+              f"--resume {out} --nproc {nproc}", file=sys.stderr)
+    else:
+        print("interrupted: no epoch had completed, nothing saved", file=sys.stderr)
+    return INTERRUPTED
 
 
 def prepare_folder(out: Path, resumed: Path | None, force: bool) -> None:
@@ -169,7 +226,13 @@ def prepare_folder(out: Path, resumed: Path | None, force: bool) -> None:
 
 
 def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Path | None, out: Path) -> int:
-    """The body of ``run`` once ``out`` is locked: ``checkpoint`` is the run read from ``resumed``, or None."""
+    """The body of ``run`` once ``out`` is locked (by rank 0): ``checkpoint`` is the run read from ``resumed``, or
+    None. Every rank runs it; rank 0 alone prints and writes."""
+    main = distributed.get_rank() == 0
+    world = distributed.get_world_size()
+    report = print if main else _quiet
+    # Every rank draws the same augmentation from the same stream (so rank 0's saved state resumes them all); the
+    # images differ, the crops and flips at one position of the ranks' batches do not.
     autograd.manual_seed(config["seed"])
     train_set, test_set = load_datasets(config, train_transform=True)
     model = MODELS[config["model"]](len(classes_of(config["dataset"])), train_set.data.shape[1])
@@ -183,20 +246,29 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
         start_epoch, history = checkpoint["epoch"], list(checkpoint["history"])
         saved = (start_epoch, resumed)
     if start_epoch >= total_epochs:
-        print(f"{out}: already trained for {start_epoch} epochs (pass --epochs N with N > {start_epoch} to continue)")
+        report(f"{out}: already trained for {start_epoch} epochs (pass --epochs N with N > {start_epoch} to continue)")
         return 0
     # Cosine annealing as a function of the epoch, rebuilt at the saved epoch on resume (PyTorch's
     # last_epoch idiom) rather than loaded, so that a larger --epochs stretches the rest of the schedule.
     scheduler = optim.lr_scheduler.LambdaLR(
         optimizer, lambda epoch: 0.5 * (1 + math.cos(math.pi * epoch / total_epochs)), last_epoch=start_epoch - 1)
 
-    loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True)
+    trained: nn.Module = model
+    sampler = None
+    batch = f"batch {config['batch_size']}"
+    if world > 1:
+        trained = DistributedDataParallel(model)
+        sampler = DistributedSampler(train_set, seed=config["seed"])
+        loader = DataLoader(train_set, batch_size=config["batch_size"] // world, sampler=sampler)
+        batch += f" ({loader.batch_size} on each of {world} processes)"
+    else:
+        loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True)
     loss_fn = nn.CrossEntropyLoss()
     parameters = sum(p.numel() for p in model.parameters())
-    print(f"training {config['model']} ({parameters:,} parameters) on {config['dataset']}: {len(train_set)} train / "
-          f"{len(test_set)} test images, epochs {start_epoch + 1}-{total_epochs}, {config['optimizer']} "
-          f"lr {config['lr']}, batch {config['batch_size']}, seed {config['seed']} -> {out}")
-    viz = import_viz()
+    report(f"training {config['model']} ({parameters:,} parameters) on {config['dataset']}: {len(train_set)} train / "
+           f"{len(test_set)} test images, epochs {start_epoch + 1}-{total_epochs}, {config['optimizer']} "
+           f"lr {config['lr']}, {batch}, seed {config['seed']} -> {out}")
+    viz = import_viz() if main else None
     graph_note = None
     position = Position(start_epoch + 1)
     try:
@@ -204,15 +276,22 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
             position.epoch, position.step = epoch + 1, 0
             started = time.perf_counter()
             row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
+            if sampler is not None:
+                sampler.set_epoch(epoch)
             row["train_loss"], row["train_acc"], note = train_epoch(
-                model, loader, optimizer, loss_fn, position, f"epoch {epoch + 1}/{total_epochs}",
-                graph=(viz, out) if viz is not None and epoch == start_epoch else None)
+                trained, loader, optimizer, loss_fn, position, f"epoch {epoch + 1}/{total_epochs}",
+                graph=(viz, out, model) if viz is not None and epoch == start_epoch else None)
             graph_note = graph_note or note
             row["images_per_s"] = len(train_set) / (time.perf_counter() - started)
             scheduler.step()
-            row["test_loss"], row["test_acc"], _ = evaluate(model, test_set, loss_fn)
+            # Every rank evaluates the model rank 0 saves: each one's last step updated its own running statistics.
+            for buffer in model.buffers():
+                distributed.broadcast(buffer, 0)
+            row["test_loss"], row["test_acc"] = evaluate_on_ranks(model, test_set, loss_fn)
             row["seconds"] = time.perf_counter() - started
             history.append(row)
+            if not main:
+                continue
             # Saved before the epoch's line is printed: a reader that has gone away (a closed pipe) stops the
             # run at that print, with this epoch kept.
             autograd.save({"config": config, "epoch": epoch + 1, "model": model.state_dict(),
@@ -227,10 +306,10 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
         # The epoch in progress is dropped: its half-updated weights are never written.
         where = f"interrupted at epoch {position.epoch} step {position.step}"
         if saved is None:
-            print(f"{where}: no epoch had completed, nothing saved", file=sys.stderr)
+            report(f"{where}: no epoch had completed, nothing saved", file=sys.stderr)
         else:
-            print(f"{where}: saved epoch {saved[0]} to {saved[1]}; resume with gradlab train --resume "
-                  f"{saved[1].parent}", file=sys.stderr)
+            report(f"{where}: saved epoch {saved[0]} to {saved[1]}; resume with gradlab train --resume "
+                   f"{saved[1].parent}", file=sys.stderr)
         return INTERRUPTED
     except Diverged as loss:
         where = (f"loss became {loss} at epoch {position.epoch}, step {position.step} "
@@ -238,6 +317,8 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
         kept = ("before any epoch completed, nothing saved" if saved is None else
                 f"the last good checkpoint, epoch {saved[0]}, is kept in {saved[1]}")
         raise CommandError(f"{where}; {kept}; a smaller --lr may help") from None
+    if not main:
+        return 0
     print(f"test accuracy {history[-1]['test_acc']:.2%} after {total_epochs} epochs "
           f"({sum(row['seconds'] for row in history[start_epoch:]):.1f} s of training and evaluation)")
     print(f"wrote {out / CHECKPOINT}, {out / 'metrics.json'}, {out / 'metrics.csv'}")
@@ -248,27 +329,35 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
     return 0
 
 
+def _quiet(*values: Any, **options: Any) -> None:
+    """``print`` for the ranks other than 0, which say nothing."""
+
+
 def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer, loss_fn: nn.Module,
                 position: Position, description: str,
-                graph: tuple[Any, Path] | None = None) -> tuple[float, float, str | None]:
-    """One pass over ``loader`` with a progress bar (loss, accuracy, images/s).
+                graph: tuple[Any, Path, nn.Module] | None = None) -> tuple[float, float, str | None]:
+    """One pass over ``loader`` with a progress bar (loss, accuracy, images/s), on rank 0 only.
 
     Args:
+        model: the model, or its ``DistributedDataParallel`` (then ``loader`` holds this rank's share).
         position: its ``step`` is counted up as the steps start.
-        graph: ``(viz, folder)`` to draw the graph of the first step into ``folder``, or None.
+        graph: ``(viz, folder, model)`` to draw the graph of the first step into ``folder`` (with the parameter
+            names of that model), or None.
 
     Returns:
-        mean training loss, training accuracy, and the line saying where the graph went (or None).
+        mean training loss and training accuracy (over all ranks), and the line saying where the graph went
+        (or None).
 
     Raises:
         Diverged: a step's loss is NaN or infinite; that step's backward and update are not run.
     """
     model.train()
+    world = distributed.get_world_size()
     seen = correct = 0
     loss_sum = 0.0
     note = None
     with progress_bar(total=len(loader.dataset), desc=description, unit="img", leave=False, file=sys.stderr,
-                      dynamic_ncols=True) as bar:
+                      dynamic_ncols=True, disable=distributed.get_rank() != 0) as bar:
         for images, labels in loader:
             position.step += 1
             optimizer.zero_grad()
@@ -282,12 +371,14 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer
             loss.backward()
             optimizer.step()
             if graph is not None and note is None:
-                note = save_graph(*graph, loss, model)
+                viz, folder, named = graph
+                note = save_graph(viz, folder, loss, named)
             seen += len(labels)
             correct += int((logits.data.argmax(1) == labels.data).sum())
             loss_sum += value * len(labels)
-            bar.update(len(labels))
+            bar.update(len(labels) * world)  # the other ranks' shares of the batch are as large
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.2%}")
+    loss_sum, correct, seen = sum_over_ranks(loss_sum, correct, seen)
     return loss_sum / seen, correct / seen, note
 
 
@@ -455,16 +546,42 @@ def make_optimizer(config: dict[str, Any], model: nn.Module) -> optim.Optimizer:
 def evaluate(model: nn.Module, dataset: ImageDataset, loss_fn: nn.Module,
              batch_size: int = 500) -> tuple[float, float, np.ndarray]:
     """Mean loss, accuracy and predicted classes of ``model`` on ``dataset`` (eval mode, no graph recorded)."""
+    loss_sum, predictions = loss_sum_and_predictions(model, dataset, loss_fn, batch_size)
+    return loss_sum / len(dataset), float(np.mean(predictions == dataset.targets)), predictions
+
+
+def evaluate_on_ranks(model: nn.Module, dataset: ImageDataset, loss_fn: nn.Module) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``dataset``, each rank evaluating every world-size-th image.
+
+    The ranks' loss sums and counts of correct predictions are added up, so every rank gets the numbers of the
+    whole dataset (in a world of one process, those of ``evaluate``).
+    """
+    rank, world = distributed.get_rank(), distributed.get_world_size()
+    share = ImageDataset(dataset.data[rank::world], dataset.targets[rank::world], dataset.transform)
+    loss_sum, predictions = loss_sum_and_predictions(model, share, loss_fn)
+    loss_sum, correct = sum_over_ranks(loss_sum, np.count_nonzero(predictions == share.targets))
+    return loss_sum / len(dataset), correct / len(dataset)
+
+
+def loss_sum_and_predictions(model: nn.Module, dataset: ImageDataset, loss_fn: nn.Module,
+                             batch_size: int = 500) -> tuple[float, np.ndarray]:
+    """The summed loss and the predicted classes of ``model`` on ``dataset`` (eval mode, no graph recorded)."""
     model.eval()
     loss_sum = 0.0
-    predictions = []
+    predictions = [np.zeros(0, np.int64)]  # a rank's share of a tiny test set may be empty
     with autograd.no_grad():
         for images, labels in DataLoader(dataset, batch_size=batch_size):
             logits = model(images)
             loss_sum += loss_fn(logits, labels).item() * len(labels)
             predictions.append(logits.data.argmax(1))
-    predictions = np.concatenate(predictions)
-    return loss_sum / len(dataset), float(np.mean(predictions == dataset.targets)), predictions
+    return loss_sum, np.concatenate(predictions)
+
+
+def sum_over_ranks(*values: float) -> tuple[float, ...]:
+    """Each of ``values`` summed over the ranks (one allreduce): what it is in one process with all their data."""
+    totals = np.array(values, np.float64)
+    distributed.all_reduce(autograd.from_numpy(totals))
+    return tuple(totals.tolist())
 
 
 def write_metrics(history: list[dict[str, float]], config: dict[str, Any], out: Path) -> None:

@@ -22,6 +22,10 @@ from autograd.tensor import Tensor, zero_grads
 from .parameter import Parameter
 
 
+# What the keys of a DistributedDataParallel's state dict start with (it holds the model as ``module``).
+_DDP_PREFIX = "module."
+
+
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(strict=False)`` could not match."""
 
@@ -374,6 +378,11 @@ class Module:
             errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{key}"' for key in missing) + ".")
         if strict and unexpected:
             errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{key}"' for key in unexpected) + ".")
+            if missing and all(key.startswith(_DDP_PREFIX) for key in unexpected) and {
+                    key[len(_DDP_PREFIX):] for key in unexpected} >= set(missing):
+                errors.append(f'The keys start with "{_DDP_PREFIX}": this is the state dict of a '
+                              f"DistributedDataParallel; save ddp.module.state_dict() instead, or load "
+                              f"{{key.removeprefix('{_DDP_PREFIX}'): value for key, value in state_dict.items()}}.")
         pairs = []
         for key, target in targets.items():
             if key not in state_dict:

@@ -11,3 +11,4 @@ from . import transforms
 from .dataloader import DataLoader
 from .dataset import Dataset, ImageDataset, Subset, TensorDataset, default_collate, random_split
 from .datasets import CIFAR10, MNIST, load_digits, read_idx
+from .sampler import DistributedSampler

@@ -1,8 +1,8 @@
-"""``DataLoader``: iterate over a dataset in (optionally shuffled) batches of Tensors."""
+"""``DataLoader``: iterate over a dataset in (optionally shuffled, or sampled) batches of Tensors."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -26,6 +26,8 @@ class DataLoader:
         collate_fn: turns a list of samples into a batch; when given, samples are fetched one by one.
         generator: numpy Generator or int seed for shuffling; None draws from the global generator, so
             ``autograd.manual_seed`` makes the order reproducible.
+        sampler: the indices to load, in order, instead of the whole dataset (such as a ``DistributedSampler``:
+            this rank's share); iterated anew every epoch, and it must have a ``len``. Excludes ``shuffle``.
 
     Example::
 
@@ -36,24 +38,32 @@ class DataLoader:
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  collate_fn: Callable[[list], Any] | None = None,
-                 generator: np.random.Generator | int | None = None) -> None:
+                 generator: np.random.Generator | int | None = None, *, sampler: Iterable[int] | None = None) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.collate_fn = collate_fn
+        self.sampler = sampler
         # A seed becomes one generator for the loader's lifetime, so successive epochs get different orders.
         self.generator = None if generator is None else as_generator(generator)
 
     def __len__(self) -> int:
-        count, remainder = divmod(len(self.dataset), self.batch_size)
+        count, remainder = divmod(len(self.dataset if self.sampler is None else self.sampler), self.batch_size)
         return count + (1 if remainder and not self.drop_last else 0)
 
     def __iter__(self) -> Iterator[Any]:
-        size = len(self.dataset)
-        order = as_generator(self.generator).permutation(size) if self.shuffle else np.arange(size)
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, np.int64)
+        elif self.shuffle:
+            order = as_generator(self.generator).permutation(len(self.dataset))
+        else:
+            order = np.arange(len(self.dataset))
+        size = len(order)
         stop = size - size % self.batch_size if self.drop_last else size
         for start in range(0, stop, self.batch_size):
             indices = order[start:start + self.batch_size]

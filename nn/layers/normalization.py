@@ -1,4 +1,4 @@
-"""Normalization layers: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm``."""
+"""Normalization layers: ``BatchNorm1d``, ``BatchNorm2d``, ``SyncBatchNorm``, ``LayerNorm``, ``GroupNorm``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ from typing import Sequence
 
 import numpy as np
 
+from autograd import distributed
 from autograd.errors import OpError
+from autograd.function import Function
+from autograd.grad_mode import no_grad
 from autograd.ops.normalization import check_eps
-from autograd.tensor import Tensor
+from autograd.ops.shape import cat
+from autograd.tensor import Tensor, from_numpy, tensor
 
 from .. import functional as F
 from .. import init
@@ -66,16 +70,20 @@ class _BatchNorm(Module):
         if input.shape[1] != self.num_features:
             raise OpError(f"{type(self).__name__}: expected {self.num_features} channels in dimension 1, "
                           f"got input of shape {input.shape}")
+        # Without running statistics, batch statistics are used in evaluation too.
+        use_batch_stats = self.training or not self.track_running_stats
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, use_batch_stats,
+                            self._count_batch(), self.eps)
+
+    def _count_batch(self) -> float:
+        """Count the batch being normalised (in training) and return its weight in the running estimates."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
             # momentum=None: running statistics are the plain average of all batches seen so far.
             if self.momentum is None:
                 factor = 1.0 / int(self.num_batches_tracked.data)
-        # Without running statistics, batch statistics are used in evaluation too.
-        use_batch_stats = self.training or not self.track_running_stats
-        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, use_batch_stats,
-                            factor, self.eps)
+        return factor
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -118,6 +126,111 @@ class BatchNorm2d(_BatchNorm):
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim != 4:
             raise ValueError(f"BatchNorm2d: expected 4D input (got {input.ndim}D input)")
+
+
+class AllReduceSum(Function):
+    """y = sum over the ranks of x, on every rank; dx = sum over the ranks of dy: the adjoint of an all-reduce
+    sum is an all-reduce sum, since every rank's y depends on every rank's x."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        total = x.data.copy()
+        distributed.all_reduce(from_numpy(total))
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        return AllReduceSum.apply(grad)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization with the statistics of the whole batch across the ranks of data-parallel training.
+
+    In training, the per-channel mean and variance are those of every rank's batch together (allreduces in
+    forward, and their adjoints in backward), so that N ranks with batches of B compute what ``BatchNorm`` does in
+    one process with the batch of N * B: outputs, input gradients, the running statistics, and (once
+    ``DistributedDataParallel`` has averaged them) weight and bias gradients. Every rank must run the same
+    SyncBatchNorm layers in the same order. In evaluation, and in a world of one process, it is ``BatchNorm``.
+
+    It is written with Tensor ops and a differentiable all-reduce (``AllReduceSum``), so its gradients can be
+    differentiated again; it makes two allreduces of C + 1 and C values in forward and two of C in backward.
+
+    Arguments and running statistics as in ``BatchNorm1d``.
+
+    Shape:
+        - Input: ``(N, C, *)``. Output: same shape.
+
+    Example::
+
+        >>> model = nn.SyncBatchNorm.convert_sync_batchnorm(resnet20())
+        >>> ddp = DistributedDataParallel(model)
+    """
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim < 2:
+            raise ValueError(f"SyncBatchNorm: expected at least 2D input (got {input.ndim}D input)")
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not (self.training and distributed.is_initialized() and distributed.get_world_size() > 1):
+            return super().forward(input)
+        self._check_input_dim(input)
+        if input.shape[1] != self.num_features:
+            raise OpError(f"SyncBatchNorm: expected {self.num_features} channels in dimension 1, got input of "
+                          f"shape {input.shape}")
+        factor = self._count_batch()
+        x, weight, bias = input, self.weight, self.bias
+        # float16 is normalised in float32, as batch_norm does: its sums over a channel overflow.
+        half = input.dtype == np.float16
+        if half:
+            x = input.float()
+            if weight is not None:
+                weight, bias = weight.float(), bias.float()
+        channels = x.shape[1]
+        axes = (0, *range(2, x.ndim))
+        shape = (1, channels) + (1,) * (x.ndim - 2)
+        # The value count travels with the sums: the ranks' batches may differ in size (an epoch's last batch).
+        local = cat([x.sum(axes), tensor([x.data.size // channels], dtype=x.dtype)])
+        totals = AllReduceSum.apply(local)
+        count = float(totals.data[channels])
+        if count <= 1:
+            raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel when training, got {count:.0f} "
+                             f"across the ranks")
+        mean = totals[:channels] / count
+        centred = x - mean.reshape(shape)
+        var = AllReduceSum.apply((centred * centred).sum(axes)) / count
+        result = centred * ((var + self.eps) ** -0.5).reshape(shape)
+        if weight is not None:
+            result = result * weight.reshape(shape) + bias.reshape(shape)
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.mul_(1.0 - factor).add_(mean.data, alpha=factor)
+                # The running estimate uses the unbiased variance, as in BatchNorm.
+                self.running_var.mul_(1.0 - factor).add_(var.data * (count / (count - 1)), alpha=factor)
+        return result.to(np.float16) if half else result
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module) -> Module:
+        """``module`` with every ``BatchNorm1d``/``BatchNorm2d`` in it replaced by a ``SyncBatchNorm`` that shares
+        its parameters and running statistics, as PyTorch's.
+
+        Args:
+            module: a model, or one batch norm layer.
+
+        Returns:
+            ``module``, its batch norm layers replaced in place; or, for a batch norm layer, its SyncBatchNorm.
+        """
+        converted = module
+        if isinstance(module, _BatchNorm):
+            converted = cls(module.num_features, module.eps, module.momentum, module.affine,
+                            module.track_running_stats)
+            if module.affine:
+                converted.weight, converted.bias = module.weight, module.bias
+            converted.running_mean, converted.running_var = module.running_mean, module.running_var
+            converted.num_batches_tracked = module.num_batches_tracked
+            converted.training = module.training
+        for name, child in module.named_children():
+            converted.add_module(name, cls.convert_sync_batchnorm(child))
+        return converted
 
 
 class LayerNorm(Module):

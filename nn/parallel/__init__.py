@@ -1,0 +1,3 @@
+"""Training on several processes and machines: ``DistributedDataParallel`` (on ``autograd.distributed``)."""
+
+from .distributed import DistributedDataParallel
