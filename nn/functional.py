@@ -6,7 +6,7 @@ The ops live in ``autograd/ops/`` (forward and backward side by side); this modu
 from autograd.ops.activation import (
     dropout, dropout2d, elu, gelu, hardtanh, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh,
 )
-from autograd.ops.conv import conv1d, conv2d, conv_transpose2d
+from autograd.ops.conv import conv1d, conv2d, conv3d, conv_transpose2d, conv_transpose3d
 from autograd.ops.linalg import linear
 from autograd.ops.loss import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss, nll_loss,
@@ -15,6 +15,6 @@ from autograd.ops.loss import (
 from autograd.ops.normalization import batch_norm, group_norm, layer_norm
 from autograd.ops.padding import pad
 from autograd.ops.pooling import (
-    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d, max_unpool2d,
+    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, avg_pool3d, max_pool2d, max_pool3d, max_unpool2d,
 )
 from autograd.ops.resize import interpolate

@@ -1,10 +1,8 @@
-"""conv1d, conv2d and conv_transpose2d: hand-computed cases, a naive loop reference, PyTorch cross-checks,
-finite-difference checks (first and second order) over a grid of configs, hypothesis shapes, error messages.
+"""conv1d, conv2d, conv3d, conv_transpose2d and conv_transpose3d: hand-computed cases, a naive loop reference,
+PyTorch cross-checks, finite-difference checks (first and second order) over a grid of configs, hypothesis
+shapes, error messages and node attributes. The kernels themselves are tested in test_kernels.py, their threads
+in test_parallel.py.
 """
-
-import multiprocessing
-import os
-import threading
 
 import numpy as np
 import pytest
@@ -13,7 +11,6 @@ from hypothesis import strategies as st
 
 import autograd
 import nn.functional as F
-from autograd.ops import conv
 
 
 def leaf(array, dtype=np.float64):
@@ -326,118 +323,7 @@ def test_double_backward_builds_convolutions():
     assert second.shape == w.shape
 
 
-# ----------------------------------------------------------------------------- implementation contract
-def test_forward_is_one_batched_matrix_product_per_kernel_row(monkeypatch):
-    calls = []
-    matmul = np.matmul
-
-    def counting(*args, **kwargs):
-        calls.append(args[0].shape)
-        return matmul(*args, **kwargs)
-
-    monkeypatch.setattr(np, "matmul", counting)
-    F.conv2d(autograd.zeros(4, 6, 8, 8), autograd.zeros(6, 3, 3, 3), groups=2)
-    # Per kernel row, one product batched over images and the two groups: (C_out/G, kw*C/G) @ (kw*C/G, Ho*Wo).
-    assert calls == [(2, 3, 3 * 3)] * 3
-
-
-def test_a_strided_conv_keeps_its_input_taps_for_the_weight_gradient():
-    rng = np.random.default_rng(13)
-    x, w = leaf(rng.standard_normal((4, 3, 8, 8))), leaf(rng.standard_normal((5, 3, 3, 3)))
-    y = F.conv2d(x, w, stride=2, padding=1)
-    taps = y.grad_fn.saved_tensors[2]
-    assert taps.shape == (4, 1, 3, 3, 2, 5, 4)  # (N, G, kw, C/G, sH, rows of a phase, Wo)
-    # taps[n, 0, j, c, r, q, p] = x_padded[n, c, 2q + r, 2p + j]: the middle column's odd padded rows are x[::2, ::2].
-    np.testing.assert_array_equal(taps[:, 0, 1, :, 1, :4], x.data[:, :, ::2, ::2])
-    grad = autograd.tensor(rng.standard_normal(y.shape))
-    y.backward(grad)
-    copied_again = conv.Conv2dWeightGrad.apply(x.detach(), grad, (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1)
-    np.testing.assert_array_equal(w.grad.data, copied_again.data)
-    # Windows that do not tile the input (7 columns, stride 2, no padding) take the general path, and keep theirs.
-    odd, odd_w = leaf(rng.standard_normal((2, 3, 7, 7))), leaf(w.data)
-    y = F.conv2d(odd, odd_w, stride=2)
-    assert y.grad_fn.saved_tensors[2] is not None
-    grad = autograd.tensor(rng.standard_normal(y.shape))
-    y.backward(grad)
-    copied_again = conv.Conv2dWeightGrad.apply(odd.detach(), grad, (3, 3), (2, 2), ((0, 0), (0, 0)), (1, 1), 1)
-    np.testing.assert_array_equal(odd_w.grad.data, copied_again.data)
-    # Nothing is kept when the weight needs no gradient, at stride 1, or for a 1x1 kernel, which copies no taps.
-    assert F.conv2d(x, w.detach(), stride=2, padding=1).grad_fn.saved_tensors[2] is None
-    assert F.conv2d(x, w, padding=1).grad_fn.saved_tensors[2] is None
-    assert F.conv2d(x, leaf(rng.standard_normal((5, 3, 1, 1))), stride=2).grad_fn.saved_tensors[2] is None
-
-
-@pytest.fixture
-def three_threads(monkeypatch):
-    """Chunks spread over three threads, whatever BLAS and the machine allow."""
-    conv._blas_threads()  # finds the BLAS whose thread limit the chunks set
-    monkeypatch.setattr(conv, "_blas_threads", lambda: 3)
-
-
-# stride 2 takes four stride phases in the input gradient; 2x2 images with 16 channels take the weight gradient's
-# side-by-side product
-@pytest.mark.parametrize("stride, size, channels", [(1, 32, 8), (2, 32, 8), (1, 2, 16)])
-def test_batch_chunks_on_threads_match_one_chunk(monkeypatch, three_threads, stride, size, channels):
-    rng = np.random.default_rng(11)
-    x, w = rng.standard_normal((16, channels, size, size)), rng.standard_normal((channels, channels, 3, 3))
-    results = []
-    # One image per chunk over three threads, then the whole batch in the calling thread.
-    for chunk_bytes, parallel_bytes in ((1 << 12, 0), (1 << 30, 1 << 30)):
-        monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk_bytes)
-        monkeypatch.setattr(conv, "_PARALLEL_BYTES", parallel_bytes)
-        inputs = leaf(x), leaf(w)
-        y = F.conv2d(*inputs, stride=stride, padding=1)
-        y.backward(autograd.ones(*y.shape))
-        results.append([y.data, inputs[0].grad.data, inputs[1].grad.data])
-    for chunked, whole in zip(*results):
-        np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
-
-
-def test_an_error_in_a_helper_thread_reaches_the_caller(three_threads):
-    caller = threading.current_thread()
-    helper_started = threading.Event()
-
-    def work(start, stop):
-        if threading.current_thread() is caller:
-            assert helper_started.wait(timeout=30)  # holds on to its first chunk until a helper has one
-        else:
-            helper_started.set()
-            raise RuntimeError(f"chunk {start} failed")
-
-    with pytest.raises(RuntimeError, match="chunk [0-5] failed"):
-        conv._in_batch_chunks(work, 6, conv._CHUNK_BYTES)
-
-
-def test_the_caller_does_not_wait_for_a_helper_that_took_no_chunk(three_threads):
-    conv._in_batch_chunks(lambda start, stop: None, 6, conv._CHUNK_BYTES)  # starts the helpers
-    release = threading.Event()
-    for _ in range(conv._CORES - 1):
-        conv._helper_tasks.put(release.wait)  # every helper thread is busy elsewhere
-    safety_net = threading.Timer(30, release.set)
-    safety_net.start()
-    threads = []
-    try:
-        conv._in_batch_chunks(lambda start, stop: threads.append(threading.current_thread()), 6, conv._CHUNK_BYTES)
-        assert not release.is_set()  # returned while the helpers were still busy
-    finally:
-        release.set()
-        safety_net.cancel()
-    assert threads == [threading.current_thread()] * 6
-
-
-def _conv2d_output(x, w):
-    return F.conv2d(autograd.tensor(x), autograd.tensor(w), padding=1).data
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_convolution_runs_in_a_forked_child(three_threads):
-    rng = np.random.default_rng(12)
-    x, w = rng.standard_normal((16, 8, 32, 32)), rng.standard_normal((4, 8, 3, 3))
-    expected = _conv2d_output(x, w)  # starts the helper threads, which a forked child does not inherit
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        np.testing.assert_array_equal(pool.apply_async(_conv2d_output, (x, w)).get(timeout=60), expected)
-
-
+# ----------------------------------------------------------------------------- edge cases
 def test_empty_batch():
     x, w = autograd.zeros(0, 3, 5, 5, requires_grad=True), autograd.randn(4, 3, 3, 3, requires_grad=True)
     y = F.conv2d(x, w, padding=1)
@@ -480,7 +366,168 @@ def conv_call(op, input_shape, weight_shape, bias_shape=None, **kwargs):
     (conv_call(F.conv_transpose2d, (1, 3, 4, 4), (2, 2, 3, 3)), "input has 3 channels .* expects 2"),
     (conv_call(F.conv_transpose2d, (1, 2, 4, 4), (2, 2, 3, 3), stride=2, output_padding=2),
      "output_padding .* must be smaller than stride"),
+    (conv_call(F.conv3d, (2, 4, 4), (1, 2, 3, 3, 3)), r"conv3d: expected a 4-d .* got shape \(2, 4, 4\)"),
+    (conv_call(F.conv3d, (1, 2, 4, 4, 4), (1, 2, 3, 3)), r"conv3d: expected a 5-d weight, got shape \(1, 2, 3, 3\)"),
+    (conv_call(F.conv3d, (1, 2, 4, 4, 2), (1, 2, 3, 3, 3)),
+     "conv3d: kernel 3x3x3 .* larger than the padded input 4x4x2"),
+    (conv_call(F.conv3d, (1, 4, 4, 4, 4), (2, 2, 3, 3, 3), groups=3), "conv3d: groups=3 does not divide the 4"),
+    (conv_call(F.conv3d, (1, 2, 4, 4, 4), (1, 2, 3, 3, 3), stride=(1, 1)),
+     r"conv3d: stride must be an int or a tuple of 3 ints, got \(1, 1\)"),
+    (conv_call(F.conv_transpose3d, (1, 3, 2, 2, 2), (2, 2, 3, 3, 3)), "conv_transpose3d: input has 3 channels"),
+    (conv_call(F.conv_transpose3d, (1, 2, 2, 2, 2), (2, 2, 3, 3, 3), stride=2, output_padding=(0, 2, 0)),
+     r"conv_transpose3d: output_padding \(0, 2, 0\) must be smaller than stride"),
+    (conv_call(F.conv_transpose3d, (1, 2, 1, 1, 1), (2, 1, 1, 1, 1), padding=1),
+     "conv_transpose3d: padding .* crops the whole output .* gives -1x-1x-1"),
 ])
 def test_bad_arguments_raise_value_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ----------------------------------------------------------------------------- the weight gradient's two paths
+@pytest.mark.parametrize("stride, size", [(2, 8), (2, 7), (1, 8)])
+def test_the_weight_gradient_is_the_same_with_and_without_a_graph(stride, size):
+    # Without create_graph the kernel runs on arrays (a strided conv reuses its forward's taps); with it, a
+    # differentiable Conv2dWeightGrad is recorded, which reads x alone.
+    rng = np.random.default_rng(13)
+    x, w = leaf(rng.standard_normal((4, 3, size, size))), leaf(rng.standard_normal((5, 3, 3, 3)))
+    y = F.conv2d(x, w, stride=stride, padding=1)
+    g = autograd.tensor(rng.standard_normal(y.shape))
+    (plain,) = autograd.grad(y, w, g)
+    (recorded,) = autograd.grad(F.conv2d(x, w, stride=stride, padding=1), w, g, create_graph=True)
+    assert plain.grad_fn is None and recorded.grad_fn.name() == "Conv2dWeightGrad"
+    np.testing.assert_allclose(plain.data, recorded.data, rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- conv3d and conv_transpose3d
+def test_conv3d_by_hand():
+    x = leaf(np.arange(8.0).reshape(1, 1, 2, 2, 2))
+    w = leaf(np.ones((1, 1, 2, 2, 1)))
+    y = F.conv3d(x, w, leaf([1.0]))
+    # Each output sums a 2x2 block of depth and height at one width: x[0, 0, :, :, j].sum() + 1.
+    np.testing.assert_array_equal(y.data.reshape(2), [0 + 2 + 4 + 6 + 1, 1 + 3 + 5 + 7 + 1])
+    y.backward(autograd.tensor([[[[[1.0, 10.0]]]]]))
+    np.testing.assert_array_equal(x.grad.data[0, 0, :, :, 0], np.ones((2, 2)))  # every x[.., 0] feeds output 0
+    np.testing.assert_array_equal(x.grad.data[0, 0, :, :, 1], np.full((2, 2), 10.0))
+    np.testing.assert_array_equal(w.grad.data.reshape(4), [0 + 10, 2 + 30, 4 + 50, 6 + 70])
+    assert y.grad_fn.name() == "Conv3d"
+
+
+CONV3D_CONFIGS = [
+    (2, 2, (4, 5, 3), 3, (2, 3, 2), {}),
+    (1, 2, (5, 4, 5), 2, (3, 3, 3), {"stride": 2, "padding": 1}),
+    (1, 2, (5, 5, 4), 2, (2, 2, 3), {"stride": (1, 2, 1), "padding": (1, 0, 1), "dilation": (2, 1, 1)}),
+    (1, 3, (4, 4, 5), 2, (2, 3, 2), {"padding": "same"}),
+    (2, 4, (3, 4, 4), 4, (1, 3, 3), {"groups": 4, "padding": (0, 1, 1)}),  # depthwise
+    (1, 4, (3, 3, 3), 6, (1, 1, 1), {"groups": 2}),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("config", CONV3D_CONFIGS, ids=[str(c[-1]) for c in CONV3D_CONFIGS])
+def test_conv3d_matches_torch_values_and_gradients(config):
+    torch = pytest.importorskip("torch")
+    n, c, size, out_channels, kernel, kwargs = config
+    rng = np.random.default_rng(14)
+    arrays = (rng.standard_normal((n, c, *size)), rng.standard_normal((out_channels, c // kwargs.get("groups", 1),
+                                                                       *kernel)), rng.standard_normal(out_channels))
+    ours = [leaf(a) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y = F.conv3d(*ours, **kwargs)
+    expected = torch.nn.functional.conv3d(*theirs, **kwargs)
+    np.testing.assert_allclose(y.data, expected.detach().numpy(), atol=1e-10)
+    g = rng.standard_normal(y.shape)
+    y.backward(autograd.tensor(g))
+    expected.backward(torch.tensor(g))
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), atol=1e-10)
+
+
+TRANSPOSE3D_CONFIGS = [
+    (2, 2, (2, 3, 2), 3, (2, 2, 3), {}),
+    (1, 2, (2, 2, 3), 2, (3, 3, 2), {"stride": 2, "padding": 1, "output_padding": (1, 0, 1)}),
+    (1, 4, (2, 2, 2), 4, (2, 2, 2), {"groups": 2, "dilation": (1, 2, 1), "stride": (2, 1, 1)}),
+]
+
+
+@pytest.mark.parametrize("config", TRANSPOSE3D_CONFIGS, ids=[str(c[-1]) for c in TRANSPOSE3D_CONFIGS])
+def test_conv_transpose3d_matches_torch_values_and_gradients(config):
+    torch = pytest.importorskip("torch")
+    n, c, size, out_channels, kernel, kwargs = config
+    rng = np.random.default_rng(15)
+    arrays = (rng.standard_normal((n, c, *size)), rng.standard_normal((c, out_channels // kwargs.get("groups", 1),
+                                                                       *kernel)), rng.standard_normal(out_channels))
+    ours = [leaf(a) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y = F.conv_transpose3d(*ours, **kwargs)
+    expected = torch.nn.functional.conv_transpose3d(*theirs, **kwargs)
+    np.testing.assert_allclose(y.data, expected.detach().numpy(), atol=1e-10)
+    g = rng.standard_normal(y.shape)
+    y.backward(autograd.tensor(g))
+    expected.backward(torch.tensor(g))
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), atol=1e-10)
+
+
+def test_conv_transpose3d_is_the_adjoint_of_conv3d():
+    rng = np.random.default_rng(16)
+    x, w, y = (rng.standard_normal(shape) for shape in ((2, 3, 5, 5, 6), (4, 3, 3, 2, 3), (2, 4, 3, 2, 2)))
+    forward = F.conv3d(autograd.tensor(x), autograd.tensor(w), stride=2, padding=(1, 0, 0)).data
+    back = F.conv_transpose3d(autograd.tensor(y), autograd.tensor(w), stride=2, padding=(1, 0, 0),
+                              output_padding=(0, 1, 1)).data
+    assert back.shape == x.shape
+    assert np.isclose((forward * y).sum(), (x * back).sum())
+
+
+def test_conv3d_double_backward_builds_3d_convolutions():
+    rng = np.random.default_rng(17)
+    x, w = leaf(rng.standard_normal((1, 2, 4, 4, 4))), leaf(rng.standard_normal((2, 2, 2, 2, 2)))
+    y = F.conv3d(x, w, stride=2)
+    grad_x, grad_w = autograd.grad((y * y).sum(), (x, w), create_graph=True)
+    assert grad_x.grad_fn.name() == "ConvTranspose3d"
+    assert grad_w.grad_fn.name() == "Conv3dWeightGrad"
+    assert autograd.gradgradcheck(lambda a, b: F.conv3d(a, b, stride=2), (x, w))
+
+
+def test_unbatched_3d_inputs():
+    assert F.conv3d(autograd.zeros(2, 4, 4, 4), autograd.zeros(3, 2, 3, 3, 3), padding=1).shape == (3, 4, 4, 4)
+    assert F.conv_transpose3d(autograd.zeros(2, 2, 2, 2), autograd.zeros(2, 3, 2, 2, 2), stride=2).shape == (
+        3, 4, 4, 4)
+
+
+def test_conv3d_keeps_float32():
+    x, w = autograd.randn(1, 2, 4, 4, 4, requires_grad=True), autograd.randn(3, 2, 2, 2, 2, requires_grad=True)
+    y = F.conv3d(x, w, stride=2)
+    z = F.conv_transpose3d(y, w, stride=2)
+    assert y.dtype == z.dtype == np.float32
+    z.sum().backward()
+    assert x.grad.dtype == w.grad.dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- node attributes
+@pytest.mark.parametrize("make, expected", [
+    (lambda x, w: F.conv2d(x, w), {}),
+    (lambda x, w: F.conv2d(x, w, stride=2, padding=1), {"stride": 2, "padding": 1}),
+    (lambda x, w: F.conv2d(x, w, stride=(2, 1), dilation=2), {"stride": (2, 1), "dilation": 2}),
+    (lambda x, w: F.conv2d(x, w[:, :2], padding=(1, 0), groups=2), {"padding": (1, 0), "groups": 2}),
+    (lambda x, w: F.conv2d(x, w[:, :, :2], padding="same"), {"padding": ((0, 1), (1, 1))}),
+    (lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+     {"stride": 2, "padding": 1, "output_padding": 1}),
+    (lambda x, w: F.conv_transpose2d(x, w, stride=(2, 1)), {"stride": (2, 1)}),
+])
+def test_conv_nodes_describe_their_user_facing_settings(make, expected):
+    x, w = autograd.randn(1, 4, 6, 6, requires_grad=True), autograd.randn(4, 4, 3, 3, requires_grad=True)
+    assert make(x, w).grad_fn.attributes() == expected
+
+
+def test_gradient_nodes_describe_the_convolution_they_differentiate():
+    x, w = autograd.randn(1, 2, 6, 6, requires_grad=True), autograd.randn(2, 2, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, stride=2, padding=1)
+    grad_x, grad_w = autograd.grad((y * y).sum(), (x, w), create_graph=True)
+    assert grad_w.grad_fn.attributes() == {"stride": 2, "padding": 1}
+    # The input gradient is a transposed convolution whose output_padding restores the row no window reached.
+    assert grad_x.grad_fn.attributes() == {"stride": 2, "padding": 1, "output_padding": 1}
+    assert repr(y.grad_fn) == "<Conv2d stride=2 padding=1>"
+    volume = F.conv3d(autograd.randn(1, 2, 4, 4, 4, requires_grad=True), autograd.randn(2, 1, 2, 2, 2), groups=2,
+                      stride=(1, 2, 2))
+    assert volume.grad_fn.attributes() == {"stride": (1, 2, 2), "groups": 2}

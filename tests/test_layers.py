@@ -351,3 +351,68 @@ def test_normalization_layers_refuse_a_non_positive_eps(make, name):
         with pytest.raises(ValueError, match=rf"{name}: eps must be positive, got {eps}"):
             make(eps)
     assert make(1e-3).eps == 1e-3
+
+
+# ----------------------------------------------------------------------------- 3-d layers
+LAYERS_3D = [
+    ("Conv3d", lambda: nn.Conv3d(2, 3, 3, padding=1), (1, 2, 3, 4, 3), (1, 3, 3, 4, 3)),
+    ("Conv3d-strided-groups", lambda: nn.Conv3d(4, 2, (1, 2, 2), stride=(1, 2, 2), groups=2, bias=False),
+     (1, 4, 2, 4, 4), (1, 2, 2, 2, 2)),
+    ("Conv3d-replicate", lambda: nn.Conv3d(1, 2, 3, padding=(0, 1, 1), padding_mode="replicate"), (1, 1, 3, 3, 3),
+     (1, 2, 1, 3, 3)),
+    ("ConvTranspose3d", lambda: nn.ConvTranspose3d(2, 3, 3, stride=2, padding=1, output_padding=(1, 0, 1)),
+     (1, 2, 2, 2, 2), (1, 3, 4, 3, 4)),
+    ("MaxPool3d", lambda: nn.MaxPool3d(2), (1, 2, 4, 4, 4), (1, 2, 2, 2, 2)),
+    ("MaxPool3d-padded", lambda: nn.MaxPool3d(3, stride=2, padding=1), (1, 1, 3, 5, 5), (1, 1, 2, 3, 3)),
+    ("AvgPool3d", lambda: nn.AvgPool3d(2, stride=1), (1, 2, 3, 3, 2), (1, 2, 2, 2, 1)),
+]
+
+
+@pytest.mark.parametrize("name, make, input_shape, output_shape", LAYERS_3D, ids=[row[0] for row in LAYERS_3D])
+def test_3d_layers_output_shape_and_gradcheck(name, make, input_shape, output_shape):
+    layer = make()
+    output = layer(autograd.randn(*input_shape))
+    assert output.shape == output_shape and output.dtype == np.float32
+    layer = layer.double()
+    rng = np.random.default_rng(2)
+    values = rng.permutation(math.prod(input_shape)).reshape(input_shape) * 0.1  # no ties for max-pooling
+    x = autograd.tensor(values, requires_grad=True)
+    params = list(layer.parameters())
+    assert autograd.gradcheck(lambda x, *params: layer(x), (x, *params))
+
+
+def test_3d_conv_layers_reset_their_parameters_and_match_torch():
+    torch = pytest.importorskip("torch")
+    for ours, theirs in [(nn.Conv3d(2, 3, (2, 3, 2), stride=(1, 2, 1), padding=1, dilation=(2, 1, 1), groups=1),
+                          torch.nn.Conv3d(2, 3, (2, 3, 2), stride=(1, 2, 1), padding=1, dilation=(2, 1, 1))),
+                         (nn.Conv3d(2, 4, 3, padding=1, padding_mode="circular", groups=2),
+                          torch.nn.Conv3d(2, 4, 3, padding=1, padding_mode="circular", groups=2)),
+                         (nn.ConvTranspose3d(2, 4, 3, stride=2, output_padding=1, groups=2),
+                          torch.nn.ConvTranspose3d(2, 4, 3, stride=2, output_padding=1, groups=2))]:
+        assert ours.weight.shape == tuple(theirs.weight.shape)
+        for p in ours.parameters():
+            p.data[...] = 100.0
+        ours.reset_parameters()
+        assert all(np.abs(p.data).max() < 1.0 and np.unique(p.data).size == p.numel() for p in ours.parameters())
+        theirs.weight.data = torch.from_numpy(ours.weight.data.copy())
+        theirs.bias.data = torch.from_numpy(ours.bias.data.copy())
+        x = autograd.randn(1, 2, 4, 5, 4)
+        np.testing.assert_allclose(ours(x).data, theirs(torch.from_numpy(x.data)).detach().numpy(), rtol=1e-5,
+                                   atol=1e-5)
+
+
+def test_3d_layers_repr_and_checks():
+    assert repr(nn.Conv3d(2, 4, 3, stride=(1, 2, 2), padding=1, bias=False)) == (
+        "Conv3d(2, 4, kernel_size=(3, 3, 3), stride=(1, 2, 2), padding=(1, 1, 1), bias=False)")
+    assert repr(nn.ConvTranspose3d(4, 2, 2, stride=2, output_padding=1)) == (
+        "ConvTranspose3d(4, 2, kernel_size=(2, 2, 2), stride=(2, 2, 2), output_padding=(1, 1, 1))")
+    assert repr(nn.MaxPool3d(3, 2, 1)) == "MaxPool3d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)"
+    assert repr(nn.AvgPool3d(2)) == "AvgPool3d(kernel_size=2, stride=2, padding=0)"
+    with pytest.raises(ValueError, match="Conv3d: kernel_size must be an int or a tuple of 3 ints"):
+        nn.Conv3d(2, 4, (3, 3))
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported for ConvTranspose3d'):
+        nn.ConvTranspose3d(2, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="ConvTranspose3d: padding must be an int or a tuple of 3 ints"):
+        nn.ConvTranspose3d(2, 4, 3, padding="same")
+    pooled, indices = nn.MaxPool3d(2, return_indices=True)(autograd.randn(1, 1, 2, 2, 2))
+    assert pooled.shape == indices.shape == (1, 1, 1, 1, 1)

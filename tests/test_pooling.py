@@ -338,3 +338,97 @@ def test_max_pool_of_integers_pads_with_the_dtype_minimum(dtype):
     assert y.dtype == dtype
     np.testing.assert_array_equal(y.data, expected.astype(dtype))
     np.testing.assert_array_equal(indices.data, expected_indices)
+
+
+# ----------------------------------------------------------------------------- 3-d pooling
+def test_max_and_avg_pool3d_by_hand():
+    x = leaf(np.arange(16.0).reshape(1, 1, 2, 2, 4))
+    y, indices = F.max_pool3d(x, 2, return_indices=True)
+    # Two 2x2x2 windows: the first holds x[.., 0:2] of both depths and rows, whose maximum is 13.
+    np.testing.assert_array_equal(y.data.reshape(2), [13, 15])
+    np.testing.assert_array_equal(indices.data.reshape(2), [13, 15])  # flat positions in the 2x2x4 volume
+    y.backward(autograd.tensor([[[[[1.0, 2.0]]]]]))
+    assert x.grad.data.reshape(-1)[13] == 1 and x.grad.data.reshape(-1)[15] == 2 and x.grad.data.sum() == 3
+    average = F.avg_pool3d(x, 2)
+    np.testing.assert_array_equal(average.data.reshape(2), [(0 + 1 + 4 + 5 + 8 + 9 + 12 + 13) / 8,
+                                                            (2 + 3 + 6 + 7 + 10 + 11 + 14 + 15) / 8])
+    assert y.grad_fn.name() == "MaxPool3d" and average.grad_fn.name() == "AvgPool3d"
+
+
+@pytest.mark.parametrize("op, kwargs", [
+    ("max_pool3d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+    ("max_pool3d", {"kernel_size": (2, 3, 2), "stride": (1, 2, 1), "padding": (1, 0, 1), "dilation": (2, 1, 1)}),
+    ("avg_pool3d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+    ("avg_pool3d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}),
+    ("avg_pool3d", {"kernel_size": (2, 3, 2), "stride": 1, "divisor_override": 3}),
+])
+def test_pool3d_matches_torch_values_indices_and_gradients(op, kwargs):
+    torch = pytest.importorskip("torch")
+    if op == "max_pool3d":
+        kwargs = {**kwargs, "return_indices": True}
+    x = distinct(np.random.default_rng(12), 2, 2, 5, 6, 5)
+    ours, theirs = leaf(x), torch.tensor(x, requires_grad=True)
+    y = getattr(F, op)(ours, **kwargs)
+    expected = getattr(torch.nn.functional, op)(theirs, **kwargs)
+    if op == "max_pool3d":
+        np.testing.assert_array_equal(y[1].data, expected[1].numpy())
+        y, expected = y[0], expected[0]
+    np.testing.assert_allclose(y.data, expected.detach().numpy(), atol=1e-12)
+    g = np.random.default_rng(13).standard_normal(y.shape)
+    y.backward(autograd.tensor(g))
+    expected.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), atol=1e-12)
+
+
+def test_pool3d_gradients_are_3d_pooling_ops_again():
+    x = leaf(distinct(np.random.default_rng(14), 1, 1, 4, 4, 4))
+    (grad_max,) = autograd.grad((F.max_pool3d(x, 2) ** 2).sum(), x, create_graph=True)
+    assert grad_max.grad_fn.name() == "MaxUnpool3d"
+    (grad_avg,) = autograd.grad((F.avg_pool3d(x, 2, 1) ** 2).sum(), x, create_graph=True)
+    assert grad_avg.grad_fn.name() == "AvgSpread3d"
+    assert autograd.gradgradcheck(lambda a: F.avg_pool3d(a, 3, 2, 1, ceil_mode=True), (x,))
+
+
+def test_unbatched_and_float32_pool3d():
+    x = autograd.randn(2, 4, 4, 4)
+    y, indices = F.max_pool3d(x, 2, return_indices=True)
+    assert y.shape == indices.shape == (2, 2, 2, 2) and y.dtype == np.float32
+    assert F.avg_pool3d(x, 2).shape == (2, 2, 2, 2) and F.avg_pool3d(x, 2).dtype == np.float32
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.max_pool3d(autograd.zeros(4, 4, 4), 2), r"max_pool3d: expected a 4-d \(C, D, H, W\) .* \(4, 4, 4\)"),
+    (lambda: F.max_pool3d(autograd.zeros(1, 1, 4, 4, 4), 2, padding=(0, 2, 0)),
+     r"max_pool3d: padding \(0, 2, 0\) must be at most half"),
+    (lambda: F.avg_pool3d(autograd.zeros(1, 1, 4, 2, 4), 3), "avg_pool3d: kernel .* larger than the input 4x2x4"),
+    (lambda: F.avg_pool3d(autograd.zeros(1, 1, 4, 4, 4), (2, 2)), "avg_pool3d: kernel_size must be .* 3 ints"),
+    (lambda: F.avg_pool3d(autograd.zeros(1, 1, 4, 4, 4, dtype=autograd.int64), 2), "avg_pool3d: expected a floating"),
+    (lambda: F.avg_pool3d(autograd.zeros(1, 1, 4, 4, 4), 2, divisor_override=0), "divisor_override must be non-zero"),
+])
+def test_bad_pool3d_arguments_raise_value_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# ----------------------------------------------------------------------------- node attributes
+@pytest.mark.parametrize("make, expected", [
+    (lambda x: F.max_pool2d(x, 2), {"kernel_size": 2}),
+    (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), {"kernel_size": 3, "stride": 2, "padding": 1,
+                                                         "ceil_mode": True}),
+    (lambda x: F.max_pool2d(x, (2, 3), 1, dilation=(1, 2)), {"kernel_size": (2, 3), "stride": 1,
+                                                             "dilation": (1, 2)}),
+    (lambda x: F.avg_pool2d(x, 2), {"kernel_size": 2}),
+    (lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False, divisor_override=4),
+     {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False, "divisor_override": 4}),
+    (lambda x: F.adaptive_max_pool2d(x, (2, 3)), {"output_size": (2, 3)}),
+])
+def test_pooling_nodes_describe_their_user_facing_settings(make, expected):
+    x = autograd.randn(1, 2, 6, 6, requires_grad=True)
+    assert make(x).grad_fn.attributes() == expected
+
+
+def test_pooling_gradient_nodes_describe_the_pooling():
+    x = leaf(distinct(np.random.default_rng(15), 1, 1, 6, 6, 6))
+    (grad_avg,) = autograd.grad((F.avg_pool3d(x, 3, 2, 1) ** 2).sum(), x, create_graph=True)
+    assert grad_avg.grad_fn.attributes() == {"kernel_size": 3, "stride": 2, "padding": 1}
+    assert F.max_pool3d(x, (1, 2, 2)).grad_fn.attributes() == {"kernel_size": (1, 2, 2)}

@@ -1,4 +1,4 @@
-"""Samples for convolution and pooling: strides, padding (incl. 'same'), dilation, groups, ceil_mode.
+"""Samples for convolution and pooling in 2-d and 3-d: strides, padding (incl. 'same'), dilation, groups, ceil_mode.
 
 Max-pooling inputs have distinct values so no window has a tie, and adaptive-pool inputs likewise.
 """
@@ -45,6 +45,27 @@ def _conv_transpose2d(rng: np.random.Generator) -> list[Sample]:
     ]
 
 
+def _conv3d(rng: np.random.Generator) -> list[Sample]:
+    return [
+        Sample("2x2x2 bias", (leaf(rng, 1, 2, 3, 3, 3), leaf(rng, 2, 2, 2, 2, 2), leaf(rng, 2))),
+        Sample("stride=(1,2,2) padding=1 dilation=(2,1,1)", (leaf(rng, 1, 1, 4, 4, 3), leaf(rng, 2, 1, 2, 2, 2)),
+               {"stride": (1, 2, 2), "padding": 1, "dilation": (2, 1, 1)}),
+        Sample("padding='same' groups=2", (leaf(rng, 1, 2, 3, 3, 2), leaf(rng, 2, 1, 2, 1, 2)),
+               {"padding": "same", "groups": 2}),
+        Sample("unbatched", (leaf(rng, 1, 3, 3, 3), leaf(rng, 1, 1, 2, 2, 2)), {"padding": "valid"}),
+    ]
+
+
+def _conv_transpose3d(rng: np.random.Generator) -> list[Sample]:
+    return [
+        Sample("stride=2 padding=(0,1,0) output_padding=(1,0,1) bias",
+               (leaf(rng, 1, 2, 2, 2, 2), leaf(rng, 2, 1, 2, 3, 2), leaf(rng, 1)),
+               {"stride": 2, "padding": (0, 1, 0), "output_padding": (1, 0, 1)}),
+        Sample("groups=2 dilation=(1,2,1)", (leaf(rng, 1, 2, 2, 2, 2), leaf(rng, 2, 1, 2, 2, 1)),
+               {"groups": 2, "dilation": (1, 2, 1)}),
+    ]
+
+
 def _max_pool2d(rng: np.random.Generator) -> list[Sample]:
     return [
         Sample("2x2", (distinct(rng, 2, 2, 4, 4),), {"kernel_size": 2}),
@@ -66,6 +87,26 @@ def _avg_pool2d(rng: np.random.Generator) -> list[Sample]:
                {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}),
         Sample("divisor_override=3", (leaf(rng, 1, 2, 5, 5),), {"kernel_size": 2, "stride": 1,
                                                                "divisor_override": 3}),
+    ]
+
+
+def _max_pool3d(rng: np.random.Generator) -> list[Sample]:
+    return [
+        Sample("2x2x2", (distinct(rng, 1, 2, 4, 4, 4),), {"kernel_size": 2}),
+        Sample("3x3x2 stride=2 padding=1 ceil_mode (overlapping)", (distinct(rng, 1, 1, 5, 4, 5),),
+               {"kernel_size": (3, 3, 2), "stride": 2, "padding": 1, "ceil_mode": True}),
+        Sample("2x2x2 dilation=(1,2,1) stride=1 unbatched", (distinct(rng, 1, 3, 4, 3),),
+               {"kernel_size": 2, "stride": 1, "dilation": (1, 2, 1)}),
+    ]
+
+
+def _avg_pool3d(rng: np.random.Generator) -> list[Sample]:
+    return [
+        Sample("2x2x2", (leaf(rng, 1, 2, 4, 4, 4),), {"kernel_size": 2}),
+        Sample("3x3x3 stride=2 padding=1 ceil_mode count_include_pad=False", (leaf(rng, 1, 1, 5, 4, 5),),
+               {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}),
+        Sample("divisor_override=3 unbatched", (leaf(rng, 1, 3, 3, 3),), {"kernel_size": 2, "stride": 1,
+                                                                           "divisor_override": 3}),
     ]
 
 
@@ -92,8 +133,12 @@ OPS = [
     OpInfo("conv2d", conv.conv2d, _conv2d),
     OpInfo("conv1d", conv.conv1d, _conv1d),
     OpInfo("conv_transpose2d", conv.conv_transpose2d, _conv_transpose2d),
+    OpInfo("conv3d", conv.conv3d, _conv3d),
+    OpInfo("conv_transpose3d", conv.conv_transpose3d, _conv_transpose3d),
     OpInfo("max_pool2d", pooling.max_pool2d, _max_pool2d),
     OpInfo("avg_pool2d", pooling.avg_pool2d, _avg_pool2d),
+    OpInfo("max_pool3d", pooling.max_pool3d, _max_pool3d),
+    OpInfo("avg_pool3d", pooling.avg_pool3d, _avg_pool3d),
     OpInfo("adaptive_avg_pool2d", pooling.adaptive_avg_pool2d, _adaptive),
     OpInfo("adaptive_max_pool2d", pooling.adaptive_max_pool2d, _adaptive),
     OpInfo("max_unpool2d", pooling.max_unpool2d, _max_unpool2d),

@@ -1,7 +1,7 @@
-"""Pooling: max, average and adaptive pooling over 2-d windows, and max-unpooling.
+"""Pooling: max and average pooling over 2-d and 3-d windows, adaptive pooling, and max-unpooling.
 
-Each window is visited by kernel offset, not by pixel: for a kh x kw kernel the forward pass takes kh*kw
-strided slices of the padded batch, each holding that offset's element of every window at once.
+The array work is in ``autograd/kernels/pooling.py``: each window is visited by kernel offset, not by pixel,
+one strided slice of the padded batch per offset holding that offset's element of every window at once.
 
 The gradients follow the CNN notes:
 
@@ -20,14 +20,19 @@ dtype: its padding is the dtype's lowest value.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import OpError
 from ..function import Function
+from ..kernels.conv import window_extent
+from ..kernels.pooling import (
+    PoolSpec, adaptive_bins, adaptive_max_pool, max_pool, max_unpool, output_size, spread_windows, window_divisor,
+    window_sums,
+)
 from ..tensor import Tensor, wrap
-from .conv import _int_tuple
+from .arguments import batched_call, collapsed, int_tuple, non_default, size_text
 from .indexing import Gather
 from .linalg import matmul
 from .reduction import accumulation_dtype, check_floating
@@ -35,110 +40,75 @@ from .reduction import accumulation_dtype, check_floating
 Pair = tuple[int, int]
 
 
-def _window_slice(offset: int, dilation: int, stride: int, count: int) -> slice:
-    """The rows (or columns) of the padded input holding one kernel offset's element of each window."""
-    start = offset * dilation
-    return slice(start, start + (count - 1) * stride + 1, stride)
+def _window_attributes(spec: PoolSpec) -> dict[str, Any]:
+    kernel = collapsed(spec.kernel)
+    return {"kernel_size": kernel, **non_default(stride=(spec.stride, kernel), padding=(spec.padding, 0),
+                                                 dilation=(spec.dilation, 1), ceil_mode=(spec.ceil_mode, False))}
 
 
-def _padded(x: np.ndarray, padding: Pair, extent: Pair, fill: float) -> np.ndarray:
-    """``x`` (N, C, H, W) with ``padding`` rows/columns of ``fill`` before it, grown to at least ``extent``."""
-    n, c, h, w = x.shape
-    (top, left), (rows, cols) = padding, extent
-    if not top and not left and rows <= h and cols <= w:
-        return x
-    padded = np.full((n, c, max(rows, top + h), max(cols, left + w)), fill, x.dtype)
-    padded[:, :, top:top + h, left:left + w] = x
-    return padded
+def _keep_indices(ctx, x: Tensor, values: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What max-unpooling, the gradient, needs: the input's size and the indices (which get no gradient)."""
+    ctx.input_size = x.data.shape[2:]
+    ctx.save_for_backward(indices)
+    ctx.mark_non_differentiable(indices)
+    return values, indices
 
 
-def _lowest(dtype: np.dtype) -> float | int | bool:
-    """The padding of max-pooling: no value of ``dtype`` is below it (-inf would not fit an integer dtype)."""
-    if dtype.kind == "f":
-        return -np.inf
-    return False if dtype.kind == "b" else np.iinfo(dtype).min
-
-
-def _argmax_windows(taps: Sequence[np.ndarray], positions: np.ndarray,
-                    first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Max and argmax over the taps of every window: ``taps[k]`` (N, C, Ho, Wo) holds each window's k-th element.
-
-    ``positions[k]`` (Ho, Wo) is the flat index in the H*W input plane of each window's k-th element. As in
-    PyTorch, the first maximum wins a tie, a NaN wins over everything (the last NaN of the window), and a
-    window holding only the dtype's lowest value (-inf, like the padding) reports ``first`` (its first element
-    inside the input).
-
-    The running maximum is kept with which tap it came from, a small integer: choosing between index arrays
-    with a mask costs 10x as much in numpy as the arithmetic below, and the indices are gathered once at the end.
-    """
-    best = taps[0].copy()
-    which = np.zeros(best.shape, np.min_scalar_type(len(taps) - 1))
-    for k, tap in enumerate(taps[1:], 1):
-        tap = np.ascontiguousarray(tap)  # the strided window read once, for both passes below
-        better = tap > best  # strictly: an equal maximum later in the window does not win
-        np.maximum(best, tap, out=best)  # propagates NaN
-        np.maximum(which, better * which.dtype.type(k), out=which)  # k only grows, so the latest better tap wins
-    if np.isnan(best).any():
-        # Rare. NaN is greater than nothing, so the loop above missed it: point each window holding NaNs at its last.
-        for k, tap in enumerate(taps):
-            np.copyto(which, k, where=np.isnan(tap), casting="unsafe")
-    plane = best.shape[2] * best.shape[3]
-    flat = which.reshape(*best.shape[:2], plane).astype(np.intp)
-    flat *= plane
-    flat += np.arange(plane)
-    index = positions.reshape(-1).take(flat).reshape(best.shape)
-    np.copyto(index, first, where=best == _lowest(best.dtype))  # the padding holds it too: point at a real element
-    return best, index
-
-
-class MaxPool2d(Function):
-    """y = max over each window of x;  indices = where in the H*W plane each max came from."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, out_size: Pair):
-        h, w = x.data.shape[2:]
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw), (ho, wo) = kernel, stride, padding, dilation, out_size
-        extent = ((ho - 1) * sh + (kh - 1) * dh + 1, (wo - 1) * sw + (kw - 1) * dw + 1)
-        padded = _padded(x.data, padding, extent, _lowest(x.data.dtype))
-        rows = np.arange(ho) * sh - ph  # input row of each window's first tap
-        cols = np.arange(wo) * sw - pw
-        # The first tap of each window inside the input. Clipped, because a heavily dilated window can hold
-        # only padding; it reports -inf then, and its index must still name an element of the plane.
-        first_row = np.minimum(rows - dh * (np.minimum(rows, 0) // dh), h - 1)
-        first_col = np.minimum(cols - dw * (np.minimum(cols, 0) // dw), w - 1)
-        offsets = [(i, j) for i in range(kh) for j in range(kw)]
-        taps = [padded[:, :, _window_slice(i, dh, sh, ho), _window_slice(j, dw, sw, wo)] for i, j in offsets]
-        positions = np.stack([(rows + i * dh)[:, None] * w + (cols + j * dw)[None, :] for i, j in offsets])
-        values, indices = _argmax_windows(taps, positions, first_row[:, None] * w + first_col[None, :])
-        ctx.input_size = (h, w)
-        ctx.save_for_backward(indices)
-        ctx.mark_non_differentiable(indices)
-        return values, indices
+class _WindowMax(Function):
+    """y = the maximum of each window (or adaptive bin) of x, indices = where in the input's spatial volume it
+    came from;  dx = max_unpool(grad, indices). What max-pooling and adaptive max-pooling share."""
 
     @staticmethod
     def backward(ctx, grad: Tensor, grad_indices: Tensor):
         (indices,) = ctx.saved_tensors
         # Max-pool's gradient is max-unpooling: each value goes back to where its maximum was.
-        return MaxUnpool2d.apply(grad, indices, ctx.input_size), None, None, None, None, None
+        return _max_unpool(grad, indices, ctx.input_size), None
 
 
-class MaxUnpool2d(Function):
-    """y = zeros of (N, C, H, W) with y.flat_plane[indices] += x (the adjoint of gathering at ``indices``).
+class _MaxPool(_WindowMax):
+    """y = max over each window of x;  indices = where in the spatial volume each max came from."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, spec: PoolSpec):
+        ctx.spec = spec
+        return _keep_indices(ctx, x, *max_pool(x.data, spec))
+
+    def attributes(self) -> dict[str, Any]:
+        return _window_attributes(self.spec)
+
+
+class MaxPool2d(_MaxPool):
+    """y = max over each window of x;  indices = where in the H*W plane each max came from;  dx = MaxUnpool2d(grad)."""
+
+
+class MaxPool3d(_MaxPool):
+    """y = max over each window of x;  indices = where in the D*H*W volume each max came from;  dx = MaxUnpool3d."""
+
+
+class AdaptiveMaxPool2d(_WindowMax):
+    """y = max of x over each adaptive bin;  indices = where in the H*W plane each max came from."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, out_size: Pair):
+        ctx.output_size = out_size
+        return _keep_indices(ctx, x, *adaptive_max_pool(x.data, out_size))
+
+    def attributes(self) -> dict[str, Any]:
+        return {"output_size": collapsed(self.output_size)}
+
+
+class _MaxUnpool(Function):
+    """y = zeros of (N, C, *size) with y.flat_volume[indices] += x (the adjoint of gathering at ``indices``).
 
     Repeated indices (overlapping max-pool windows sharing a maximum) add up, which is what makes this the
     gradient of max-pooling.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, indices: np.ndarray, size: Pair) -> np.ndarray:
-        n, c = x.data.shape[:2]
-        plane = size[0] * size[1]
-        out = np.zeros((n, c, plane), x.data.dtype)
-        flat = indices.reshape(n * c, -1) + np.arange(0, n * c * plane, plane)[:, None]
-        np.add.at(out.reshape(-1), flat.reshape(-1), x.data.reshape(-1))
+    def forward(ctx, x: Tensor, indices: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
         ctx.indices = indices
         ctx.out_size = x.data.shape
-        return out.reshape(n, c, *size)
+        return max_unpool(x.data, indices, size)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -147,104 +117,135 @@ class MaxUnpool2d(Function):
         gathered = Gather.apply(grad.reshape(n, c, -1), 2, ctx.indices.reshape(n, c, -1))
         return gathered.reshape(*ctx.out_size), None, None
 
-
-def _avg_divisor(size: int, kernel: int, stride: int, padding: int, out: int, count_include_pad: bool) -> np.ndarray:
-    """Per output row (or column): how many of its window's rows the average divides by, as PyTorch counts them."""
-    start = np.arange(out) * stride - padding
-    end = np.minimum(start + kernel, size + padding)
-    if count_include_pad:
-        return end - start
-    return np.minimum(end, size) - np.maximum(start, 0)
+    def attributes(self) -> dict[str, Any]:
+        return {}  # its one setting, the output size, is its output's shape
 
 
-class AvgPool2d(Function):
-    """y = sum of x over each window / divisor."""
+class MaxUnpool2d(_MaxUnpool):
+    """y = zeros of (N, C, H, W) with y.flat_plane[indices] += x (max_pool2d's gradient, max_unpool2d)."""
+
+
+class MaxUnpool3d(_MaxUnpool):
+    """y = zeros of (N, C, D, H, W) with y.flat_volume[indices] += x (max_pool3d's gradient)."""
+
+
+def _max_unpool(x: Tensor, indices: np.ndarray, size: tuple[int, ...]) -> Tensor:
+    return (MaxUnpool2d if len(size) == 2 else MaxUnpool3d).apply(x, indices, size)
+
+
+class _AvgPool(Function):
+    """y = sum of x over each window / divisor;  dx = avg_spread(grad)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, kernel: Pair, stride: Pair, padding: Pair, out_size: Pair,
-                divisor: np.ndarray) -> np.ndarray:
-        (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_size
-        extent = ((ho - 1) * sh + kh, (wo - 1) * sw + kw)
-        padded = _padded(x.data, padding, extent, 0.0)
-        # A copy of the first taps, in which the others are added: in float32 for a float16 input.
+    def forward(ctx, x: Tensor, spec: PoolSpec, count_include_pad: bool,
+                divisor_override: int | None) -> np.ndarray:
+        size = x.data.shape[2:]
+        # The windows are added in float32 for a float16 input.
         accumulation = accumulation_dtype(x.data.dtype)
-        total = padded[:, :, _window_slice(0, 1, sh, ho), _window_slice(0, 1, sw, wo)].astype(accumulation)
-        for i in range(kh):
-            for j in range(kw):
-                if i or j:
-                    total += padded[:, :, _window_slice(i, 1, sh, ho), _window_slice(j, 1, sw, wo)]
-        ctx.kernel, ctx.stride, ctx.padding, ctx.divisor = kernel, stride, padding, divisor
-        ctx.input_size = x.data.shape[2:]
-        total /= divisor.astype(accumulation, copy=False)
+        total = window_sums(x.data, spec, accumulation)
+        ctx.spec, ctx.count_include_pad, ctx.divisor_override = spec, count_include_pad, divisor_override
+        ctx.input_size = size
+        total /= window_divisor(size, spec, count_include_pad, divisor_override).astype(accumulation, copy=False)
         return total.astype(x.data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         # Average pooling's gradient spreads each value evenly over its window.
-        spread = AvgSpread2d.apply(grad, ctx.kernel, ctx.stride, ctx.padding, ctx.input_size, ctx.divisor)
-        return spread, None, None, None, None, None
+        spread = _avg_spread(grad, ctx.spec, ctx.count_include_pad, ctx.divisor_override, ctx.input_size)
+        return spread, None, None, None
+
+    def attributes(self) -> dict[str, Any]:
+        return _avg_attributes(self)
 
 
-class AvgSpread2d(Function):
-    """y = every window of an (H, W) zero map receives x / divisor (added where windows overlap).
+class AvgPool2d(_AvgPool):
+    """y = sum of x over each 2-d window / divisor;  dx = AvgSpread2d(grad)."""
 
-    The adjoint of AvgPool2d with the same arguments.
-    """
+
+class AvgPool3d(_AvgPool):
+    """y = sum of x over each 3-d window / divisor;  dx = AvgSpread3d(grad)."""
+
+
+class _AvgSpread(Function):
+    """y = every window of a zero map of the pooled input's ``size`` receives x / divisor (added where windows
+    overlap);  dx = avg_pool(grad). The adjoint of average pooling with the same arguments."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, kernel: Pair, stride: Pair, padding: Pair, size: Pair,
-                divisor: np.ndarray) -> np.ndarray:
-        n, c, ho, wo = x.data.shape
-        (kh, kw), (sh, sw), (ph, pw), (h, w) = kernel, stride, padding, size
+    def forward(ctx, x: Tensor, spec: PoolSpec, count_include_pad: bool, divisor_override: int | None,
+                size: tuple[int, ...]) -> np.ndarray:
         # Overlapping windows add up in float32 for a float16 input.
         accumulation = accumulation_dtype(x.data.dtype)
+        divisor = window_divisor(size, spec, count_include_pad, divisor_override)
         share = x.data / divisor.astype(accumulation, copy=False)
-        padded = np.zeros((n, c, max((ho - 1) * sh + kh, ph + h), max((wo - 1) * sw + kw, pw + w)), accumulation)
-        for i in range(kh):
-            for j in range(kw):
-                padded[:, :, _window_slice(i, 1, sh, ho), _window_slice(j, 1, sw, wo)] += share
-        ctx.kernel, ctx.stride, ctx.padding, ctx.divisor = kernel, stride, padding, divisor
-        ctx.out_size = (ho, wo)
-        return padded[:, :, ph:ph + h, pw:pw + w].astype(x.data.dtype)
+        ctx.spec, ctx.count_include_pad, ctx.divisor_override = spec, count_include_pad, divisor_override
+        return spread_windows(share, spec, size).astype(x.data.dtype)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        pooled = AvgPool2d.apply(grad, ctx.kernel, ctx.stride, ctx.padding, ctx.out_size, ctx.divisor)
-        return pooled, None, None, None, None, None
+        pooled = _avg_pool(grad, ctx.spec, ctx.count_include_pad, ctx.divisor_override)
+        return pooled, None, None, None, None
+
+    def attributes(self) -> dict[str, Any]:
+        return _avg_attributes(self)
 
 
-def _check_input(op: str, input: Tensor) -> None:
-    if input.ndim not in (3, 4):
-        raise OpError(f"{op}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {input.shape}")
+class AvgSpread2d(_AvgSpread):
+    """y = every 2-d window receives x / divisor (AvgPool2d's adjoint);  dx = avg_pool2d(grad)."""
 
 
-def _pool_output_size(op: str, size: Sequence[int], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair,
-                      ceil_mode: bool) -> Pair:
-    """PyTorch's pooling output size; with ceil_mode, a last window that starts in the right padding is dropped.
-
-    With ceil_mode a kernel may reach past the padded input (one window starting inside it), as in PyTorch.
-    """
-    out = []
-    for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
-        if p > k // 2:
-            raise OpError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
-        span = n + 2 * p - (d * (k - 1) + 1)
-        o = (-(-span // s) if ceil_mode else span // s) + 1
-        if ceil_mode and (o - 1) * s >= n + p:
-            o -= 1
-        if o < 1:
-            raise OpError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the input "
-                          f"{size[0]}x{size[1]} with padding {padding}")
-        out.append(o)
-    return out[0], out[1]
+class AvgSpread3d(_AvgSpread):
+    """y = every 3-d window receives x / divisor (AvgPool3d's adjoint);  dx = avg_pool3d(grad)."""
 
 
-def _unbatched(op, input: Tensor, *args, **kwargs):
-    """Run the batched ``op`` on a (C, H, W) input as a batch of one."""
-    result = op(input.unsqueeze(0), *args, **kwargs)
-    if isinstance(result, tuple):
-        return tuple(part.squeeze(0) for part in result)
-    return result.squeeze(0)
+def _avg_attributes(node: _AvgPool | _AvgSpread) -> dict[str, Any]:
+    return {**_window_attributes(node.spec), **non_default(count_include_pad=(node.count_include_pad, True),
+                                                           divisor_override=(node.divisor_override, None))}
+
+
+def _avg_pool(x: Tensor, spec: PoolSpec, count_include_pad: bool, divisor_override: int | None) -> Tensor:
+    return (AvgPool2d if len(spec.kernel) == 2 else AvgPool3d).apply(x, spec, count_include_pad, divisor_override)
+
+
+def _avg_spread(x: Tensor, spec: PoolSpec, count_include_pad: bool, divisor_override: int | None,
+                size: tuple[int, ...]) -> Tensor:
+    return (AvgSpread2d if len(spec.kernel) == 2 else AvgSpread3d).apply(x, spec, count_include_pad,
+                                                                          divisor_override, size)
+
+
+_LAYOUTS = {2: "C, H, W", 3: "C, D, H, W"}
+
+
+def _check_input(op: str, input: Tensor, spatial_dims: int = 2) -> None:
+    if input.ndim not in (spatial_dims + 1, spatial_dims + 2):
+        layout = _LAYOUTS[spatial_dims]
+        raise OpError(f"{op}: expected a {spatial_dims + 1}-d ({layout}) or {spatial_dims + 2}-d (N, {layout}) "
+                      f"input, got shape {input.shape}")
+
+
+def _pool_spec(op: str, size: Sequence[int], kernel_size: int | Sequence[int], stride: int | Sequence[int] | None,
+               padding: int | Sequence[int], dilation: int | Sequence[int], ceil_mode: bool) -> PoolSpec:
+    """Validate a pooling's arguments for an input of spatial ``size``; return its spec."""
+    dims = len(size)
+    kernel = int_tuple(kernel_size, dims, "kernel_size", op, 1)
+    stride = kernel if stride is None else int_tuple(stride, dims, "stride", op, 1)
+    padding = int_tuple(padding, dims, "padding", op, 0)
+    dilation = int_tuple(dilation, dims, "dilation", op, 1)
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise OpError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    spec = PoolSpec(kernel, stride, padding, dilation, bool(ceil_mode))
+    if min(output_size(size, spec)) < 1:
+        raise OpError(f"{op}: kernel {kernel} (dilation {dilation}) is larger than the input {size_text(size)} "
+                      f"with padding {padding}")
+    return spec
+
+
+def _max_pool(op: str, input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None,
+              padding: int | Sequence[int], dilation: int | Sequence[int], ceil_mode: bool, return_indices: bool,
+              spatial_dims: int) -> Tensor | tuple[Tensor, Tensor]:
+    _check_input(op, input, spatial_dims)
+    spec = _pool_spec(op, input.shape[-spatial_dims:], kernel_size, stride, padding, dilation, ceil_mode)
+    values, indices = batched_call((MaxPool2d if spatial_dims == 2 else MaxPool3d).apply, input, spatial_dims, spec)
+    return (values, indices) if return_indices else values
 
 
 def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
@@ -269,17 +270,39 @@ def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     Returns:
         the pooled tensor, or (pooled, indices) with int64 indices.
     """
-    op = "max_pool2d"
-    _check_input(op, input)
-    if input.ndim == 3:
-        return _unbatched(max_pool2d, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-    kernel = _int_tuple(kernel_size, 2, "kernel_size", op, 1)
-    stride = kernel if stride is None else _int_tuple(stride, 2, "stride", op, 1)
-    padding = _int_tuple(padding, 2, "padding", op, 0)
-    dilation = _int_tuple(dilation, 2, "dilation", op, 1)
-    out_size = _pool_output_size(op, input.shape[2:], kernel, stride, padding, dilation, ceil_mode)
-    values, indices = MaxPool2d.apply(input, kernel, stride, padding, dilation, out_size)
-    return (values, indices) if return_indices else values
+    return _max_pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def max_pool3d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """3-d max pooling: the largest value of each window of a volume.
+
+    Args:
+        input: (N, C, D, H, W) or (C, D, H, W).
+        kernel_size, stride, padding, dilation, ceil_mode: as in ``max_pool2d``, with three values per tuple.
+        return_indices: also return, for each output, the flat index into its D*H*W input volume of the maximum
+            (ties and NaNs as in ``max_pool2d``).
+
+    Shape:
+        output: (N, C, D_out, H_out, W_out) with D_out = floor_or_ceil((D + 2 pD - dD (kD - 1) - 1) / sD) + 1,
+        and the same for H and W.
+
+    Returns:
+        the pooled tensor, or (pooled, indices) with int64 indices.
+    """
+    return _max_pool("max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
+
+
+def _avg_pool_call(op: str, input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None,
+                   padding: int | Sequence[int], ceil_mode: bool, count_include_pad: bool,
+                   divisor_override: int | None, spatial_dims: int) -> Tensor:
+    _check_input(op, input, spatial_dims)
+    check_floating(op, input)
+    spec = _pool_spec(op, input.shape[-spatial_dims:], kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise OpError(f"{op}: divisor_override must be non-zero")
+    return batched_call(_avg_pool, input, spatial_dims, spec, bool(count_include_pad), divisor_override)
 
 
 def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
@@ -303,31 +326,29 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     Returns:
         Tensor of the input's dtype (a floating point one; float16 windows are added in float32).
     """
-    op = "avg_pool2d"
-    _check_input(op, input)
-    check_floating(op, input)
-    if input.ndim == 3:
-        return _unbatched(avg_pool2d, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                          divisor_override)
-    kernel = _int_tuple(kernel_size, 2, "kernel_size", op, 1)
-    stride = kernel if stride is None else _int_tuple(stride, 2, "stride", op, 1)
-    padding = _int_tuple(padding, 2, "padding", op, 0)
-    out_size = _pool_output_size(op, input.shape[2:], kernel, stride, padding, (1, 1), ceil_mode)
-    if divisor_override is not None:
-        if divisor_override == 0:
-            raise OpError(f"{op}: divisor_override must be non-zero")
-        divisor = np.full(out_size, divisor_override)
-    else:
-        rows, cols = (_avg_divisor(n, k, s, p, o, count_include_pad)
-                      for n, k, s, p, o in zip(input.shape[2:], kernel, stride, padding, out_size))
-        divisor = rows[:, None] * cols[None, :]
-    return AvgPool2d.apply(input, kernel, stride, padding, out_size, divisor)
+    return _avg_pool_call("avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override, 2)
 
 
-def _adaptive_bins(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
-    """PyTorch's adaptive bins: bin i covers [floor(i * size / out), ceil((i + 1) * size / out))."""
-    i = np.arange(out)
-    return (i * size) // out, -((-(i + 1) * size) // out)
+def avg_pool3d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """3-d average pooling: the mean of each window of a volume.
+
+    Args:
+        input: (N, C, D, H, W) or (C, D, H, W).
+        kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override: as in ``avg_pool2d``,
+            with three values per tuple.
+
+    Shape:
+        output: (N, C, D_out, H_out, W_out) with D_out = floor_or_ceil((D + 2 pD - kD) / sD) + 1, and the same
+        for H and W.
+
+    Returns:
+        Tensor of the input's dtype (a floating point one; float16 windows are added in float32).
+    """
+    return _avg_pool_call("avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override, 3)
 
 
 def _adaptive_output_size(op: str, input: Tensor, output_size: int | None | Sequence[int | None]) -> Pair:
@@ -365,7 +386,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | None | Sequence[int | 
     # The average is separable: rows @ x @ cols^T, with each bin's row of ``rows`` holding 1/len(bin).
     averaging = []
     for size, count in zip(input.shape[-2:], out):
-        start, end = _adaptive_bins(size, count)
+        start, end = adaptive_bins(size, count)
         positions = np.arange(size)
         inside = (positions >= start[:, None]) & (positions < end[:, None])
         averaging.append(wrap((inside / (end - start)[:, None]).astype(input.dtype)))
@@ -387,37 +408,9 @@ def adaptive_max_pool2d(input: Tensor, output_size: int | None | Sequence[int | 
     """
     op = "adaptive_max_pool2d"
     _check_input(op, input)
-    if input.ndim == 3:
-        return _unbatched(adaptive_max_pool2d, input, output_size, return_indices)
     out = _adaptive_output_size(op, input, output_size)
-    values, indices = AdaptiveMaxPool2d.apply(input, out)
+    values, indices = batched_call(AdaptiveMaxPool2d.apply, input, 2, out)
     return (values, indices) if return_indices else values
-
-
-class AdaptiveMaxPool2d(Function):
-    """y = max of x over each adaptive bin;  indices = where in the H*W plane each max came from."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, out_size: Pair):
-        h, w = x.data.shape[2:]
-        (row_start, row_end), (col_start, col_end) = (_adaptive_bins(size, count)
-                                                      for size, count in zip((h, w), out_size))
-        # Offset i of every bin, clamped to the bin's last element: bins are shorter than the longest one,
-        # and repeating an element changes neither the max nor (first one wins) its index.
-        offsets = [(np.minimum(row_start + i, row_end - 1), np.minimum(col_start + j, col_end - 1))
-                   for i in range(int((row_end - row_start).max())) for j in range(int((col_end - col_start).max()))]
-        taps = [x.data[:, :, rows[:, None], cols[None, :]] for rows, cols in offsets]
-        positions = np.stack([rows[:, None] * w + cols[None, :] for rows, cols in offsets])
-        values, indices = _argmax_windows(taps, positions, row_start[:, None] * w + col_start[None, :])
-        ctx.input_size = (h, w)
-        ctx.save_for_backward(indices)
-        ctx.mark_non_differentiable(indices)
-        return values, indices
-
-    @staticmethod
-    def backward(ctx, grad: Tensor, grad_indices: Tensor):
-        (indices,) = ctx.saved_tensors
-        return MaxUnpool2d.apply(grad, indices, ctx.input_size), None
 
 
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int],
@@ -444,10 +437,10 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int
     if index_array.shape != input.shape or index_array.dtype.kind not in "iu":
         raise OpError(f"{op}: indices must be integers of the input's shape {input.shape}, got "
                       f"{index_array.dtype} of shape {index_array.shape}")
-    kernel = _int_tuple(kernel_size, 2, "kernel_size", op, 1)
-    stride = kernel if stride is None else _int_tuple(stride, 2, "stride", op, 1)
-    padding = _int_tuple(padding, 2, "padding", op, 0)
-    default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(input.shape[-2:], stride, padding, kernel))
+    kernel = int_tuple(kernel_size, 2, "kernel_size", op, 1)
+    stride = kernel if stride is None else int_tuple(stride, 2, "stride", op, 1)
+    padding = int_tuple(padding, 2, "padding", op, 0)
+    default = tuple(window_extent(n, k, s, 1) - 2 * p for n, s, p, k in zip(input.shape[-2:], stride, padding, kernel))
     if output_size is None:
         size = default
     else:

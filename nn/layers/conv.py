@@ -1,11 +1,13 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d`` (with reflect/replicate/circular padding) and ``ConvTranspose2d``."""
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``Conv3d`` (with reflect/replicate/circular padding),
+``ConvTranspose2d`` and ``ConvTranspose3d``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from autograd.ops.arguments import int_tuple
 from autograd.tensor import Tensor
 
 from .. import functional as F
@@ -16,15 +18,8 @@ from .linear import reset_weight_and_bias
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _ntuple(value: Any, n: int, name: str) -> tuple[int, ...]:
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
-    if len(values) != n:
-        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
-    return tuple(int(v) for v in values)
-
-
 class _ConvNd(Module):
-    """What Conv1d, Conv2d and ConvTranspose2d share: argument checks, parameters, init and repr."""
+    """What the convolution layers share: argument checks, parameters, init, padding modes and repr."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any, padding: Any,
                  dilation: Any, transposed: bool, output_padding: Any, groups: int, bias: bool, padding_mode: str,
@@ -38,9 +33,9 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _ntuple(kernel_size, dims, "kernel_size")
-        self.stride = _ntuple(stride, dims, "stride")
-        self.dilation = _ntuple(dilation, dims, "dilation")
+        self.kernel_size = int_tuple(kernel_size, dims, "kernel_size", name, 1)
+        self.stride = int_tuple(stride, dims, "stride", name, 1)
+        self.dilation = int_tuple(dilation, dims, "dilation", name, 1)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"{name}: padding string must be 'same' or 'valid', got {padding!r}")
@@ -48,8 +43,8 @@ class _ConvNd(Module):
                 raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = _ntuple(padding, dims, "padding")
-        self.output_padding = _ntuple(output_padding, dims, "output_padding")
+            self.padding = int_tuple(padding, dims, "padding", name, 0)
+        self.output_padding = int_tuple(output_padding, dims, "output_padding", name, 0)
         self.transposed = transposed
         self.groups = groups
         self.padding_mode = padding_mode
@@ -74,6 +69,13 @@ class _ConvNd(Module):
     def reset_parameters(self) -> None:
         """PyTorch's default init: weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
         reset_weight_and_bias(self.weight, self.bias)
+
+    def _convolve(self, input: Tensor, conv: Callable[..., Tensor]) -> Tensor:
+        """``conv`` (``F.conv1d``, ``F.conv2d`` or ``F.conv3d``) of ``input`` with this layer's weights and settings."""
+        if self.padding_mode != "zeros":
+            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return conv(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         dims = len(self.kernel_size)
@@ -119,10 +121,7 @@ class Conv1d(_ConvNd):
                          padding_mode, 1)
 
     def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return F.conv1d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._convolve(input, F.conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -159,13 +158,55 @@ class Conv2d(_ConvNd):
                          padding_mode, 2)
 
     def forward(self, input: Tensor) -> Tensor:
-        if self.padding_mode != "zeros":
-            input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return F.conv2d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._convolve(input, F.conv2d)
 
 
-class ConvTranspose2d(_ConvNd):
+class Conv3d(_ConvNd):
+    """3-d convolution (cross-correlation) over a volume (or a clip of frames) of several channels.
+
+    Each of the ``out_channels`` filters has shape ``(in_channels / groups, kD, kH, kW)`` and one bias.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output (number of filters).
+        kernel_size: int or ``(kD, kH, kW)``.
+        stride: int or triple (default 1).
+        padding: int or triple of zeros (or other values, see ``padding_mode``) added on both sides,
+            or ``'valid'`` / ``'same'`` (stride 1 only).
+        dilation: int or triple, spacing between kernel taps (default 1).
+        groups: split channels into this many independent groups (default 1).
+        bias: whether to add a learnable bias per output channel (default True).
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+
+    Shape:
+        - Input: ``(N, C_in, D, H, W)``.
+        - Output: ``(N, C_out, D_out, H_out, W_out)`` with ``D_out = floor((D + 2 p - d (k - 1) - 1) / s + 1)``,
+          and the same for H and W.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros") -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups, bias,
+                         padding_mode, 3)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._convolve(input, F.conv3d)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose2d and ConvTranspose3d share: zero padding only, given as ints."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any, padding: Any,
+                 output_padding: Any, groups: int, bias: bool, dilation: Any, padding_mode: str, dims: int) -> None:
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}, got {padding_mode!r}')
+        int_tuple(padding, dims, "padding", name, 0)  # no 'same' or 'valid'
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
+                         groups, bias, padding_mode, dims)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     """2-d transposed convolution: the gradient of ``Conv2d`` w.r.t. its input, used as a layer to upsample.
 
     Args:
@@ -193,13 +234,45 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
                  padding_mode: str = "zeros") -> None:
-        if padding_mode != "zeros":
-            raise ValueError(f'Only "zeros" padding mode is supported for ConvTranspose2d, got {padding_mode!r}')
-        if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair, got {padding!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
-                         groups, bias, padding_mode, 2)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                         dilation, padding_mode, 2)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution: the gradient of ``Conv3d`` w.r.t. its input, used as a layer to upsample volumes.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: int or ``(kD, kH, kW)``.
+        stride: int or triple (default 1); a stride s makes the output about s times larger.
+        padding: int or triple, ``dilation * (kernel_size - 1) - padding`` zeros are added around the input.
+        output_padding: int or triple added to one side of the output, to choose among the output
+            sizes that a strided Conv3d maps to the same input size.
+        groups: split channels into this many independent groups (default 1).
+        bias: whether to add a learnable bias per output channel (default True).
+        dilation: int or triple (default 1).
+        padding_mode: only ``'zeros'``.
+
+    Shape:
+        - Input: ``(N, C_in, D, H, W)``.
+        - Output: ``(N, C_out, D_out, H_out, W_out)`` with
+          ``D_out = (D - 1) s - 2 p + d (k - 1) + output_padding + 1``, and the same for H and W.
+
+    Attributes:
+        weight: ``(in_channels, out_channels / groups, kD, kH, kW)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros") -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                         dilation, padding_mode, 3)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
                                   self.groups, self.dilation)

@@ -1,4 +1,5 @@
-"""Pooling layers: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d``, ``MaxUnpool2d``."""
+"""Pooling layers: ``MaxPool2d``, ``MaxPool3d``, ``AvgPool2d``, ``AvgPool3d``, ``AdaptiveAvgPool2d``,
+``AdaptiveMaxPool2d``, ``MaxUnpool2d``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,25 @@ from .. import functional as F
 from ..module import Module
 
 
-class MaxPool2d(Module):
+class _MaxPoolNd(Module):
+    """What MaxPool2d and MaxPool3d share: their settings and repr."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(_MaxPoolNd):
     """Maximum over each ``kernel_size`` window; the gradient flows only to each window's maximum.
 
     Args:
@@ -27,26 +46,51 @@ class MaxPool2d(Module):
         - Output: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2 p - d (k - 1) - 1) / s + 1)``.
     """
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
-        self.dilation = dilation
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
-
     def forward(self, input: Tensor) -> Any:
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
+
+class MaxPool3d(_MaxPoolNd):
+    """Maximum over each ``kernel_size`` window of a volume; the gradient flows only to each window's maximum.
+
+    Args:
+        kernel_size: int or ``(kD, kH, kW)``.
+        stride: int or triple; defaults to ``kernel_size`` (non-overlapping windows).
+        padding: int or triple of implicit -inf padding on both sides.
+        dilation: spacing between window elements.
+        return_indices: also return the flat index (within each channel's D*H*W volume) of each maximum.
+        ceil_mode: round the output size up instead of down.
+
+    Shape:
+        - Input: ``(N, C, D, H, W)``.
+        - Output: ``(N, C, D_out, H_out, W_out)`` with ``D_out = floor((D + 2 p - d (k - 1) - 1) / s + 1)``, and
+          the same for H and W.
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class _AvgPoolNd(Module):
+    """What AvgPool2d and AvgPool3d share: their settings and repr."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(Module):
+class AvgPool2d(_AvgPoolNd):
     """Mean over each ``kernel_size`` window; the gradient is spread evenly over the window.
 
     Args:
@@ -62,22 +106,31 @@ class AvgPool2d(Module):
         - Output: ``(N, C, H_out, W_out)`` with ``H_out = floor((H + 2 p - k) / s + 1)``.
     """
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-        self.divisor_override = divisor_override
-
     def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+class AvgPool3d(_AvgPoolNd):
+    """Mean over each ``kernel_size`` window of a volume; the gradient is spread evenly over the window.
+
+    Args:
+        kernel_size: int or ``(kD, kH, kW)``.
+        stride: int or triple; defaults to ``kernel_size``.
+        padding: int or triple of zero padding on both sides.
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: count the padded zeros in the divisor (default True).
+        divisor_override: divide by this number instead of the window size.
+
+    Shape:
+        - Input: ``(N, C, D, H, W)``.
+        - Output: ``(N, C, D_out, H_out, W_out)`` with ``D_out = floor((D + 2 p - k) / s + 1)``, and the same for
+          H and W.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
 
 
 class AdaptiveAvgPool2d(Module):
