@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Callable, Sequence
 
@@ -193,9 +194,9 @@ def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targe
         dependencies, needed = _prune(order, targets)
 
     buffers: dict = {}
-    sums: dict = {}
-    for edge, gradient in roots:
-        _deliver(buffers, sums, edge.node, edge.output_nr, gradient, create_graph)
+    owned: dict = {}  # accumulator -> the gradient in its buffer, if nobody outside the engine can hold it
+    for edge, gradient in roots:  # the caller's gradients: never owned
+        _deliver(buffers, owned, edge.node, edge.output_nr, gradient, create_graph, False)
     ready = [node for node in buffers if dependencies.get(node, 0) == 0]
     captured: dict = {}
 
@@ -214,16 +215,17 @@ def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targe
                         captured[(node, output_nr)] = gradient
             if type(node) is AccumulateGrad:
                 if targets is None and gradients[0] is not None:
-                    # A hook may have kept the gradient: only a sum nothing else saw may become .grad as it is.
-                    engine_made = sums.pop(node, None) is gradients[0] and hooks is None
-                    _accumulate(node.variable, gradients[0], create_graph, engine_made)
+                    # A hook may have kept the gradient: only one nothing else saw may become .grad as it is.
+                    engine_owned = owned.pop(node, None) is gradients[0] and hooks is None
+                    _accumulate(node.variable, gradients[0], create_graph, engine_owned)
                 if hooks is not None and hooks.post:
                     _run_posthooks(node, hooks, (), gradients)
                 continue
             if needed is not None and node not in needed:
                 continue
             input_gradients = _run_backward(node, gradients, retain_graph)
-            if hooks is not None and hooks.post:
+            hooked = hooks is not None and bool(hooks.post)  # a hook may return tensors it keeps
+            if hooked:
                 input_gradients = _run_posthooks(node, hooks, input_gradients, gradients)
             for index, (edge, gradient) in enumerate(zip(node._edges, input_gradients)):
                 if edge is None:
@@ -234,7 +236,10 @@ def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targe
                 if gradient is not None and (type(gradient) is not Tensor or gradient.data.shape != edge.shape
                                              or gradient.data.dtype != edge.dtype or AnomalyMode.enabled):
                     gradient = _checked(node, index, gradient)
-                _deliver(buffers, sums, child, edge.output_nr, gradient, create_graph)
+                # Checked at a leaf's first gradient only: the later ones are summed into a new array anyway.
+                new = (type(child) is AccumulateGrad and child not in buffers and gradient is not None and not hooked
+                       and _makes_new_gradients(type(node)) and _is_new(gradient, gradients, input_gradients))
+                _deliver(buffers, owned, child, edge.output_nr, gradient, create_graph, new)
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
@@ -244,11 +249,12 @@ def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targe
     return captured
 
 
-def _deliver(buffers: dict, sums: dict, node, output_nr: int, gradient: Tensor | None, create_graph: bool) -> None:
+def _deliver(buffers: dict, owned: dict, node, output_nr: int, gradient: Tensor | None, create_graph: bool,
+             new: bool) -> None:
     """Add ``gradient`` into the buffer of ``node``'s output ``output_nr`` (creating the buffer).
 
-    ``sums`` records, for leaves' accumulators, the sums made here: nobody outside the engine has seen them, so
-    ``.grad`` may adopt them without a copy.
+    ``owned`` records, for leaves' accumulators, a buffer's gradient that nobody outside the engine has seen (``new``:
+    a new array from one of gradlab's own ops, or a sum made here): ``.grad`` may adopt it without a copy.
     """
     buffer = buffers.get(node)
     if buffer is None:
@@ -260,12 +266,35 @@ def _deliver(buffers: dict, sums: dict, node, output_nr: int, gradient: Tensor |
     current = buffer[output_nr]
     if current is None:
         buffer[output_nr] = gradient
+        if new:
+            owned[node] = gradient
     elif create_graph:
         buffer[output_nr] = current + gradient
     else:
         total = buffer[output_nr] = wrap(current.data + gradient.data)
         if type(node) is AccumulateGrad:
-            sums[node] = total
+            owned[node] = total
+
+
+_BUILT_IN_OPS = "autograd.ops."
+
+
+@functools.lru_cache(maxsize=None)
+def _makes_new_gradients(op: type) -> bool:
+    """Whether ``op`` is one of gradlab's own ops (defined in ``autograd.ops``): its backward returns new arrays,
+    or passes on a gradient it was given. A user's Function may return a tensor it also keeps elsewhere."""
+    return op.__module__.startswith(_BUILT_IN_OPS)
+
+
+def _is_new(gradient: Tensor, grad_outputs: list, grad_inputs: tuple) -> bool:
+    """Whether a built-in op's backward made ``gradient``'s array: it owns its memory, is none of the gradients
+    the op received, and went to one input only."""
+    array = gradient.data
+    if type(array) is not np.ndarray or array.base is not None:
+        return False
+    if any(received is not None and received.data is array for received in grad_outputs):
+        return False
+    return sum(1 for sent in grad_inputs if sent is not None and sent.data is array) == 1
 
 
 def _run_prehooks(node, hooks, gradients: list) -> list:
@@ -363,11 +392,11 @@ def _checked(node, index: int, gradient) -> Tensor:
     return gradient
 
 
-def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_made: bool) -> None:
-    """Add ``gradient`` into ``leaf.grad``; ``engine_made``: nobody but the engine has seen ``gradient``."""
+def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_owned: bool) -> None:
+    """Add ``gradient`` into ``leaf.grad``; ``engine_owned``: nobody but the engine has seen ``gradient``."""
     hooks = leaf._hooks
     if hooks is not None and hooks.grad:
-        engine_made = False  # a hook may have kept it
+        engine_owned = False  # a hook may have kept it
         for hook in hooks.grad.values():
             gradient = _run_hook(hook, gradient, f"a leaf of shape {leaf.data.shape}")
     # Threads may run backward through graphs that share parameters: adding into .grad is a read-modify-write.
@@ -375,11 +404,11 @@ def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_made:
         if create_graph:
             leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
         elif leaf.grad is None:
-            # .grad is updated in place later, so it must not share memory with anything: a gradient a backward
-            # returned may be held elsewhere (a hook's list, the caller's tensor, another edge), so it is copied.
-            # The sums the engine made are adopted as they are, as PyTorch's AccumulateGrad adopts gradients
-            # nobody else refers to (a 0-d sum is a numpy scalar, which is copied into an array).
-            if engine_made and type(gradient.data) is np.ndarray and gradient.data.dtype == leaf.data.dtype:
+            # .grad is updated in place later, so it must not share memory with anything. A gradient gradlab's own
+            # ops made, or the engine summed, is adopted as it is (as PyTorch's AccumulateGrad adopts gradients
+            # nobody else refers to); any other is copied: it may be held elsewhere (the caller's gradient, a
+            # hook's list, a user's backward that also keeps what it returns). A 0-d sum is a numpy scalar.
+            if engine_owned and type(gradient.data) is np.ndarray and gradient.data.dtype == leaf.data.dtype:
                 leaf.grad = gradient
             else:
                 leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype))

@@ -29,7 +29,6 @@ from gradlab.arguments import CommandError
 from gradlab.cli import main
 from gradlab.launcher import find_mpiexec, mpiexec_command
 from nn.data import DataLoader, DistributedSampler, TensorDataset
-from nn.layers.normalization import SyncBatchNorm
 from nn.models import resnet_digits
 from nn.parallel import DistributedDataParallel
 
@@ -252,7 +251,7 @@ def test_sync_batch_norm_in_one_process_is_batch_norm(world_of_one):
     rng = np.random.default_rng(1)
     x = rng.normal(1.0, 2.0, (5, 3, 4, 4))
     batch_norm = nn.BatchNorm2d(3).double()
-    synced = SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(batch_norm))
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(batch_norm))
     for module in (batch_norm, synced):
         module(autograd.tensor(x)).sum().backward()
     assert np.array_equal(synced.running_var.data, batch_norm.running_var.data)
@@ -266,9 +265,9 @@ def test_convert_sync_batchnorm_shares_parameters_and_statistics():
     before = model.state_dict()
     names = [name for name, module in model.named_modules() if type(module) is nn.BatchNorm2d]
     parameters = {name: module.weight for name, module in model.named_modules() if name in names}
-    converted = SyncBatchNorm.convert_sync_batchnorm(model)
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     modules = dict(converted.named_modules())
-    assert names and all(type(modules[name]) is SyncBatchNorm and modules[name].weight is parameters[name]
+    assert names and all(type(modules[name]) is nn.SyncBatchNorm and modules[name].weight is parameters[name]
                          and not modules[name].training for name in names)
     assert all(np.array_equal(value.data, before[key].data) for key, value in converted.state_dict().items())
     assert list(converted.state_dict()) == list(before)

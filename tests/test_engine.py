@@ -85,18 +85,37 @@ class _Doubled(autograd.Function):
         return result
 
 
-def test_only_sums_the_engine_made_may_become_grad_without_a_copy():
+def test_a_leaf_may_adopt_only_gradients_nobody_outside_the_engine_holds():
     x = autograd.tensor([0.0, 0.0], requires_grad=True)
     accumulator = autograd.graph.get_gradient_edge(x).node
-    buffers, sums = {}, {}
+    buffers, owned = {}, {}
     first, second = autograd.ones(2), autograd.ones(2)
-    engine._deliver(buffers, sums, accumulator, 0, first, False)
-    assert buffers[accumulator] == [first] and not sums  # a backward's result: someone else may hold it
-    engine._deliver(buffers, sums, accumulator, 0, second, False)
-    engine._deliver(buffers, sums, accumulator, 0, second, False)
+    engine._deliver(buffers, owned, accumulator, 0, first, False, False)
+    assert buffers[accumulator] == [first] and not owned  # a user's backward may hold it
+    engine._deliver(buffers, owned, accumulator, 0, second, False, False)
+    engine._deliver(buffers, owned, accumulator, 0, second, False, False)
     total = buffers[accumulator][0]
-    assert sums == {accumulator: total} and total.tolist() == [3.0, 3.0]
-    assert first.tolist() == [1.0, 1.0] and second.tolist() == [1.0, 1.0]  # summed into a buffer of its own
+    assert owned == {accumulator: total} and total.tolist() == [3.0, 3.0]  # a sum made here
+    assert first.tolist() == [1.0, 1.0] and second.tolist() == [1.0, 1.0]
+
+
+def test_only_new_arrays_from_gradlabs_own_ops_count_as_new():
+    assert engine._makes_new_gradients(autograd.ops.elementwise.Mul)
+    assert not engine._makes_new_gradients(_Doubled)
+    grad = autograd.ones(3)
+    made = autograd.ones(3)
+    assert engine._is_new(made, [grad], (made, None))
+    assert not engine._is_new(grad, [grad], (grad, grad))  # Add passes its gradient on to both inputs
+    assert not engine._is_new(made, [grad], (made, made))  # one array for two inputs
+    assert not engine._is_new(autograd.Tensor(made.data[1:]), [grad], (made,))  # a view of another array
+
+
+def test_gradients_passed_on_unchanged_are_copied_into_grad():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    user_gradient = autograd.tensor([3.0, 4.0])
+    x.clone().backward(user_gradient)  # Clone passes the caller's gradient on
+    x.grad.mul_(2.0)
+    assert user_gradient.tolist() == [3.0, 4.0]
 
 
 def test_a_scalar_used_twice_gets_a_0d_array_as_grad():

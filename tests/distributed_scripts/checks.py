@@ -15,7 +15,6 @@ import nn
 import nn.functional as F
 import optim
 from autograd import distributed
-from nn.layers.normalization import SyncBatchNorm
 from nn.models import resnet_digits
 from nn.parallel import DistributedDataParallel
 
@@ -182,8 +181,8 @@ def check_sync_batch_norm_matches_batch_norm():
     with autograd.no_grad():
         batch_norm.weight.copy_(rng.normal(size=3))
         batch_norm.bias.copy_(rng.normal(size=3))
-    synced = SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(batch_norm))
-    assert type(synced) is SyncBatchNorm
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(batch_norm))
+    assert type(synced) is nn.SyncBatchNorm
 
     def summed(grad):
         """The ranks' sums of the local weight gradient: DistributedDataParallel's mean, times 2."""
@@ -221,7 +220,7 @@ def check_sync_batch_norm_matches_batch_norm():
 
 
 def check_ddp_with_sync_batch_norm_matches_the_whole_batch():
-    model = SyncBatchNorm.convert_sync_batchnorm(make_net())
+    model = nn.SyncBatchNorm.convert_sync_batchnorm(make_net())
     ddp = DistributedDataParallel(model, bucket_cap_mb=0.01)
     reference = make_net()
     reference.load_state_dict(model.state_dict())
