@@ -218,6 +218,8 @@ class Function(Node):
 
     _non_differentiable: set[int] | None = None
     _saves_arrays: bool = False  # whether save_for_backward was given arrays (see ``_version_saved_arrays``)
+    _saved_versions: tuple = ()
+    _array_counters: dict[int, list] | None = None  # saved array's index -> its owner's version counter
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
@@ -236,17 +238,19 @@ class Function(Node):
         """
         if True not in self.needs_input_grad:
             return  # no backward will run: keep nothing alive
-        # Each entry is (value, version counter, version at saving); arrays get a counter in ``apply`` when they
-        # are an input's or an output's own array.
-        saved = []
+        # The values as given and, beside them, each Tensor's version at saving (None for other values): two
+        # tuples rather than a tuple per value, fewer objects for the garbage collector to track. Arrays get a
+        # version counter in ``apply`` when they are an input's or an output's own array.
+        versions = []
         for value in values:
             if isinstance(value, Tensor):
-                saved.append((value, value._version, value._version[0]))
+                versions.append(value._version[0])
             else:
-                saved.append((value, None, None))
+                versions.append(None)
                 if type(value) is np.ndarray:
                     self._saves_arrays = True
-        self._saved = tuple(saved)
+        self._saved = values
+        self._saved_versions = tuple(versions)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -254,20 +258,24 @@ class Function(Node):
         saved = self._saved
         if saved is None:
             raise freed_graph_error(self)
-        for index, (value, counter, version) in enumerate(saved):
-            if counter is not None and counter[0] != version:
+        counters = self._array_counters
+        for index, (value, version) in enumerate(zip(saved, self._saved_versions)):
+            if version is None:
+                continue
+            counter = value._version if counters is None or index not in counters else counters[index]
+            if counter[0] != version:
                 raise RuntimeError(
                     f"one of the tensors needed for gradient computation has been modified by an in-place "
                     f"operation: saved tensor {index} of {self.name()} (shape {tuple(value.shape)}) is at "
                     f"version {counter[0]}, expected version {version}. Clone it before modifying it (or the "
                     f"tensor it is a view of), or modify it after backward."
                 )
-        return tuple(value for value, _, _ in saved)
+        return saved
 
     def saved_arrays(self) -> tuple[SavedArray, ...]:
         """The arrays kept for backward: the saved tensors' (and saved arrays), then ndarray attributes of ctx."""
         arrays = []
-        for position, (value, _, _) in enumerate(self._saved or ()):
+        for position, value in enumerate(self._saved or ()):
             array = value.data if isinstance(value, Tensor) else value
             if isinstance(array, np.ndarray):
                 arrays.append(SavedArray(f"saved[{position}]", array.shape, array.dtype, array.nbytes))
@@ -312,7 +320,12 @@ class Function(Node):
             else:
                 needs_input_grad.append(False)
                 edges.append(None)
-        ctx.needs_input_grad = needs_input_grad = tuple(needs_input_grad)
+        needs_input_grad = tuple(needs_input_grad)
+        # One tuple per pattern, shared by every node: a graph then holds one object fewer per op for the garbage
+        # collector to track (there are at most 2 ** 4 patterns for up to four inputs).
+        if len(needs_input_grad) <= 4:
+            needs_input_grad = _needs_patterns.setdefault(needs_input_grad, needs_input_grad)
+        ctx.needs_input_grad = needs_input_grad
         grad_mode.enabled = False
         try:
             result = cls.forward(ctx, *args, **kwargs)
@@ -359,14 +372,20 @@ class Function(Node):
         input's ``.data``: modifying that tensor in place before backward must then be caught too.
         """
         owners = [tensor for tensor in outputs + args if isinstance(tensor, Tensor)]
-        saved = []
-        for value, counter, version in self._saved:
-            if counter is None and type(value) is np.ndarray:
+        versions = list(self._saved_versions)
+        counters = {}
+        for index, value in enumerate(self._saved):
+            if type(value) is np.ndarray:
                 owner = next((tensor for tensor in owners if tensor.data is value), None)
                 if owner is not None:
-                    counter, version = owner._version, owner._version[0]
-            saved.append((value, counter, version))
-        self._saved = tuple(saved)
+                    counters[index] = owner._version
+                    versions[index] = owner._version[0]
+        if counters:
+            self._array_counters = counters
+            self._saved_versions = tuple(versions)
+
+
+_needs_patterns: dict[tuple, tuple] = {}
 
 
 def freed_graph_error(node: Node) -> RuntimeError:

@@ -41,14 +41,14 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
-        ctx.shapes = (_shape(a), _shape(b))
         return _broadcasting(np.add, "add", a, b)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        needs = ctx.needs_input_grad
-        return (sum_to(grad, ctx.shapes[0]) if needs[0] else None,
-                sum_to(grad, ctx.shapes[1]) if needs[1] else None)
+        # The edge of each input that needs a gradient holds its shape: nothing else to keep (the scalar graphs
+        # of many additions keep two objects fewer per op).
+        a, b = ctx.next_edges
+        return sum_to(grad, a.shape) if a else None, sum_to(grad, b.shape) if b else None
 
 
 class Sub(Function):
@@ -58,14 +58,12 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
-        ctx.shapes = (_shape(a), _shape(b))
         return _broadcasting(np.subtract, "sub", a, b)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        needs = ctx.needs_input_grad
-        return (sum_to(grad, ctx.shapes[0]) if needs[0] else None,
-                sum_to(-grad, ctx.shapes[1]) if needs[1] else None)
+        a, b = ctx.next_edges  # their shapes, as in Add
+        return sum_to(grad, a.shape) if a else None, sum_to(-grad, b.shape) if b else None
 
 
 class Mul(Function):
