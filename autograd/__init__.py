@@ -8,10 +8,11 @@ from .anomaly import detect_anomaly
 from . import graph
 from .audit import gradcheck_graph, record_inputs
 from .engine import backward, grad
+from .explain import explain
 from .errors import DimensionError, OpError
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .gradcheck import GradcheckError, check_backward, gradcheck, gradgradcheck
 from .ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from .ops.elementwise import abs, clamp, clip, cos, exp, log, log1p, maximum, minimum, pow, sin, sqrt
 from .ops.indexing import where

@@ -1,4 +1,5 @@
-"""Finite-difference checks of gradients: ``gradcheck`` (first order) and ``gradgradcheck`` (second).
+"""Finite-difference checks of gradients: ``gradcheck`` (first order), ``gradgradcheck`` (second), and
+``check_backward`` for a layer's forward and backward written by hand in numpy.
 
 For every input x_i that requires grad and every output y_j, the analytical Jacobian dy_j/dx_i
 (one backward pass per output element) is compared with central differences
@@ -12,6 +13,7 @@ elements are reported in a warning, not as a failure.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -64,15 +66,21 @@ def _float_output_indices(outputs: tuple) -> list[int]:
     return [index for index, out in enumerate(floats) if out.requires_grad]
 
 
-def _perturbed(func: Callable, inputs: tuple, array: np.ndarray, where: Any, step: Any) -> tuple[list, list]:
-    """Evaluate func with ``array[where]`` moved by +step and -step, restoring it afterwards."""
+def _differences(evaluate: Callable[[], list[np.ndarray]], array: np.ndarray, where: Any, step: Any, eps: float,
+                 baseline: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Central, forward and backward differences of each output of ``evaluate()`` when ``array[where]`` moves by
+    ``step`` (of length ``eps``); ``array`` is restored afterwards.
+
+    The one finite-difference step behind ``gradcheck`` (one element at a time, or along a random direction in
+    fast mode), ``check_backward`` and ``finite_difference_errors``.
+    """
     original = array[where].copy()
     array[where] = original + step
-    plus = _evaluate(func, inputs)
+    plus = evaluate()
     array[where] = original - step
-    minus = _evaluate(func, inputs)
+    minus = evaluate()
     array[where] = original
-    return plus, minus
+    return [((p - m) / (2 * eps), (p - b) / eps, (b - m) / eps) for p, m, b in zip(plus, minus, baseline)]
 
 
 def _compare(analytical: np.ndarray, central: np.ndarray, forward: np.ndarray, backward: np.ndarray,
@@ -167,19 +175,21 @@ def gradcheck_report(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: fl
 
 
 def _slow_check(func, inputs, checked, differentiable, positions, baseline, vjp, eps, atol, rtol, report) -> None:
+    def evaluate() -> list[np.ndarray]:
+        values = _evaluate(func, inputs)
+        return [values[position] for position in positions]
+
+    baseline = [baseline[position] for position in positions]
     for input_nr, i in enumerate(checked):
         array = inputs[i].data
         size = array.size
         # central, forward and backward differences for each output
         blocks = [tuple(np.zeros((out.data.size, size)) for _ in range(3)) for out in differentiable]
         for k in range(size):
-            where = np.unravel_index(k, array.shape)
-            plus, minus = _perturbed(func, inputs, array, where, eps)
-            for output_nr, position in enumerate(positions):
-                central, forward, backward = blocks[output_nr]
-                central[:, k] = ((plus[position] - minus[position]) / (2 * eps)).ravel()
-                forward[:, k] = ((plus[position] - baseline[position]) / eps).ravel()
-                backward[:, k] = ((baseline[position] - minus[position]) / eps).ravel()
+            differences = _differences(evaluate, array, np.unravel_index(k, array.shape), eps, eps, baseline)
+            for block, columns in zip(blocks, differences):
+                for matrix, column in zip(block, columns):
+                    matrix[:, k] = column.ravel()
         for output_nr, output in enumerate(differentiable):
             analytical = np.zeros((output.data.size, size))
             for row in range(output.data.size):
@@ -196,22 +206,24 @@ def _slow_check(func, inputs, checked, differentiable, positions, baseline, vjp,
             worst = _compare(analytical, central, forward, backward, atol, rtol, report, describe)
             if worst is not None and report.passed:
                 report.passed = False
-                report.message = _mismatch_message(i, output_nr, describe(worst), central, analytical, worst,
-                                                   atol, rtol)
+                report.message = _mismatch_message(
+                    f"Jacobian mismatch for output {output_nr} with respect to input {i}:", "Jacobian",
+                    describe(worst), central, analytical, worst, atol, rtol)
 
 
 def _fast_check(func, inputs, checked, differentiable, positions, baseline, vjp, rng, eps, atol, rtol, report) -> None:
-    directions = [rng.standard_normal(inputs[i].shape) for i in checked]
-    directions = [u / max(np.linalg.norm(u), 1e-12) for u in directions]
+    directions = [_unit(rng.standard_normal(inputs[i].shape)) for i in checked]
     vectors = [rng.standard_normal(out.shape) for out in differentiable]
+
+    def evaluate() -> list[np.ndarray]:
+        values = _evaluate(func, inputs)
+        return [np.array([np.sum(v * values[position])]) for v, position in zip(vectors, positions)]
+
+    baseline = [np.array([np.sum(v * baseline[position])]) for v, position in zip(vectors, positions)]
     for input_nr, i in enumerate(checked):
-        plus, minus = _perturbed(func, inputs, inputs[i].data, ..., eps * directions[input_nr])
-        for output_nr, position in enumerate(positions):
-            v = vectors[output_nr]
-            central = np.array([np.sum(v * (plus[position] - minus[position])) / (2 * eps)])
-            forward = np.array([np.sum(v * (plus[position] - baseline[position])) / eps])
-            backward = np.array([np.sum(v * (baseline[position] - minus[position])) / eps])
-            analytical = np.array([np.sum(vjp(output_nr, v)[input_nr] * directions[input_nr])])
+        differences = _differences(evaluate, inputs[i].data, ..., eps * directions[input_nr], eps, baseline)
+        for output_nr, (central, forward, backward) in enumerate(differences):
+            analytical = np.array([np.sum(vjp(output_nr, vectors[output_nr])[input_nr] * directions[input_nr])])
 
             def describe(_: int, output_nr=output_nr) -> str:
                 return f"v^T (d output {output_nr} / d input {i}) u for random u, v"
@@ -219,27 +231,37 @@ def _fast_check(func, inputs, checked, differentiable, positions, baseline, vjp,
             worst = _compare(analytical, central, forward, backward, atol, rtol, report, describe)
             if worst is not None and report.passed:
                 report.passed = False
-                report.message = _mismatch_message(i, output_nr, describe(0), central, analytical, 0, atol, rtol)
+                report.message = _mismatch_message(
+                    f"Jacobian mismatch for output {output_nr} with respect to input {i}:", "Jacobian", describe(0),
+                    central, analytical, 0, atol, rtol)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(np.linalg.norm(vector), 1e-12)
 
 
 def _position(flat_index: int, shape: tuple) -> list[int]:
     return [int(v) for v in np.unravel_index(flat_index, shape)]
 
 
-def _mismatch_message(input_index: int, output_nr: int, element: str, numerical: np.ndarray,
-                      analytical: np.ndarray, worst: int, atol: float, rtol: float) -> str:
+def _mismatch_message(header: str, what: str, element: str, numerical: np.ndarray, analytical: np.ndarray,
+                      worst: int, atol: float, rtol: float,
+                      names: tuple[str, str] = ("numerical", "analytical")) -> str:
+    """What failed: the worst element, both values (called ``names``), both errors, and the whole of ``what``
+    when it is small."""
     n, a = float(numerical.flat[worst]), float(analytical.flat[worst])
+    width = max(map(len, names)) + 2
     lines = [
-        f"Jacobian mismatch for output {output_nr} with respect to input {input_index}:",
+        header,
         f"  worst element: {element}",
-        f"  numerical:  {n:.8g}",
-        f"  analytical: {a:.8g}",
+        f"  {names[0] + ':':<{width}}{n:.8g}",
+        f"  {names[1] + ':':<{width}}{a:.8g}",
         f"  abs error: {abs(a - n):.3g}, rel error: {abs(a - n) / abs(n) if n else float('inf'):.3g} "
-        f"(allowed: atol={atol} + rtol={rtol} * |numerical|)",
+        f"(allowed: atol={atol} + rtol={rtol} * |{names[0]}|)",
     ]
     if numerical.size <= 36:
-        lines += [f"  numerical Jacobian:\n{np.array2string(numerical, precision=5)}",
-                  f"  analytical Jacobian:\n{np.array2string(analytical, precision=5)}"]
+        lines += [f"  {names[0]} {what}:\n{np.array2string(numerical, precision=5)}",
+                  f"  {names[1]} {what}:\n{np.array2string(analytical, precision=5)}"]
     return "\n".join(lines)
 
 
@@ -311,3 +333,247 @@ def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Sequence[Tensor] | 
     first_order, arguments = gradgrad_problem(func, inputs, grad_outputs)
     return gradcheck(first_order, arguments, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception,
                      fast_mode=fast_mode, nondet_tol=nondet_tol)
+
+
+# Above this many elements, check_backward compares one random projection of an input's gradient instead of each
+# element (two evaluations of forward instead of two per element).
+FAST_MODE_SIZE = 1000
+# The text heat-map of a failing gradient shows at most this many rows and columns around the worst element.
+ERROR_MAP_SIZE = 12
+
+
+@dataclass
+class BackwardCheckReport(GradcheckReport):
+    """Outcome of ``check_backward``: a ``GradcheckReport`` plus the error of each gradient.
+
+    Attributes:
+        names: the inputs' names (the parameter names of ``forward``).
+        errors: analytical minus numerical gradient, by input name, for the inputs checked element by element
+            (a random projection gives one number, not a map).
+    """
+
+    names: list[str] = field(default_factory=list)
+    errors: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def check_backward(forward: Callable[..., tuple[Any, Any]], backward: Callable[[np.ndarray, Any], Any],
+                   *inputs: Any, reference: Callable[..., Tensor] | None = None, eps: float = 1e-6,
+                   atol: float = 1e-5, rtol: float = 1e-3, fast_mode: bool | None = None,
+                   raise_exception: bool = True) -> bool | BackwardCheckReport:
+    """Check a hand-written numpy backward against central differences, and optionally against gradlab's op.
+
+    ``backward`` is checked as a vector-Jacobian product: for a random (seeded) ``dout``, the gradients it
+    returns must equal the numerical gradient of ``sum(dout * forward(*inputs)[0])`` with respect to each
+    input, computed in float64 by the same central differences as ``gradcheck``.
+
+    Args:
+        forward: ``forward(*inputs) -> (out, cache)`` on numpy arrays, as a layer is written by hand
+            (``conv_forward(x, w, b)``). Pass settings such as a stride with ``functools.partial``.
+        backward: ``backward(dout, cache) -> (dx, dw, ...)``: one gradient per input (a bare array for one input).
+        inputs: arrays or array-likes; each is copied to float64 and every one is checked.
+        reference: a gradlab function computing the same thing on Tensors (``nn.functional.conv2d``); its
+            output and its gradients for the same ``dout`` are compared with ``forward``'s and ``backward``'s.
+        eps: finite-difference step.
+        atol: absolute tolerance.
+        rtol: relative tolerance (of the numerical value).
+        fast_mode: compare one random projection ``u . dx`` per input instead of every element; None: for
+            inputs of more than ``FAST_MODE_SIZE`` elements.
+        raise_exception: raise ``GradcheckError`` on failure; False returns the ``BackwardCheckReport``.
+
+    Returns:
+        True when every gradient matches; with ``raise_exception=False``, the ``BackwardCheckReport``
+        (``.passed``, ``.message``, ``.errors``; ``viz.plot_backward_check`` draws them).
+
+    Raises:
+        GradcheckError: naming the input, the worst element, both values and the errors, with a text heat-map of
+            analytical minus numerical over the 2-d slice that holds the worst element (a kernel that was not
+            rotated 180 degrees shows as a pattern that changes sign under that rotation).
+    """
+    if not inputs:
+        raise ValueError("check_backward: no inputs to check")
+    arrays = [np.array(x, dtype=np.float64) for x in inputs]
+    names = _input_names(forward, len(arrays))
+    report = BackwardCheckReport(names=names)
+    title = getattr(backward, "__name__", "backward")
+    result = forward(*arrays)
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise TypeError(f"check_backward: forward must return a pair (out, cache), got {type(result).__name__}"
+                        + (f" of {len(result)}" if isinstance(result, tuple) else ""))
+    out, cache = result
+    out = np.asarray(out, dtype=np.float64)
+    dout = np.random.default_rng(0).standard_normal(out.shape)
+    grads = backward(dout.copy(), cache)  # a copy: a backward that writes into dout must not change the check
+    grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+    report.message = _gradient_count_problem(title, grads, arrays, names)
+    if report.message:
+        report.passed = False
+        return _verdict(report, raise_exception)
+    grads = [np.asarray(g, dtype=np.float64) for g in grads]
+
+    def evaluate() -> list[np.ndarray]:
+        return [np.array([np.sum(dout * np.asarray(forward(*arrays)[0], dtype=np.float64))])]
+
+    baseline = evaluate()
+    rng = np.random.default_rng(1)
+    wrong = {}  # input name -> what is wrong with its gradient
+    for i, (name, array, analytical) in enumerate(zip(names, arrays, grads)):
+        header = f"check_backward: {title} disagrees with central differences for input {name!r} (input {i})"
+        if (array.size > FAST_MODE_SIZE) if fast_mode is None else fast_mode:
+            direction = _unit(rng.standard_normal(array.shape))
+            [(central, ahead, behind)] = _differences(evaluate, array, ..., eps * direction, eps, baseline)
+            projected = np.array([np.sum(analytical * direction)])
+            if _compare(projected, central, ahead, behind, atol, rtol, report, lambda _: f"u . d{name}") is not None:
+                wrong[name] = _mismatch_message(f"{header}, compared along one random unit direction u:",
+                                                "projection", f"u . d{name}", central, projected, 0, atol, rtol)
+            continue
+        central, ahead, behind = (np.zeros(array.size) for _ in range(3))
+        for k in range(array.size):
+            [columns] = _differences(evaluate, array, np.unravel_index(k, array.shape), eps, eps, baseline)
+            central[k], ahead[k], behind[k] = (float(column[0]) for column in columns)
+        numerical = central.reshape(array.shape)
+        report.errors[name] = analytical - numerical
+        worst = _compare(analytical.ravel(), central, ahead, behind, atol, rtol, report,
+                         lambda k: f"d{name}{_position(k, array.shape)}")
+        if worst is not None:
+            wrong[name] = "\n".join([
+                _mismatch_message(f"{header}:", "gradient", f"d{name}{_position(worst, array.shape)}", numerical,
+                                  analytical, worst, atol, rtol),
+                _error_map(name, report.errors[name], worst, atol + rtol * np.abs(numerical))])
+    if wrong:
+        report.passed = False
+        report.message = next(iter(wrong.values())) + "\n  per input: " + ", ".join(
+            f"d{name} {'WRONG' if name in wrong else 'ok'}" for name in names)
+    elif reference is not None:
+        _check_reference(reference, arrays, out, dout, grads, names, atol, rtol, report)
+    if report.kinks and report.passed:
+        warnings.warn("check_backward: " + "; ".join(report.kinks[:3]), stacklevel=2)
+    return _verdict(report, raise_exception)
+
+
+def _verdict(report: BackwardCheckReport, raise_exception: bool) -> bool | BackwardCheckReport:
+    if report.passed and raise_exception:
+        return True
+    if raise_exception:
+        raise GradcheckError(report.message)
+    return report
+
+
+def _input_names(forward: Callable, count: int) -> list[str]:
+    """The names of forward's positional parameters (``x``, ``w``, ``b``), or ``input0``, ``input1``..."""
+    try:
+        parameters = list(inspect.signature(forward).parameters.values())
+    except (TypeError, ValueError):  # builtins and some C callables have no signature
+        parameters = []
+    positional = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= count:
+        return positional[:count]
+    return [f"input{i}" for i in range(count)]
+
+
+def _gradient_count_problem(title: str, grads: tuple, arrays: list[np.ndarray], names: list[str]) -> str:
+    """Why the gradients ``backward`` returned cannot be compared (wrong count or shape), or ""."""
+    if len(grads) != len(arrays):
+        return (f"check_backward: {title} returned {len(grads)} gradients for {len(arrays)} inputs "
+                f"({', '.join(names)}); return one per input, in order")
+    for name, array, gradient in zip(names, arrays, grads):
+        shape = np.shape(gradient)
+        if shape != array.shape:
+            return (f"check_backward: {title} returned d{name} of shape {shape} for input {name!r} of shape "
+                    f"{array.shape}; a gradient has its input's shape")
+    return ""
+
+
+def _error_map(name: str, error: np.ndarray, worst: int, tolerance: np.ndarray) -> str:
+    """analytical - numerical as signed digits over the 2-d slice holding the worst element (cropped around it)."""
+    where = np.unravel_index(worst, error.shape)
+    lead = tuple(int(k) for k in where[:-2])
+    plane = np.atleast_2d(error[lead])
+    allowed = np.atleast_2d(tolerance[lead])
+    row, column = where[-2:] if error.ndim >= 2 else (0, where[-1])
+    top = int(np.clip(row - ERROR_MAP_SIZE // 2, 0, max(plane.shape[0] - ERROR_MAP_SIZE, 0)))
+    left = int(np.clip(column - ERROR_MAP_SIZE // 2, 0, max(plane.shape[1] - ERROR_MAP_SIZE, 0)))
+    window = (slice(top, top + ERROR_MAP_SIZE), slice(left, left + ERROR_MAP_SIZE))
+    plane, allowed = plane[window], allowed[window]
+    scale = float(np.abs(plane).max())
+    digits = np.clip(np.ceil(np.abs(plane) / scale * 9), 1, 9).astype(int).astype(str)
+    cells = np.where(np.abs(plane) <= allowed, " .", np.char.add(np.where(plane > 0, "+", "-"), digits))
+    sliced = f"d{name}[{', '.join(map(str, lead))}]" if lead else f"d{name}"
+    shown = "" if plane.shape == np.atleast_2d(error[lead]).shape else \
+        f" rows {top}..{top + plane.shape[0] - 1}, columns {left}..{left + plane.shape[1] - 1},"
+    lines = [f"  analytical - numerical over {sliced}{shown} (sign, then |error| from 1 to 9 where 9 is "
+             f"{scale:.3g}; '.' within tolerance):"]
+    lines += ["    " + " ".join(cells_row) for cells_row in cells]
+    return "\n".join(lines)
+
+
+def _check_reference(reference: Callable[..., Tensor], arrays: list[np.ndarray], out: np.ndarray, dout: np.ndarray,
+                     grads: list[np.ndarray], names: list[str], atol: float, rtol: float,
+                     report: BackwardCheckReport) -> None:
+    """Compare forward's output and backward's gradients with gradlab's op on the same inputs and dout."""
+    title = getattr(reference, "__qualname__", repr(reference))
+    tensors = [Tensor(array.copy(), requires_grad=True) for array in arrays]
+    result = reference(*tensors)
+    if result.shape != out.shape:
+        report.passed = False
+        report.message = (f"check_backward: reference {title} returned shape {result.shape} but forward returned "
+                          f"{out.shape}")
+        return
+    expected = autograd_grad(result, tensors, wrap(dout), allow_unused=True)
+    pairs = [("output", "forward's output", out, result.data)]
+    pairs += [(f"d{name}", f"the gradient of input {name!r}", gradient, np.zeros(gradient.shape) if ref is None
+               else ref.data) for name, gradient, ref in zip(names, grads, expected)]
+    for label, what, mine, theirs in pairs:
+        worst = _compare(mine.ravel(), theirs.ravel(), theirs.ravel(), theirs.ravel(), atol, rtol, report,
+                         lambda k: label)
+        if worst is not None:
+            report.passed = False
+            report.message = _mismatch_message(
+                f"check_backward: {what} disagrees with the reference {title}:", "values",
+                f"{label}{_position(worst, mine.shape)}", theirs, mine, worst, atol, rtol, ("reference", "yours"))
+            return
+
+
+def finite_difference_errors(func: Callable, inputs: Any, steps: Sequence[float]) -> dict[str, np.ndarray]:
+    """The relative error of a central difference against backward's gradient, for each step, in float32 and
+    float64: the measurement behind ``viz.plot_gradcheck_sweep``.
+
+    The quantity differentiated is ``v . func(x)`` along a random unit direction ``u`` of each input that
+    requires grad (as ``gradcheck``'s fast mode); the exact value comes from backward in float64. Large steps
+    show the truncation error of the central difference (falling as step**2), small steps the round-off of
+    evaluating ``func`` (rising as machine epsilon / step), which in float32 swamps every step.
+
+    Args:
+        func: function of ``inputs`` returning a Tensor or a tuple of Tensors, as in ``gradcheck``.
+        inputs: a Tensor or tuple of arguments; Tensors with ``requires_grad=True`` are perturbed.
+        steps: the finite-difference steps to try.
+
+    Returns:
+        ``{"float32": errors, "float64": errors}``, each an array of ``|numerical - exact| / |exact|`` per step.
+    """
+    inputs = _as_tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("finite_difference_errors: no input requires grad, so there is nothing to differentiate")
+    rng = np.random.default_rng(0)
+    exact64 = [Tensor(x.data.astype(np.float64), requires_grad=True) if i in checked else x
+               for i, x in enumerate(inputs)]
+    results = _as_tuple(func(*exact64))
+    outputs = _differentiable_outputs(results)
+    positions = _float_output_indices(results)
+    vectors = [rng.standard_normal(out.shape) for out in outputs]
+    directions = {i: _unit(rng.standard_normal(inputs[i].shape)) for i in checked}
+    grads = autograd_grad(outputs, [exact64[i] for i in checked], [wrap(v) for v in vectors], allow_unused=True)
+    exact = sum(float(np.sum(g.data * directions[i])) for i, g in zip(checked, grads) if g is not None)
+    errors = {}
+    for dtype in (np.float32, np.float64):
+        copies = tuple(Tensor(x.data.astype(dtype)) if i in checked else x for i, x in enumerate(inputs))
+
+        def evaluate() -> list[np.ndarray]:
+            values = _evaluate(func, copies)
+            return [np.array([sum(np.sum(v * values[p]) for v, p in zip(vectors, positions))])]
+
+        baseline = evaluate()
+        numerical = np.array([sum(float(_differences(evaluate, copies[i].data, ..., step * directions[i], step,
+                                                     baseline)[0][0][0]) for i in checked) for step in steps])
+        errors[np.dtype(dtype).name] = np.abs(numerical - exact) / max(abs(exact), np.finfo(np.float64).tiny)
+    return errors

@@ -104,3 +104,16 @@ def test_multiple_outputs_and_inputs_without_grad():
     assert autograd.gradcheck(lambda x, y: (x * y, x.exp()), (a, b))
     with pytest.raises(ValueError, match="no input requires grad"):
         autograd.gradcheck(lambda y: y * 2, (b,))
+
+
+def test_finite_difference_errors_fall_as_step_squared_then_rise_with_round_off():
+    from autograd.gradcheck import finite_difference_errors
+
+    x = x64(0.3, 0.9, 1.4)
+    steps = np.array([1e-1, 1e-2, 1e-6, 1e-11])
+    errors = finite_difference_errors(lambda t: (t.exp() * t.sin()).sum(), (x,), steps)
+    float64, float32 = errors["float64"], errors["float32"]
+    assert float64[0] / float64[1] == pytest.approx(100, rel=0.05)  # truncation: O(step**2)
+    assert float64[2] < 1e-9 < float64[3]  # gradcheck's step is accurate; far smaller steps are not
+    assert float32[2] > 1e-4 > float32[1]  # in float32, round-off swamps gradcheck's step
+    np.testing.assert_array_equal(x.data, [0.3, 0.9, 1.4])  # inputs left as they were

@@ -135,7 +135,7 @@ def to_digraph(graph: Graph, *, rankdir: str = "TB") -> Digraph:
         target = cluster_graphs[node.module] if node.module else dot
         style = _style(node, graph, scale)
         style["label"] = _label(node, dark=style.get("fontcolor") == "white")
-        target.body.append(f"\t{_quote(node.id)} [{_attributes(style)}]\n")
+        target.body.append(f"\t{quote(node.id)} [{format_attributes(style)}]\n")
     # Attach clusters innermost first: graphviz copies a subgraph's body when it is added.
     for name in sorted(cluster_graphs, key=lambda name: -name.count(".")):
         parent = name.rsplit(".", 1)[0] if "." in name else None
@@ -149,8 +149,8 @@ def to_digraph(graph: Graph, *, rankdir: str = "TB") -> Digraph:
             attributes.update(label=f"sum over axes {edge.broadcast_axes}", fontcolor="#a05000", color="#a05000")
         elif edge.output_nr:
             attributes.update(label=f"[{edge.output_nr}]")
-        dot.body.append(f"\t{_quote(edge.source)} -> {_quote(edge.target)}"
-                        + (f" [{_attributes(attributes)}]\n" if attributes else "\n"))
+        dot.body.append(f"\t{quote(edge.source)} -> {quote(edge.target)}"
+                        + (f" [{format_attributes(attributes)}]\n" if attributes else "\n"))
 
     if graph.grads_shown:
         _legend(dot, graph, scale)
@@ -159,7 +159,7 @@ def to_digraph(graph: Graph, *, rankdir: str = "TB") -> Digraph:
     return dot
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     """DOT quoting for ids and attribute values; HTML-like labels (``<...>``) pass as they are.
 
     Node and edge lines are written straight into the body: graphviz's generic quoting costs
@@ -170,8 +170,9 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _attributes(attributes: dict[str, str]) -> str:
-    return " ".join(f"{key}={_quote(value)}" for key, value in attributes.items())
+def format_attributes(attributes: dict[str, str]) -> str:
+    """``key="value" ...`` for a DOT node or edge line."""
+    return " ".join(f"{key}={quote(value)}" for key, value in attributes.items())
 
 
 def _saved_by_module(graph: Graph) -> dict[str, int]:
@@ -314,4 +315,4 @@ def _legend(dot: Digraph, graph: Graph, scale: _ColorScale) -> None:
     table = '<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">' + "".join(rows) + "</table>>"
     with dot.subgraph(name="cluster_legend") as legend:
         legend.attr(label="", style="invis")
-        legend.body.append(f'\t"legend" [{_attributes({"label": table, "shape": "plaintext", "fontsize": "10"})}]\n')
+        legend.body.append(f'\t"legend" [{format_attributes({"label": table, "shape": "plaintext", "fontsize": "10"})}]\n')

@@ -1,4 +1,5 @@
-"""Matplotlib figures: gradient flow per layer, and training curves.
+"""Matplotlib figures: gradient flow per layer, training curves, finite-difference error against step size, and
+the error maps of a hand-written backward.
 
 matplotlib is an optional dependency (``pip install gradlab[plot]``), imported when a plot is made.
 Figures are built without pyplot (no GUI backend is touched, so this works on servers and in
@@ -11,6 +12,8 @@ import math
 from typing import Any, Iterable
 
 import numpy as np
+
+from autograd.gradcheck import BackwardCheckReport, finite_difference_errors
 
 
 def _figure_class() -> Any:
@@ -121,6 +124,103 @@ def plot_history(metrics: dict[str, list[float]], path: str | None = None) -> An
         axes.set_title(title)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)
+    if path is not None:
+        figure.savefig(path, dpi=100)
+    return figure
+
+
+def plot_gradcheck_sweep(fn: Any, inputs: Any, path: str | None = None) -> Any:
+    """The error of a central finite difference against the step size, in float32 and float64, on log-log axes.
+
+    Why ``gradcheck`` runs in float64: for large steps the error is the truncation of the central difference,
+    falling as step**2; for small steps it is the round-off of evaluating ``fn``, rising as machine epsilon / step.
+    The best step sits near epsilon**(1/3) (about 6e-6 in float64, 5e-3 in float32); at the step ``gradcheck``
+    uses (1e-6, marked) float64 is good to about ten digits and float32 to one or two. Guide lines show the two
+    slopes, and a horizontal line ``gradcheck``'s default ``rtol``.
+
+    Args:
+        fn: function of ``inputs`` returning a Tensor or tuple of Tensors, as for ``gradcheck``.
+        inputs: a Tensor or tuple of arguments; those with ``requires_grad=True`` are perturbed (along a random
+            direction, see ``autograd.gradcheck.finite_difference_errors``).
+        path: where to save the figure as PNG (None: not saved).
+
+    Returns:
+        the ``matplotlib.figure.Figure``.
+    """
+    steps = np.logspace(-13, 0, 53)
+    errors = finite_difference_errors(fn, inputs, steps)
+    floor = 1e-17  # an exact difference (error 0) still needs a place on a log axis
+    figure = _figure_class()(figsize=(6.4, 4.6), layout="constrained")
+    axes = figure.add_subplot()
+    for name, color in (("float32", "#d95f02"), ("float64", "#1b9e77")):
+        error = np.maximum(errors[name], floor)
+        axes.loglog(steps, error, "o-", color=color, markersize=3, label=f"{name}: |numerical - exact| / |exact|")
+        machine = float(np.finfo(name).eps)
+        best = int(np.argmin(error))
+        axes.annotate(f"best {steps[best]:.0e}", (steps[best], error[best]), textcoords="offset points",
+                      xytext=(0, -14), ha="center", fontsize=8, color=color)
+        # round-off: evaluating fn to machine precision, divided by 2 * step
+        axes.loglog(steps, machine / steps, ":", color=color, linewidth=1)
+    # truncation: the step**2 term of the Taylor series, scaled to meet the float64 curve at the largest step
+    axes.loglog(steps, np.maximum(errors["float64"][-1], floor) * (steps / steps[-1]) ** 2, "--", color="#7570b3",
+                linewidth=1, label="truncation ~ step$^2$")
+    axes.plot([], [], ":", color="#666666", label="round-off ~ machine eps / step")
+    axes.axvline(1e-6, color="#444444", linewidth=1)
+    axes.text(1e-6, 0.98, " gradcheck's eps = 1e-6", transform=axes.get_xaxis_transform(), fontsize=8,
+              va="top", ha="left")
+    axes.axhline(1e-3, color="#999999", linewidth=1, linestyle="-.")
+    axes.text(steps[0], 1e-3, "gradcheck's rtol = 1e-3", fontsize=8, va="bottom", color="#666666")
+    axes.set_ylim(floor * 0.5, 1e1)
+    axes.set_xlabel("finite-difference step")
+    axes.set_ylabel("relative error of the central difference")
+    axes.set_title("Finite-difference error against step size")
+    axes.grid(which="major", alpha=0.3)
+    axes.legend(fontsize=8, loc="lower left")
+    if path is not None:
+        figure.savefig(path, dpi=100)
+    return figure
+
+
+def plot_backward_check(report: BackwardCheckReport, path: str | None = None) -> Any:
+    """Heat-maps of analytical minus numerical gradient, one panel per input of an ``autograd.check_backward``.
+
+    Each panel shows the 2-d slice holding the largest error (``dw[1, 1]`` of a conv weight), on a colour
+    scale symmetric about zero: a kernel gradient that was not rotated 180 degrees is a pattern that changes
+    sign under that rotation, a forgotten division a uniform tint.
+
+    Args:
+        report: what ``check_backward(..., raise_exception=False)`` returned (or ``report.plot()``).
+        path: where to save the figure as PNG (None: not saved).
+
+    Returns:
+        the ``matplotlib.figure.Figure``.
+
+    Raises:
+        ValueError: if no input was checked element by element (random projections have no map).
+    """
+    if not report.errors:
+        raise ValueError("plot_backward_check: no input was checked element by element (fast_mode compares one "
+                         "random projection per input), so there is no error to map")
+    # One colour scale for every panel, so a right gradient is white beside a wrong one.
+    scale = max(max(float(np.abs(error).max(initial=0.0)) for error in report.errors.values()),
+                np.finfo(np.float64).tiny)
+    figure = _figure_class()(figsize=(3.0 * len(report.errors) + 1.0, 3.4), layout="constrained")
+    for position, (name, error) in enumerate(report.errors.items(), start=1):
+        where = np.unravel_index(int(np.argmax(np.abs(error))), error.shape)
+        lead = tuple(int(k) for k in where[:-2])
+        plane = np.atleast_2d(error[lead])
+        axes = figure.add_subplot(1, len(report.errors), position)
+        image = axes.imshow(plane, cmap="RdBu_r", vmin=-scale, vmax=scale)
+        if plane.size <= 36:
+            for (row, column), value in np.ndenumerate(plane):
+                if abs(value) > 1e-3 * scale:
+                    axes.text(column, row, f"{value:.2g}", ha="center", va="center", fontsize=8)
+        sliced = f"d{name}[{', '.join(map(str, lead))}]" if lead else f"d{name}"
+        axes.set_title(f"{sliced}\nmax |error| {np.abs(error).max(initial=0.0):.2g}", fontsize=9)
+        axes.set_xticks([])
+        axes.set_yticks([])
+    figure.colorbar(image, ax=figure.axes, shrink=0.8, label="analytical - numerical")
+    figure.suptitle("check_backward: " + ("passed" if report.passed else "FAILED"), fontsize=10)
     if path is not None:
         figure.savefig(path, dpi=100)
     return figure
