@@ -1,4 +1,5 @@
-"""Forward + backward of the CNN ops on ResNet-20 (CIFAR-10) shapes, gradlab next to PyTorch CPU.
+"""Forward + backward of the CNN ops on ResNet-20 (CIFAR-10) shapes, gradlab next to PyTorch CPU; with
+``--resnet18-layers``, of each distinct convolution of ResNet-18 on 3x64x64 images instead.
 
 Each case runs the op on float32 inputs that require grad and backpropagates a fixed output gradient
 (or, for losses, the scalar loss). Reports the median milliseconds over the repeats and, when PyTorch is
@@ -11,7 +12,7 @@ depends on what ran before it, which moved single cases by up to 2x.
 On a machine shared with other work, wall-clock times swing by 2x or more; ``--clock cpu`` measures the
 process's CPU time instead, which is stable when both libraries run single-threaded:
 
-    python benchmarks/ops.py [--repeats 10] [--threads 2] [--only conv2d]
+    python benchmarks/ops.py [--repeats 10] [--threads 2] [--only conv2d] [--resnet18-layers]
     OPENBLAS_NUM_THREADS=1 python benchmarks/ops.py --threads 1 --clock cpu
 """
 
@@ -53,14 +54,23 @@ def _normal(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.nda
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
-def conv_case(n: int, c: int, size: int, out: int, kernel: int, stride: int) -> Case:
+def conv_case(n: int, c: int, size: int, out: int, kernel: int, stride: int, name: str = "conv2d") -> Case:
     padding = kernel // 2
 
     def inputs(rng):
         return [_normal(rng, n, c, size, size), _normal(rng, out, c, kernel, kernel, scale=0.1), _normal(rng, out)]
 
-    return Case(f"conv2d {n}x{c}x{size}x{size} -> {out}, {kernel}x{kernel} stride {stride}", inputs,
+    return Case(f"{name} {n}x{c}x{size}x{size} -> {out}, {kernel}x{kernel} stride {stride}", inputs,
                 lambda F, x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding), 3)
+
+
+def resnet18_stem(n: int, size: int) -> Case:
+    """The 7x7 stride-2 stem of ResNet-18: no bias, and its input (the images) needs no gradient."""
+    def inputs(rng):
+        return [_normal(rng, 64, 3, 7, 7, scale=0.1), _normal(rng, n, 3, size, size)]
+
+    return Case(f"conv1 {n}x3x{size}x{size} -> 64, 7x7 stride 2", inputs,
+                lambda F, w, x: F.conv2d(x, w, stride=2, padding=3), 1)
 
 
 CASES = [
@@ -88,6 +98,23 @@ CASES = [
          lambda F, logits, target: F.cross_entropy(logits, target), 1),
 ]
 
+# Each distinct convolution of ResNet-18 (``nn.models.resnet18``, torchvision's layout) on 3x64x64 images, batch 16:
+# the stem, the first (stride 2) and the other 3x3 convs of each stage, and the 1x1 stride-2 downsamples.
+# (``--resnet18-layers``; the biases cost little next to the products.)
+RESNET18_LAYERS = [
+    resnet18_stem(16, 64),
+    conv_case(16, 64, 16, 64, 3, 1, "layer1 conv"),
+    conv_case(16, 64, 16, 128, 3, 2, "layer2.0.conv1"),
+    conv_case(16, 128, 8, 128, 3, 1, "layer2 conv"),
+    conv_case(16, 64, 16, 128, 1, 2, "layer2.0.downsample"),
+    conv_case(16, 128, 8, 256, 3, 2, "layer3.0.conv1"),
+    conv_case(16, 256, 4, 256, 3, 1, "layer3 conv"),
+    conv_case(16, 128, 8, 256, 1, 2, "layer3.0.downsample"),
+    conv_case(16, 256, 4, 512, 3, 2, "layer4.0.conv1"),
+    conv_case(16, 512, 2, 512, 3, 1, "layer4 conv"),
+    conv_case(16, 256, 4, 512, 1, 2, "layer4.0.downsample"),
+]
+
 
 def step(functional, make_tensor: Callable, arrays: list[np.ndarray], case: Case) -> Callable[[], None]:
     """A closure running one forward + backward with fresh leaves."""
@@ -113,6 +140,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10, help="timed runs per library and case")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (match the BLAS)")
     parser.add_argument("--only", default="", help="run the cases whose name contains this string")
+    parser.add_argument("--resnet18-layers", action="store_true",
+                        help="the convolutions of ResNet-18 on 3x64x64, batch 16, instead of the ResNet-20 cases")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall-clock time, or CPU time of the process (all threads)")
     args = parser.parse_args()
@@ -132,8 +161,8 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     print(f"{args.clock} time, median of {2 * max(args.repeats // 2, 1)} runs, {args.threads} PyTorch thread(s)")
-    print(f"{'case':<48} {'gradlab ms':>11} {'torch ms':>9} {'ratio':>6} {'best-of ratio':>14}")
-    for case in CASES:
+    print(f"{'case':<54} {'gradlab ms':>11} {'torch ms':>9} {'ratio':>6} {'best-of ratio':>14}")
+    for case in RESNET18_LAYERS if args.resnet18_layers else CASES:
         if args.only not in case.name:
             continue
         arrays = case.inputs(rng)
@@ -151,11 +180,11 @@ def main() -> None:
         ours, theirs = times[0], times[-1]
         ours_ms = statistics.median(ours)
         if torch is None:
-            print(f"{case.name:<48} {ours_ms:>11.2f} {'-':>9} {'-':>6} {'-':>14}")
+            print(f"{case.name:<54} {ours_ms:>11.2f} {'-':>9} {'-':>6} {'-':>14}")
         else:
             theirs_ms = statistics.median(theirs)
             # The ratio of the fastest runs is the one least disturbed by other processes.
-            print(f"{case.name:<48} {ours_ms:>11.2f} {theirs_ms:>9.2f} {ours_ms / theirs_ms:>6.2f} "
+            print(f"{case.name:<54} {ours_ms:>11.2f} {theirs_ms:>9.2f} {ours_ms / theirs_ms:>6.2f} "
                   f"{min(ours) / min(theirs):>14.2f}")
 
 

@@ -182,3 +182,65 @@ def test_against_torch():
              (F.silu(Tensor(x)), tf.silu(t)), (F.hardtanh(Tensor(x)), tf.hardtanh(t))]
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_relu_under_no_grad_makes_no_mask(monkeypatch):
+    # Nothing is recorded, so no mask is made: the forward is one pass, and its only allocation is the result.
+    import tracemalloc
+
+    from autograd.kernels import elementwise
+
+    masks = []
+    kernel = elementwise.relu
+
+    def spy(x, mask=None):
+        masks.append(mask)
+        return kernel(x, mask)
+
+    monkeypatch.setattr(elementwise, "relu", spy)
+    x = Tensor(np.random.default_rng(0).standard_normal((64, 16, 32, 32)).astype(np.float32))
+    tracemalloc.start()
+    try:
+        with autograd.no_grad():
+            y = F.relu(x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert masks == [None] and y.grad_fn is None
+    assert peak < y.data.nbytes * 1.05
+    np.testing.assert_array_equal(y.data, np.maximum(x.data, 0))
+    F.relu(Tensor(x.data, requires_grad=True))
+    assert masks[1].shape == x.shape
+
+
+def test_relu_saves_one_bool_mask_and_its_gradient_is_differentiable():
+    x = Tensor(np.array([[-1.0, 2.0, 0.5], [3.0, -0.25, -4.0]]), requires_grad=True)
+    y = F.relu(x)
+    assert [(array.shape, array.dtype) for array in y.grad_fn.saved_arrays()] == [((2, 3), np.dtype(bool))]
+    g = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    (dx,) = autograd.grad(y, x, g, create_graph=True)
+    np.testing.assert_array_equal(dx.data, [[0.0, 1.0, 2.0], [3.0, 0.0, 0.0]])
+    # relu's gradient is linear in g: its gradient w.r.t. g is the same mask.
+    (dg,) = autograd.grad(dx, g, Tensor(np.full((2, 3), 10.0)))
+    np.testing.assert_array_equal(dg.data, [[0.0, 10.0, 10.0], [10.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize("shape", [(37, 8, 64, 64), (3, 7)])
+def test_relu_on_helper_threads_gives_the_bits_of_one_chunk(shape, monkeypatch):
+    from autograd.kernels import elementwise
+
+    rng = np.random.default_rng(1)
+    x, g = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+
+    def run():
+        leaf = Tensor(x, requires_grad=True)
+        out = F.relu(leaf)
+        out.backward(Tensor(g))
+        return out.data, leaf.grad.data
+
+    chunked = run()
+    np.testing.assert_array_equal(chunked[0], np.maximum(x, 0))
+    np.testing.assert_array_equal(chunked[1], np.where(x > 0, g, 0))
+    monkeypatch.setattr(elementwise, "SHARED_SWEEP_BYTES", 1 << 62)
+    for a, b in zip(chunked, run()):
+        np.testing.assert_array_equal(a, b)

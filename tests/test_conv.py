@@ -531,3 +531,13 @@ def test_gradient_nodes_describe_the_convolution_they_differentiate():
     volume = F.conv3d(autograd.randn(1, 2, 4, 4, 4, requires_grad=True), autograd.randn(2, 1, 2, 2, 2), groups=2,
                       stride=(1, 2, 2))
     assert volume.grad_fn.attributes() == {"stride": (1, 2, 2), "groups": 2}
+
+
+def test_conv2d_weight_grad_is_adopted_c_contiguous():
+    # .grad adopts the kernel's weight gradient as it is; strided, SGD on ResNet-18 ran 4x slower.
+    for shape, kwargs in [((2, 16, 2, 2), dict(padding=1)), ((2, 3, 12, 12), dict(stride=2, padding=3)),
+                          ((2, 8, 6, 6), dict(padding=1, groups=2))]:
+        x = autograd.randn(*shape)
+        w = autograd.randn(32, shape[1] // kwargs.get("groups", 1), 3, 3, requires_grad=True)
+        F.conv2d(x, w, **kwargs).sum().backward()
+        assert w.grad.data.flags.c_contiguous

@@ -51,8 +51,9 @@ def check_against_reference(rng, n, channels, size, out_channels, conv_spec, dty
                                    rtol=tolerance, atol=tolerance)
 
 
-def random_configs(count, seed):
-    """(n, channels, (H, W), out_channels, spec) over strides, padding (incl. asymmetric), dilation and groups."""
+def random_configs(count, seed, width=1):
+    """(n, channels, (H, W), out_channels, spec) over strides, padding (incl. asymmetric), dilation and groups;
+    ``width`` times as many channels per group."""
     rng = np.random.default_rng(seed)
     configs = []
     while len(configs) < count:
@@ -67,8 +68,8 @@ def random_configs(count, seed):
         conv_spec = ConvSpec(kernel, stride, pads, dilation, groups)
         if min(output_size(size, conv_spec)) < 1:
             continue
-        configs.append((int(rng.integers(1, 4)), groups * int(rng.integers(1, 3)), size,
-                        groups * int(rng.integers(1, 3)), conv_spec))
+        configs.append((int(rng.integers(1, 4)), groups * width * int(rng.integers(1, 3)), size,
+                        groups * width * int(rng.integers(1, 3)), conv_spec))
     return configs
 
 
@@ -77,7 +78,16 @@ def test_fast_kernels_match_the_reference_on_random_configs(n, channels, size, o
     check_against_reference(np.random.default_rng(1), n, channels, size, out_channels, conv_spec)
 
 
-@pytest.mark.parametrize("n, channels, size, out_channels, conv_spec", random_configs(60, 11))
+# 32 or more channels per group: products per kernel row (fewer taps take all kernel rows at once), side by side
+# over the images wherever the images are small.
+@pytest.mark.parametrize("n, channels, size, out_channels, conv_spec", random_configs(40, 13, width=32))
+def test_fast_kernels_match_the_reference_on_random_configs_with_many_channels(n, channels, size, out_channels,
+                                                                               conv_spec):
+    check_against_reference(np.random.default_rng(14), n, channels, size, out_channels, conv_spec)
+
+
+@pytest.mark.parametrize("n, channels, size, out_channels, conv_spec",
+                         random_configs(60, 11) + random_configs(20, 16, width=32))
 def test_fast_transposed_convolution_matches_the_reference_for_every_output_padding(n, channels, size, out_channels,
                                                                                     conv_spec):
     rng = np.random.default_rng(12)
@@ -103,7 +113,11 @@ CHOSEN = {
     "conv1d, height 1": (2, 4, (1, 9), 6, spec((1, 3), stride=(1, 2), padding=(0, 1), groups=2)),
     "batch 1, kernel rows on shuffled stride phases": (1, 2, (9, 8), 2, spec(3, stride=2, padding=2, dilation=3)),
     "stride 3, a window per 3x3 block": (1, 2, (3, 3), 2, spec(3, stride=3)),
-    "small images, many channels (side-by-side weight gradient)": (4, 16, (2, 2), 16, spec(3, padding=1)),
+    "small images, many channels (products side by side)": (4, 16, (2, 2), 16, spec(3, padding=1)),
+    "small images, many channels, stride 2": (3, 48, (4, 4), 96, spec(3, stride=2, padding=1)),
+    "small images, many channels, groups": (3, 64, (2, 3), 128, spec(3, padding=1, groups=2)),
+    "few taps per kernel row, groups": (2, 4, (6, 5), 6, spec((2, 3), padding=1, groups=2)),
+    "7x7 stride 2 stem (all kernel rows at once)": (2, 3, (16, 16), 8, spec(7, stride=2, padding=3)),
 }
 # Outputs one stride phase wide: taps copied as shifted runs of the input's stride phases.
 STRIDE_PHASES = {
@@ -138,6 +152,17 @@ def test_batches_on_helper_threads_match_the_reference(config):
     n, channels, (h, w), _, conv_spec = config
     assert n * channels * conv_spec.kernel[1] * h * output_size((h, w), conv_spec)[1] * 8 > parallel.PARALLEL_BYTES
     check_against_reference(np.random.default_rng(4), *config)
+
+
+def test_weight_gradient_is_c_contiguous_and_owns_its_memory():
+    # SGD reads .grad, which adopts a gradient that owns its memory as it is: strided, each update ran several times
+    # slower; a view would be copied.
+    rng = np.random.default_rng(15)
+    for n, channels, size, out_channels, conv_spec in [*CHOSEN.values(), *PARALLEL.values()]:
+        x = rng.standard_normal((n, channels, *size))
+        g = rng.standard_normal((n, out_channels, *output_size(size, conv_spec)))
+        flags = weight_gradient(x, g, conv_spec).flags
+        assert flags.c_contiguous and flags.owndata
 
 
 def test_float32_stays_float32():
@@ -256,3 +281,112 @@ def test_max_pool_kernel_by_hand():
     volume = np.arange(8.0).reshape(1, 1, 2, 2, 2)
     values, indices = max_pool(volume, PoolSpec((2, 2, 2), (2, 2, 2), (0, 0, 0), (1, 1, 1), False))
     assert values.item() == 7 and indices.item() == 7
+
+
+
+# Batch norm's and ReLU's kernels (autograd/kernels/normalization.py, elementwise.py). Odd batches of 4 MB and more go
+# to the helper threads in chunks of unequal size; one chunk in the calling thread must give the same bits.
+
+
+def one_chunk(monkeypatch):
+    """Make the sweeps of batch norm and ReLU run on the whole batch at once in the calling thread."""
+    from autograd.kernels import elementwise
+
+    monkeypatch.setattr(elementwise, "SHARED_SWEEP_BYTES", 1 << 62)
+
+
+@pytest.mark.parametrize("shape", [(37, 8, 4096), (65, 4, 4160), (2, 3, 5), (1, 16, 80000)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_kernels_match_the_reference_and_do_not_depend_on_chunks(shape, dtype, monkeypatch):
+    from autograd.kernels import normalization
+
+    rng = np.random.default_rng(20)
+    x, grad = (rng.normal(1.5, 2.0, shape).astype(dtype) for _ in range(2))
+    mean, scale, shift, after = (rng.standard_normal(shape[1]).astype(dtype) for _ in range(4))
+    tolerance = {"rtol": 1e-5, "atol": 1e-3} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-9}
+
+    def run():
+        centred, centred_grad, in_place = np.empty_like(x), np.empty_like(x), x.copy()
+        return (normalization.channel_sums(x), centred, *normalization.centre(x, mean, centred), centred_grad,
+                *normalization.centre(x, mean, centred_grad, grad),
+                normalization.channel_affine(x, scale, shift, np.empty_like(x)),
+                normalization.channel_affine(x, scale, None, np.empty_like(x), grad, after),
+                normalization.channel_affine(in_place, scale, shift, in_place, grad))
+
+    chunked = run()
+    np.testing.assert_allclose(chunked[0], normalization.reference_channel_sums(x), **tolerance)
+    centred, squares = normalization.reference_centre(x, mean)
+    np.testing.assert_array_equal(chunked[1], centred)
+    np.testing.assert_allclose(chunked[2], squares, **tolerance)
+    _, sum_g, sum_g_centred = normalization.reference_centre(x, mean, grad)
+    np.testing.assert_array_equal(chunked[3], centred)
+    np.testing.assert_allclose(chunked[4], sum_g, **tolerance)
+    np.testing.assert_allclose(chunked[5], sum_g_centred, **tolerance)
+    np.testing.assert_allclose(chunked[6], normalization.reference_channel_affine(x, scale, shift), **tolerance)
+    np.testing.assert_allclose(chunked[7], normalization.reference_channel_affine(x, scale, None, grad, after),
+                               **tolerance)
+    np.testing.assert_allclose(chunked[8], normalization.reference_channel_affine(x, scale, shift, grad),
+                               **tolerance)
+    assert all(result.dtype == dtype for result in chunked)
+    one_chunk(monkeypatch)
+    for a, b in zip(chunked, run()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_batch_norm_kernels_by_hand():
+    from autograd.kernels import normalization
+
+    x = np.arange(12.0).reshape(2, 2, 3)
+    np.testing.assert_array_equal(normalization.channel_sums(x), [0 + 1 + 2 + 6 + 7 + 8, 3 + 4 + 5 + 9 + 10 + 11])
+    out = normalization.channel_affine(x, np.array([2.0, -1.0]), np.array([1.0, 0.5]), x, np.ones_like(x),
+                                       np.array([0.5, 2.0]))
+    assert out is x  # in place
+    np.testing.assert_array_equal(x[1, 0], (np.array([6.0, 7.0, 8.0]) * 2 + 1 + 1) * 0.5)
+    np.testing.assert_array_equal(x[0, 1], (np.array([3.0, 4.0, 5.0]) * -1 + 0.5 + 1) * 2)
+
+
+@pytest.mark.parametrize("shape", [(37, 8, 64, 64), (65, 4, 64, 65), (3, 5), (1, 300000), (2, 3, 4)])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_kernels_match_the_reference_and_do_not_depend_on_chunks(shape, dtype, monkeypatch):
+    from autograd.kernels import elementwise
+
+    rng = np.random.default_rng(21)
+    x, grad = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    x.flat[:3] = [0.0, np.nan, -0.0]
+
+    def run():
+        mask = np.empty(shape, bool)
+        return elementwise.relu(x), elementwise.relu(x, mask), mask, elementwise.masked(grad, x > 0)
+
+    chunked = run()
+    np.testing.assert_array_equal(chunked[0], elementwise.reference_relu(x))
+    np.testing.assert_array_equal(chunked[1], elementwise.reference_relu(x))
+    np.testing.assert_array_equal(chunked[2], x > 0)
+    np.testing.assert_array_equal(chunked[3], elementwise.reference_masked(grad, x > 0))
+    assert chunked[0].dtype == chunked[3].dtype == dtype
+    one_chunk(monkeypatch)
+    for a, b in zip(chunked, run()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sweeps_of_4_mb_go_to_the_helper_threads_and_smaller_ones_do_not(monkeypatch):
+    from autograd.kernels import elementwise, normalization
+
+    sections = []
+    shared = parallel.in_batch_chunks
+    monkeypatch.setattr(parallel, "in_batch_chunks", lambda *args: sections.append(args[1]) or shared(*args))
+    large, small = np.ones((37, 8, 4096), np.float32), np.ones((8, 8, 4096), np.float32)
+    assert large.nbytes > elementwise.SHARED_SWEEP_BYTES > small.nbytes
+    for x in (large, small):
+        elementwise.masked(elementwise.relu(x), x > 0)
+        normalization.channel_affine(x, np.ones(8, np.float32), None, np.empty_like(x))
+    assert sections == [37, 37, 37]
+
+
+def test_relu_kernels_of_views_and_scalars():
+    from autograd.kernels import elementwise
+
+    x = np.random.default_rng(22).standard_normal((300, 2000)).T  # Fortran order, 4.8 MB: chunks of strided rows
+    np.testing.assert_array_equal(elementwise.relu(x), np.maximum(x, 0))
+    np.testing.assert_array_equal(elementwise.masked(x, x > 0), np.maximum(x, 0))
+    assert elementwise.relu(np.array(-2.0)).item() == 0.0 and elementwise.relu(np.array(3.0)).item() == 3.0

@@ -341,3 +341,30 @@ def test_integer_inputs_are_refused():
                      ("layer_norm", lambda: F.layer_norm(x, 3)), ("group_norm", lambda: F.group_norm(x, 1))):
         with pytest.raises(RuntimeError, match=f"{op}: expected a floating point input, got dtype int64"):
             call()
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_on_helper_threads_gives_the_bits_of_one_chunk(training, monkeypatch):
+    # 37x8x64x64 float32 is 4.8 MB: its passes are cut into chunks of unequal size on the helper threads; sums are
+    # taken per sample first, so the result does not depend on the cut.
+    from autograd.kernels import elementwise
+
+    rng = np.random.default_rng(30)
+    shape = (37, 8, 64, 64)
+    x, g = (rng.normal(0.5, 2.0, shape).astype(np.float32) for _ in range(2))
+    weight, bias = (rng.standard_normal(8).astype(np.float32) for _ in range(2))
+
+    def run():
+        leaves = [Tensor(value, requires_grad=True) for value in (x, weight, bias)]
+        running = [Tensor(np.linspace(-1, 1, 8, dtype=np.float32)), Tensor(np.linspace(0.5, 2, 8, dtype=np.float32))]
+        out = F.batch_norm(leaves[0], *running, leaves[1], leaves[2], training=training)
+        out.backward(Tensor(g))
+        return [out.data] + [leaf.grad.data for leaf in leaves] + [stat.data for stat in running]
+
+    assert x.nbytes > elementwise.SHARED_SWEEP_BYTES
+    chunked = run()
+    mean, var = channel_stats(x.astype(np.float64)) if training else (np.linspace(-1, 1, 8), np.linspace(0.5, 2, 8))
+    np.testing.assert_allclose(chunked[0], reference_batch_norm(x, mean, var, weight, bias), rtol=1e-4, atol=1e-4)
+    monkeypatch.setattr(elementwise, "SHARED_SWEEP_BYTES", 1 << 62)
+    for a, b in zip(chunked, run()):
+        np.testing.assert_array_equal(a, b)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import OpError
 from ..function import Function
+from ..kernels import elementwise as kernels
 from ..random import generator
 from ..tensor import Tensor
 from .indexing import where
@@ -23,18 +24,40 @@ from .reduction import check_floating, reduced_axes, stable_logsumexp
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = grad where x > 0, else 0."""
+    """y = max(x, 0);  dx = grad where x > 0, else 0 (``ReluGrad``)."""
 
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
-        # The mask rather than x: a quarter of the memory, and freed after backward.
-        ctx.save_for_backward(x.data > 0)
-        return np.maximum(x.data, 0)
+        if not ctx.needs_input_grad[0]:
+            return kernels.relu(x.data)  # nothing recorded: no mask, one pass
+        # The mask rather than x or y: a quarter of the memory, freed after backward, and made in the forward's
+        # own pass (kernels.relu), so the backward is one multiply.
+        positive = np.empty(x.data.shape, bool)
+        out = kernels.relu(x.data, positive)
+        ctx.save_for_backward(positive)
+        return out
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (positive,) = ctx.saved_tensors
-        return grad * positive
+        return ReluGrad.apply(grad, positive)
+
+
+class ReluGrad(Function):
+    """y = grad where positive, else 0 (relu's gradient, positive = x > 0);  dgrad = ReluGrad(ggrad, positive).
+
+    Linear in grad, so it is its own gradient; none flows to x through the mask, constant off the kink (relu's
+    second derivative is 0 there)."""
+
+    @staticmethod
+    def forward(ctx, grad: Tensor, positive: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(positive)
+        return kernels.masked(grad.data, positive)
+
+    @staticmethod
+    def backward(ctx, grad_grad: Tensor):
+        (positive,) = ctx.saved_tensors
+        return ReluGrad.apply(grad_grad, positive), None
 
 
 def relu(input: Tensor) -> Tensor:
