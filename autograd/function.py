@@ -371,16 +371,19 @@ class Function(Node):
         A forward works on arrays and may save its result array (as PyTorch's ``Exp`` saves its output) or an
         input's ``.data``: modifying that tensor in place before backward must then be caught too.
         """
-        owners = [tensor for tensor in outputs + args if isinstance(tensor, Tensor)]
-        versions = list(self._saved_versions)
+        # Plain loops: this runs for every op that saves an array (a 0-d ReLU's mask), usually finding no owner.
         counters = {}
         for index, value in enumerate(self._saved):
-            if type(value) is np.ndarray:
-                owner = next((tensor for tensor in owners if tensor.data is value), None)
-                if owner is not None:
+            if type(value) is not np.ndarray:
+                continue
+            for owner in outputs + args:
+                if isinstance(owner, Tensor) and owner.data is value:
                     counters[index] = owner._version
-                    versions[index] = owner._version[0]
+                    break
         if counters:
+            versions = list(self._saved_versions)
+            for index, counter in counters.items():
+                versions[index] = counter[0]
             self._array_counters = counters
             self._saved_versions = tuple(versions)
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import autograd
+import nn
 from autograd import Function, Tensor
 from autograd import engine
 from squares import BrokenSquare, Square
@@ -383,3 +384,9 @@ def test_gradient_dtype_follows_the_input():
     assert y.dtype == np.float64
     y.backward()
     assert w.grad.dtype == np.float32
+
+
+def test_a_linear_layers_weight_gradient_is_c_contiguous():
+    layer = nn.Linear(5, 3)
+    layer(autograd.randn(4, 5)).sum().backward()  # the weight's gradient arrives as a transposed view
+    assert layer.weight.grad.data.flags.c_contiguous and layer.weight.grad.data.flags.owndata

@@ -355,8 +355,7 @@ def test_relu_kernels_match_the_reference_and_do_not_depend_on_chunks(shape, dty
     x.flat[:3] = [0.0, np.nan, -0.0]
 
     def run():
-        mask = np.empty(shape, bool)
-        return elementwise.relu(x), elementwise.relu(x, mask), mask, elementwise.masked(grad, x > 0)
+        return (elementwise.relu(x), *elementwise.relu_with_mask(x), elementwise.masked(grad, x > 0))
 
     chunked = run()
     np.testing.assert_array_equal(chunked[0], elementwise.reference_relu(x))

@@ -31,9 +31,8 @@ class Relu(Function):
         if not ctx.needs_input_grad[0]:
             return kernels.relu(x.data)  # nothing recorded: no mask, one pass
         # The mask rather than x or y: a quarter of the memory, freed after backward, and made in the forward's
-        # own pass (kernels.relu), so the backward is one multiply.
-        positive = np.empty(x.data.shape, bool)
-        out = kernels.relu(x.data, positive)
+        # own pass, so the backward is one multiply.
+        out, positive = kernels.relu_with_mask(x.data)
         ctx.save_for_backward(positive)
         return out
 
