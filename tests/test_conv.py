@@ -423,24 +423,30 @@ CONV3D_CONFIGS = [
 ]
 
 
-@pytest.mark.filterwarnings("ignore:Using padding='same'")
-@pytest.mark.parametrize("config", CONV3D_CONFIGS, ids=[str(c[-1]) for c in CONV3D_CONFIGS])
-def test_conv3d_matches_torch_values_and_gradients(config):
+def _check_3d_against_torch(op: str, config: tuple, weight_channels, seed: int) -> None:
+    """``F.<op>`` and torch's on the same float64 arrays: the values and every gradient."""
     torch = pytest.importorskip("torch")
     n, c, size, out_channels, kernel, kwargs = config
-    rng = np.random.default_rng(14)
-    arrays = (rng.standard_normal((n, c, *size)), rng.standard_normal((out_channels, c // kwargs.get("groups", 1),
-                                                                       *kernel)), rng.standard_normal(out_channels))
+    rng = np.random.default_rng(seed)
+    arrays = (rng.standard_normal((n, c, *size)),
+              rng.standard_normal((*weight_channels(c, out_channels, kwargs.get("groups", 1)), *kernel)),
+              rng.standard_normal(out_channels))
     ours = [leaf(a) for a in arrays]
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    y = F.conv3d(*ours, **kwargs)
-    expected = torch.nn.functional.conv3d(*theirs, **kwargs)
+    y = getattr(F, op)(*ours, **kwargs)
+    expected = getattr(torch.nn.functional, op)(*theirs, **kwargs)
     np.testing.assert_allclose(y.data, expected.detach().numpy(), atol=1e-10)
     g = rng.standard_normal(y.shape)
     y.backward(autograd.tensor(g))
     expected.backward(torch.tensor(g))
     for mine, reference in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("config", CONV3D_CONFIGS, ids=[str(c[-1]) for c in CONV3D_CONFIGS])
+def test_conv3d_matches_torch_values_and_gradients(config):
+    _check_3d_against_torch("conv3d", config, lambda c, out, groups: (out, c // groups), 14)
 
 
 TRANSPOSE3D_CONFIGS = [
@@ -452,21 +458,7 @@ TRANSPOSE3D_CONFIGS = [
 
 @pytest.mark.parametrize("config", TRANSPOSE3D_CONFIGS, ids=[str(c[-1]) for c in TRANSPOSE3D_CONFIGS])
 def test_conv_transpose3d_matches_torch_values_and_gradients(config):
-    torch = pytest.importorskip("torch")
-    n, c, size, out_channels, kernel, kwargs = config
-    rng = np.random.default_rng(15)
-    arrays = (rng.standard_normal((n, c, *size)), rng.standard_normal((c, out_channels // kwargs.get("groups", 1),
-                                                                       *kernel)), rng.standard_normal(out_channels))
-    ours = [leaf(a) for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    y = F.conv_transpose3d(*ours, **kwargs)
-    expected = torch.nn.functional.conv_transpose3d(*theirs, **kwargs)
-    np.testing.assert_allclose(y.data, expected.detach().numpy(), atol=1e-10)
-    g = rng.standard_normal(y.shape)
-    y.backward(autograd.tensor(g))
-    expected.backward(torch.tensor(g))
-    for mine, reference in zip(ours, theirs):
-        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), atol=1e-10)
+    _check_3d_against_torch("conv_transpose3d", config, lambda c, out, groups: (c, out // groups), 15)
 
 
 def test_conv_transpose3d_is_the_adjoint_of_conv3d():
