@@ -32,13 +32,16 @@ from typing import Any, Callable, NoReturn, Sequence
 
 import numpy as np
 
-from .tensor import Tensor
+from .function import Function
+from .grad_mode import no_grad
+from .tensor import Tensor, from_numpy
 
 INSTALL = 'pip install "gradlab[dist]"'
 # What MPI launchers put in the environment of every rank they start: Open MPI's mpiexec, MPICH's and Intel MPI's
 # (hydra), and PMIx (Slurm's srun, prterun).
 _LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK")
-_OPS = ("sum", "mean", "max", "min")
+# all_reduce's ops, by the name of the MPI reduction each runs ('mean' is a sum, then divided).
+_OPS = {"sum": "SUM", "mean": "SUM", "max": "MAX", "min": "MIN"}
 
 
 class ProcessGroup:
@@ -175,7 +178,7 @@ def all_reduce(tensor: Tensor, op: str = "sum", group: ProcessGroup | None = Non
     request = None
     if group._comm is not None:
         MPI = _mpi()
-        reduction = {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op]
+        reduction = getattr(MPI, _OPS[op])
         if async_op:
             request = group._comm.Iallreduce(MPI.IN_PLACE, array, op=reduction)
         else:
@@ -208,6 +211,58 @@ def broadcast(tensor: Tensor, src: int, group: ProcessGroup | None = None) -> No
     if group._comm is not None:
         group._comm.Bcast(array, root=src)
     store()
+
+
+def broadcast_tensors(tensors: Sequence[Tensor], src: int = 0, group: ProcessGroup | None = None) -> None:
+    """``broadcast`` each of ``tensors`` from rank ``src``, packed into one message per dtype (a model's parameters
+    or buffers: one collective rather than one per tensor).
+
+    Args:
+        tensors: the same shapes and dtypes, in the same order, on every rank.
+        src: the rank whose values are sent.
+        group: the ranks taking part (default: the world).
+    """
+    by_dtype: dict[np.dtype, list[Tensor]] = {}
+    for tensor in tensors:
+        by_dtype.setdefault(tensor.dtype, []).append(tensor)
+    for same_dtype in by_dtype.values():
+        flat = np.concatenate([tensor.data.reshape(-1) for tensor in same_dtype])
+        broadcast(from_numpy(flat), src, group)
+        start = 0
+        with no_grad():
+            for tensor in same_dtype:
+                tensor.copy_(flat[start:start + tensor.numel()].reshape(tensor.shape))
+                start += tensor.numel()
+
+
+class AllReduceSum(Function):
+    """y = sum over the ranks of x, on every rank; dx = sum over the ranks of dy: the adjoint of an all-reduce
+    sum is an all-reduce sum, since every rank's y depends on every rank's x."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, group: ProcessGroup | None) -> np.ndarray:
+        ctx.group = group
+        total = x.data.copy()
+        all_reduce(from_numpy(total), "sum", group)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return AllReduceSum.apply(grad, ctx.group), None
+
+
+def all_reduce_sum(tensor: Tensor, group: ProcessGroup | None = None) -> Tensor:
+    """The sum of ``tensor`` over the ranks, as a new tensor on every rank, differentiable (unlike the in-place
+    ``all_reduce``): what SyncBatchNorm's statistics are built from.
+
+    Args:
+        tensor: the same shape and dtype on every rank.
+        group: the ranks to sum over (default: the world).
+
+    Returns:
+        Tensor of ``tensor``'s shape and dtype.
+    """
+    return AllReduceSum.apply(tensor, group)
 
 
 def all_gather(tensor_list: Sequence[Tensor], tensor: Tensor, group: ProcessGroup | None = None) -> None:

@@ -347,12 +347,10 @@ class BackwardCheckReport(GradcheckReport):
     """Outcome of ``check_backward``: a ``GradcheckReport`` plus the error of each gradient.
 
     Attributes:
-        names: the inputs' names (the parameter names of ``forward``).
         errors: analytical minus numerical gradient, by input name, for the inputs checked element by element
             (a random projection gives one number, not a map).
     """
 
-    names: list[str] = field(default_factory=list)
     errors: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -393,7 +391,7 @@ def check_backward(forward: Callable[..., tuple[Any, Any]], backward: Callable[[
         raise ValueError("check_backward: no inputs to check")
     arrays = [np.array(x, dtype=np.float64) for x in inputs]
     names = _input_names(forward, len(arrays))
-    report = BackwardCheckReport(names=names)
+    report = BackwardCheckReport()
     title = getattr(backward, "__name__", "backward")
     result = forward(*arrays)
     if not isinstance(result, tuple) or len(result) != 2:
@@ -483,13 +481,29 @@ def _gradient_count_problem(title: str, grads: tuple, arrays: list[np.ndarray], 
     return ""
 
 
-def _error_map(name: str, error: np.ndarray, worst: int, tolerance: np.ndarray) -> str:
-    """analytical - numerical as signed digits over the 2-d slice holding the worst element (cropped around it)."""
+def worst_plane(name: str, error: np.ndarray, worst: int) -> tuple[tuple[int, ...], np.ndarray, str]:
+    """The 2-d slice of a gradient's ``error`` that holds element ``worst`` (a flat index), for showing it.
+
+    Args:
+        name: the input's name.
+        error: analytical minus numerical gradient, of any number of dimensions.
+        worst: flat index of the element to show.
+
+    Returns:
+        the leading indices of the slice, the slice (at least 2-d), and its label (``dw[3, 0]``).
+    """
     where = np.unravel_index(worst, error.shape)
     lead = tuple(int(k) for k in where[:-2])
-    plane = np.atleast_2d(error[lead])
-    allowed = np.atleast_2d(tolerance[lead])
-    row, column = where[-2:] if error.ndim >= 2 else (0, where[-1])
+    label = f"d{name}[{', '.join(map(str, lead))}]" if lead else f"d{name}"
+    return lead, np.atleast_2d(error[lead]), label
+
+
+def _error_map(name: str, error: np.ndarray, worst: int, tolerance: np.ndarray) -> str:
+    """analytical - numerical as signed digits over the 2-d slice holding the worst element (cropped around it)."""
+    lead, full_plane, sliced = worst_plane(name, error, worst)
+    plane, allowed = full_plane, np.atleast_2d(tolerance[lead])
+    # The worst element's row and column in the slice (0-d and 1-d errors are one row).
+    row, column = ((0, 0) + tuple(np.unravel_index(worst, error.shape)))[-2:]
     top = int(np.clip(row - ERROR_MAP_SIZE // 2, 0, max(plane.shape[0] - ERROR_MAP_SIZE, 0)))
     left = int(np.clip(column - ERROR_MAP_SIZE // 2, 0, max(plane.shape[1] - ERROR_MAP_SIZE, 0)))
     window = (slice(top, top + ERROR_MAP_SIZE), slice(left, left + ERROR_MAP_SIZE))
@@ -497,8 +511,7 @@ def _error_map(name: str, error: np.ndarray, worst: int, tolerance: np.ndarray) 
     scale = float(np.abs(plane).max())
     digits = np.clip(np.ceil(np.abs(plane) / scale * 9), 1, 9).astype(int).astype(str)
     cells = np.where(np.abs(plane) <= allowed, " .", np.char.add(np.where(plane > 0, "+", "-"), digits))
-    sliced = f"d{name}[{', '.join(map(str, lead))}]" if lead else f"d{name}"
-    shown = "" if plane.shape == np.atleast_2d(error[lead]).shape else \
+    shown = "" if plane.shape == full_plane.shape else \
         f" rows {top}..{top + plane.shape[0] - 1}, columns {left}..{left + plane.shape[1] - 1},"
     lines = [f"  analytical - numerical over {sliced}{shown} (sign, then |error| from 1 to 9 where 9 is "
              f"{scale:.3g}; '.' within tolerance):"]

@@ -285,8 +285,7 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
             row["images_per_s"] = len(train_set) / (time.perf_counter() - started)
             scheduler.step()
             # Every rank evaluates the model rank 0 saves: each one's last step updated its own running statistics.
-            for buffer in model.buffers():
-                distributed.broadcast(buffer, 0)
+            distributed.broadcast_tensors(list(model.buffers()))
             row["test_loss"], row["test_acc"] = evaluate_on_ranks(model, test_set, loss_fn)
             row["seconds"] = time.perf_counter() - started
             history.append(row)

@@ -12,9 +12,7 @@ import autograd
 import nn.functional as F
 import viz
 from autograd import GradcheckError, check_backward
-from autograd.gradcheck import FAST_MODE_SIZE
-
-pytest.importorskip("matplotlib")
+from autograd.gradcheck import FAST_MODE_SIZE, finite_difference_errors
 
 
 def conv_forward(x, w, b):
@@ -213,6 +211,7 @@ def test_inputs_are_float64_copies_and_one_gradient_may_be_a_bare_array():
 
 
 def test_report_plot_draws_one_panel_per_input(conv_inputs, tmp_path):
+    pytest.importorskip("matplotlib")
     report = check_backward(conv_forward, conv_backward_dw_mirrored, *conv_inputs, raise_exception=False)
     figure = viz.plot_backward_check(report, str(tmp_path / "check.png"))
     titles = [axes.get_title() for axes in figure.axes if axes.get_title()]
@@ -222,6 +221,7 @@ def test_report_plot_draws_one_panel_per_input(conv_inputs, tmp_path):
 
 
 def test_gradcheck_sweep_plot_marks_the_gradcheck_step(tmp_path):
+    pytest.importorskip("matplotlib")
     x = autograd.tensor(np.linspace(0.2, 1.5, 6), requires_grad=True)
     figure = viz.plot_gradcheck_sweep(lambda t: (t.exp() * t.sin()).sum(), (x,), str(tmp_path / "sweep.png"))
     axes = figure.axes[0]
@@ -231,3 +231,16 @@ def test_gradcheck_sweep_plot_marks_the_gradcheck_step(tmp_path):
                                                                         for label in labels)
     assert any("gradcheck's eps = 1e-6" in text.get_text() for text in axes.texts)
     assert (tmp_path / "sweep.png").stat().st_size > 0
+
+
+def test_a_wrong_gradient_of_a_0d_input_is_reported():
+    report = check_backward(lambda x: (x * x, x), lambda dout, x: 3 * x * dout, np.array(2.0), raise_exception=False)
+    assert not report.passed and "per input: dx WRONG" in report.message
+    assert report.errors["x"].shape == ()
+
+
+def test_finite_difference_errors_fall_then_rise_and_float64_beats_float32():
+    x = autograd.tensor(np.linspace(0.2, 1.5, 6), requires_grad=True)
+    errors = finite_difference_errors(lambda t: (t.exp() * t.sin()).sum(), (x,), [1e-1, 1e-6, 1e-13])
+    assert errors["float64"][1] < 1e-8 < errors["float32"][1]
+    assert errors["float64"][1] < errors["float64"][0] and errors["float64"][1] < errors["float64"][2]

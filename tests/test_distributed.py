@@ -49,16 +49,19 @@ def mpi_missing():
 needs_mpi = pytest.mark.skipif(mpi_missing() is not None, reason=f"no MPI: {mpi_missing()}")
 
 
+# Ranks waiting in a collective yield their core: two jobs of the parallel test run share two cores.
+RANK_ENVIRONMENT = {"OMPI_MCA_mpi_yield_when_idle": "1", "PYTHONUNBUFFERED": "1"}
+
+
 def launch(command, ranks=2, **environment):
     """``command`` as ``ranks`` ranks under this environment's mpiexec; the completed process."""
     line, env = mpiexec_command(ranks, command)
-    # Ranks waiting in a collective yield their core: two jobs of the parallel test run share two cores.
-    env.update(OMPI_MCA_mpi_yield_when_idle="1", PYTHONUNBUFFERED="1", **environment)
+    env.update(RANK_ENVIRONMENT, **environment)
     return subprocess.run(line, env=env, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
 
 
 def gradlab(*args, **environment):
-    env = dict(os.environ, OMPI_MCA_mpi_yield_when_idle="1", PYTHONUNBUFFERED="1", **environment)
+    env = dict(os.environ, **RANK_ENVIRONMENT, **environment)
     return subprocess.run([sys.executable, "-m", "gradlab", *map(str, args)], capture_output=True, text=True,
                           timeout=TIMEOUT, env=env, stdin=subprocess.DEVNULL)
 
@@ -259,6 +262,26 @@ def test_sync_batch_norm_in_one_process_is_batch_norm(world_of_one):
         synced(autograd.zeros(3))
 
 
+def test_sync_batch_norms_own_path_equals_batch_norm_and_has_correct_gradients(world_of_one, monkeypatch):
+    # Claimed world of two whose collectives are those of one process: SyncBatchNorm takes its composed path.
+    monkeypatch.setattr(distributed, "get_world_size", lambda: 2)
+    rng = np.random.default_rng(2)
+    x = autograd.tensor(rng.normal(1.0, 2.0, (5, 3, 4, 4)), requires_grad=True)
+    batch_norm = nn.BatchNorm2d(3).double()
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(copy.deepcopy(batch_norm))
+    np.testing.assert_allclose(synced(x).data, batch_norm(x).data, atol=1e-12)
+    np.testing.assert_allclose(synced.running_var.data, batch_norm.running_var.data, atol=1e-12)
+    assert autograd.gradcheck(lambda t, weight: synced(t) * weight.reshape(1, 3, 1, 1), (x, synced.weight))
+    assert autograd.gradgradcheck(lambda t: synced(t), (x,))
+
+
+def test_all_reduce_sum_is_differentiable(world_of_one):
+    x = autograd.tensor(np.random.default_rng(3).standard_normal((2, 3)), requires_grad=True)
+    assert autograd.gradcheck(lambda t: distributed.all_reduce_sum(t) * t, (x,))
+    assert autograd.gradgradcheck(lambda t: distributed.all_reduce_sum(t) * t, (x,))
+    np.testing.assert_array_equal(distributed.all_reduce_sum(x).data, x.data)  # the sum over one rank
+
+
 def test_convert_sync_batchnorm_shares_parameters_and_statistics():
     model = resnet_digits()
     model.eval()
@@ -334,7 +357,7 @@ def test_plain_mpiexec_rank_0_refusing_the_folder_ends_the_job(tmp_path):
 
 @needs_mpi
 def test_ctrl_c_on_nproc_says_what_was_saved(tmp_path):
-    env = dict(os.environ, OMPI_MCA_mpi_yield_when_idle="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, **RANK_ENVIRONMENT)
     run = subprocess.Popen([sys.executable, "-m", "gradlab", "train", "--nproc", "2", "--epochs", "100", "--out",
                             str(tmp_path), *QUICK], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            env=env, start_new_session=True, stdin=subprocess.DEVNULL)

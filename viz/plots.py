@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from autograd.gradcheck import BackwardCheckReport, finite_difference_errors
+from autograd.gradcheck import BackwardCheckReport, finite_difference_errors, worst_plane
 
 
 def _figure_class() -> Any:
@@ -206,16 +206,13 @@ def plot_backward_check(report: BackwardCheckReport, path: str | None = None) ->
                 np.finfo(np.float64).tiny)
     figure = _figure_class()(figsize=(3.0 * len(report.errors) + 1.0, 3.4), layout="constrained")
     for position, (name, error) in enumerate(report.errors.items(), start=1):
-        where = np.unravel_index(int(np.argmax(np.abs(error))), error.shape)
-        lead = tuple(int(k) for k in where[:-2])
-        plane = np.atleast_2d(error[lead])
+        _, plane, sliced = worst_plane(name, error, int(np.argmax(np.abs(error))))
         axes = figure.add_subplot(1, len(report.errors), position)
         image = axes.imshow(plane, cmap="RdBu_r", vmin=-scale, vmax=scale)
         if plane.size <= 36:
             for (row, column), value in np.ndenumerate(plane):
                 if abs(value) > 1e-3 * scale:
                     axes.text(column, row, f"{value:.2g}", ha="center", va="center", fontsize=8)
-        sliced = f"d{name}[{', '.join(map(str, lead))}]" if lead else f"d{name}"
         axes.set_title(f"{sliced}\nmax |error| {np.abs(error).max(initial=0.0):.2g}", fontsize=9)
         axes.set_xticks([])
         axes.set_yticks([])

@@ -55,6 +55,11 @@ def window_extent(out_size: int, kernel: int, stride: int, dilation: int) -> int
     return (out_size - 1) * stride + (kernel - 1) * dilation + 1
 
 
+def window_slice(start: int, stride: int, count: int) -> slice:
+    """The ``count`` input rows that tap ``start`` of consecutive windows reads, ``stride`` apart."""
+    return slice(start, start + (count - 1) * stride + 1, stride)
+
+
 def output_size(size: Sequence[int], spec: ConvSpec) -> tuple[int, ...]:
     """floor((H + pad_before + pad_after - dilation * (k - 1) - 1) / stride) + 1, per dimension."""
     return tuple((n + sum(pads) - d * (k - 1) - 1) // s + 1
@@ -108,7 +113,7 @@ def _row_taps(x: np.ndarray, spec: ConvSpec, out_size: Pair, out: np.ndarray | N
     source = padded.reshape(n, groups, c // groups, *padded.shape[2:])
     for j in range(kw):
         for phase in sorted({i * dh % sh for i in range(kh)}):  # the phases the kernel rows lie on
-            rows_of_phase = source[..., phase:rows:sh, j * dw:j * dw + (wo - 1) * sw + 1:sw]
+            rows_of_phase = source[..., phase:rows:sh, window_slice(j * dw, sw, wo)]
             taps[:, :, j, :, phase, :rows_of_phase.shape[-2]] = rows_of_phase
     return taps
 
@@ -225,7 +230,7 @@ def _pointwise_pixels(x: np.ndarray, spec: ConvSpec, out_size: Pair) -> np.ndarr
     if not _pointwise(spec):
         return None
     (sh, sw), (ho, wo) = spec.stride, out_size
-    return x[:, :, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw].reshape(*x.shape[:2], ho * wo)
+    return x[:, :, window_slice(0, sh, ho), window_slice(0, sw, wo)].reshape(*x.shape[:2], ho * wo)
 
 
 def _small_images(pixels: int, out_per_group: int) -> bool:
@@ -252,8 +257,7 @@ def _columns(x: np.ndarray, spec: ConvSpec, out_size: Pair) -> np.ndarray:
     columns = np.empty((groups, c // groups, kh, kw, ho, wo, n), x.dtype)
     for i in range(kh):
         for j in range(kw):
-            columns[:, :, i, j] = source[:, :, i * dh:i * dh + (ho - 1) * sh + 1:sh,
-                                         j * dw:j * dw + (wo - 1) * sw + 1:sw]
+            columns[:, :, i, j] = source[:, :, window_slice(i * dh, sh, ho), window_slice(j * dw, sw, wo)]
     return columns.reshape(groups, -1, ho * wo * n)
 
 
@@ -268,7 +272,7 @@ def _add_columns(out: np.ndarray, columns: np.ndarray, spec: ConvSpec, in_size: 
     windows = columns.reshape(groups, c // groups, kh, kw, rows, cols, n)
     for i in range(kh):
         for j in range(kw):
-            padded[:, :, i * dh:i * dh + (rows - 1) * sh + 1:sh, j * dw:j * dw + (cols - 1) * sw + 1:sw] += (
+            padded[:, :, window_slice(i * dh, sh, rows), window_slice(j * dw, sw, cols)] += (
                 windows[:, :, i, j])
     out[...] = np.moveaxis(padded[:, :, top:top + h, left:left + w], -1, 0).reshape(out.shape)
 
@@ -567,7 +571,7 @@ def _windows(x: np.ndarray, spec: ConvSpec, out_size: Sequence[int]) -> np.ndarr
     padded = np.pad(x, ((0, 0), (0, 0), *spec.padding))
     extent = tuple(d * (k - 1) + 1 for k, d in zip(spec.kernel, spec.dilation))
     windows = sliding_window_view(padded, extent, axis=tuple(range(2, 2 + dims)))
-    starts = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out_size, spec.stride))
+    starts = tuple(window_slice(0, s, o) for o, s in zip(out_size, spec.stride))
     windows = windows[(slice(None), slice(None), *starts, *(slice(None, None, d) for d in spec.dilation))]
     return windows.reshape(x.shape[0], spec.groups, -1, *windows.shape[2:])
 

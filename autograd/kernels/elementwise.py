@@ -69,7 +69,8 @@ def _relu(x: np.ndarray, keep_mask: bool) -> tuple[np.ndarray, np.ndarray | None
 
 
 def masked(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """grad where the bool ``mask`` holds, else 0.
+    """grad times the bool ``mask``: grad where it holds, else 0 (a nan or inf gradient stays nan, as grad * 0, which
+    is what relu's gradient always was here).
 
     A multiply by the mask rather than ``np.where``: with a mask that flips at random (half of a ReLU's inputs are
     negative) ``np.where`` mispredicts its branches, 4.3 ms on a 64x16x32x32 float32 array against 0.47 ms for the
@@ -83,8 +84,10 @@ def masked(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def reference_relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0) on the whole array."""
     return np.maximum(x, 0)
 
 
 def reference_masked(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return np.where(mask, grad, 0).astype(grad.dtype)
+    """grad * mask on the whole array."""
+    return grad * mask

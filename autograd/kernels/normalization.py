@@ -89,6 +89,7 @@ def channel_affine(x: np.ndarray, scale: np.ndarray, shift: np.ndarray | None, o
 
 
 def reference_channel_sums(x: np.ndarray) -> np.ndarray:
+    """``channel_sums`` on the whole (N, C, L) array: the sum over N and L."""
     return x.sum((0, 2))
 
 
@@ -102,6 +103,7 @@ def reference_centre(x: np.ndarray, mean: np.ndarray, grad: np.ndarray | None = 
 
 def reference_channel_affine(x: np.ndarray, scale: np.ndarray, shift: np.ndarray | None,
                              addend: np.ndarray | None = None, scale_after: np.ndarray | None = None) -> np.ndarray:
+    """``channel_affine`` on the whole array."""
     result = x * scale[:, None]
     if shift is not None:
         result = result + shift[:, None]

@@ -18,7 +18,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .conv import window_extent
+from .conv import window_extent, window_slice
 
 
 class PoolSpec(NamedTuple):
@@ -49,7 +49,7 @@ def output_size(size: Sequence[int], spec: PoolSpec) -> tuple[int, ...]:
 def _taps(spec: PoolSpec, out_size: Sequence[int]) -> list[tuple[slice, ...]]:
     """For each kernel offset, in row-major order (the order in which a tie's first maximum wins), the index of
     the padded input that holds that offset's element of every window."""
-    per_axis = [[slice(i * d, i * d + (o - 1) * s + 1, s) for i in range(k)]
+    per_axis = [[window_slice(i * d, s, o) for i in range(k)]
                 for k, d, s, o in zip(spec.kernel, spec.dilation, spec.stride, out_size)]
     return [(slice(None), slice(None)) + offset for offset in itertools.product(*per_axis)]
 
@@ -218,7 +218,7 @@ def _whole_windows(x: np.ndarray, spec: PoolSpec, fill: float) -> np.ndarray:
     padded = _padded(x, spec, out_size, fill)
     extent = tuple(d * (k - 1) + 1 for k, d in zip(spec.kernel, spec.dilation))
     windows = sliding_window_view(padded, extent, axis=tuple(range(2, x.ndim)))
-    starts = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out_size, spec.stride))
+    starts = tuple(window_slice(0, s, o) for o, s in zip(out_size, spec.stride))
     return windows[(slice(None), slice(None), *starts, *(slice(None, None, d) for d in spec.dilation))]
 
 

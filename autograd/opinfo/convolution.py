@@ -22,6 +22,11 @@ def _conv2d(rng: np.random.Generator) -> list[Sample]:
         Sample("depthwise padding=(1,0)", (leaf(rng, 2, 3, 4, 4), leaf(rng, 3, 1, 3, 2)),
                {"padding": (1, 0), "groups": 3}),
         Sample("unbatched", (leaf(rng, 2, 4, 4), leaf(rng, 2, 2, 3, 3)), {"padding": "valid"}),
+        # The kernels' other fast paths: images side by side (fewer pixels than channels), and one product for
+        # all kernel rows (fewer than 32 taps per row).
+        Sample("1x1 image, 8 channels (side by side)", (leaf(rng, 2, 8, 1, 1), leaf(rng, 4, 8, 3, 3)), {"padding": 1}),
+        Sample("11 channels stride=2 (taps per kernel row)", (leaf(rng, 1, 11, 3, 3), leaf(rng, 2, 11, 3, 3)),
+               {"stride": 2, "padding": 1}),
     ]
 
 
@@ -42,6 +47,7 @@ def _conv_transpose2d(rng: np.random.Generator) -> list[Sample]:
                {"groups": 2, "dilation": (1, 2)}),
         Sample("stride=(2,1) output_padding=(0,1) dilation=2", (leaf(rng, 2, 2, 2, 3), leaf(rng, 2, 2, 2, 2)),
                {"stride": (2, 1), "output_padding": (0, 1), "dilation": 2}),
+        Sample("1x1 input, 6 channels (side by side)", (leaf(rng, 2, 6, 1, 1), leaf(rng, 6, 2, 2, 2))),
     ]
 
 

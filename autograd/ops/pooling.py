@@ -106,16 +106,16 @@ class _MaxUnpool(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, indices: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-        ctx.indices = indices
-        ctx.out_size = x.data.shape
+        ctx.save_for_backward(indices)  # of x's shape; freed after backward
         return max_unpool(x.data, indices, size)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
+        (indices,) = ctx.saved_tensors
         n, c = grad.shape[:2]
         # Unpooling's gradient reads each output gradient back at the index it was written to.
-        gathered = Gather.apply(grad.reshape(n, c, -1), 2, ctx.indices.reshape(n, c, -1))
-        return gathered.reshape(*ctx.out_size), None, None
+        gathered = Gather.apply(grad.reshape(n, c, -1), 2, indices.reshape(n, c, -1))
+        return gathered.reshape(indices.shape), None, None
 
     def attributes(self) -> dict[str, Any]:
         return {}  # its one setting, the output size, is its output's shape

@@ -8,11 +8,10 @@ import numpy as np
 
 from autograd import distributed
 from autograd.errors import OpError
-from autograd.function import Function
 from autograd.grad_mode import no_grad
 from autograd.ops.normalization import check_eps
 from autograd.ops.shape import cat
-from autograd.tensor import Tensor, from_numpy, tensor
+from autograd.tensor import Tensor, tensor
 
 from .. import functional as F
 from .. import init
@@ -65,11 +64,14 @@ class _BatchNorm(Module):
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
 
-    def forward(self, input: Tensor) -> Tensor:
+    def _check_input(self, input: Tensor) -> None:
         self._check_input_dim(input)
         if input.shape[1] != self.num_features:
             raise OpError(f"{type(self).__name__}: expected {self.num_features} channels in dimension 1, "
                           f"got input of shape {input.shape}")
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
         # Without running statistics, batch statistics are used in evaluation too.
         use_batch_stats = self.training or not self.track_running_stats
         return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, use_batch_stats,
@@ -128,21 +130,6 @@ class BatchNorm2d(_BatchNorm):
             raise ValueError(f"BatchNorm2d: expected 4D input (got {input.ndim}D input)")
 
 
-class AllReduceSum(Function):
-    """y = sum over the ranks of x, on every rank; dx = sum over the ranks of dy: the adjoint of an all-reduce
-    sum is an all-reduce sum, since every rank's y depends on every rank's x."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> np.ndarray:
-        total = x.data.copy()
-        distributed.all_reduce(from_numpy(total))
-        return total
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        return AllReduceSum.apply(grad)
-
-
 class SyncBatchNorm(_BatchNorm):
     """Batch normalization with the statistics of the whole batch across the ranks of data-parallel training.
 
@@ -152,7 +139,7 @@ class SyncBatchNorm(_BatchNorm):
     ``DistributedDataParallel`` has averaged them) weight and bias gradients. Every rank must run the same
     SyncBatchNorm layers in the same order. In evaluation, and in a world of one process, it is ``BatchNorm``.
 
-    It is written with Tensor ops and a differentiable all-reduce (``AllReduceSum``), so its gradients can be
+    It is written with Tensor ops and a differentiable all-reduce (``distributed.all_reduce_sum``), so its gradients can be
     differentiated again; it makes two allreduces of C + 1 and C values in forward and two of C in backward.
 
     Arguments and running statistics as in ``BatchNorm1d``.
@@ -173,10 +160,7 @@ class SyncBatchNorm(_BatchNorm):
     def forward(self, input: Tensor) -> Tensor:
         if not (self.training and distributed.is_initialized() and distributed.get_world_size() > 1):
             return super().forward(input)
-        self._check_input_dim(input)
-        if input.shape[1] != self.num_features:
-            raise OpError(f"SyncBatchNorm: expected {self.num_features} channels in dimension 1, got input of "
-                          f"shape {input.shape}")
+        self._check_input(input)
         factor = self._count_batch()
         x, weight, bias = input, self.weight, self.bias
         # float16 is normalised in float32, as batch_norm does: its sums over a channel overflow.
@@ -190,14 +174,14 @@ class SyncBatchNorm(_BatchNorm):
         shape = (1, channels) + (1,) * (x.ndim - 2)
         # The value count travels with the sums: the ranks' batches may differ in size (an epoch's last batch).
         local = cat([x.sum(axes), tensor([x.data.size // channels], dtype=x.dtype)])
-        totals = AllReduceSum.apply(local)
+        totals = distributed.all_reduce_sum(local)
         count = float(totals.data[channels])
         if count <= 1:
             raise ValueError(f"SyncBatchNorm: expected more than 1 value per channel when training, got {count:.0f} "
                              f"across the ranks")
         mean = totals[:channels] / count
         centred = x - mean.reshape(shape)
-        var = AllReduceSum.apply((centred * centred).sum(axes)) / count
+        var = distributed.all_reduce_sum((centred * centred).sum(axes)) / count
         result = centred * ((var + self.eps) ** -0.5).reshape(shape)
         if weight is not None:
             result = result * weight.reshape(shape) + bias.reshape(shape)

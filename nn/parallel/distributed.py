@@ -86,7 +86,7 @@ class DistributedDataParallel(Module):
         self.bucket_cap_mb = bucket_cap_mb
         self.require_backward_grad_sync = True
         self.process_group = distributed.new_group()
-        _broadcast_from_rank_0([*module.parameters(), *module.buffers()], self.process_group)
+        distributed.broadcast_tensors([*module.parameters(), *module.buffers()], 0, self.process_group)
         trained = [param for param in module.parameters() if param.requires_grad]
         self._buckets = _buckets(reversed(trained), bucket_cap_mb * 2**20)
         self._next_bucket = 0  # the first bucket whose allreduce has not started in this backward pass
@@ -109,7 +109,7 @@ class DistributedDataParallel(Module):
         if self.broadcast_buffers and is_grad_enabled() and self.require_backward_grad_sync:
             buffers = list(self.module.buffers())
             if buffers:
-                _broadcast_from_rank_0(buffers, self.process_group)
+                distributed.broadcast_tensors(buffers, 0, self.process_group)
         output = self.module(*inputs, **kwargs)
         for tensor in _tensors(output):
             if tensor.grad_fn is not None:
@@ -261,18 +261,3 @@ def _buckets(params: Iterable[Parameter], cap_bytes: float) -> list[_Bucket]:
     if current:
         buckets.append(_Bucket(current))
     return buckets
-
-
-def _broadcast_from_rank_0(tensors: list[Tensor], group: distributed.ProcessGroup) -> None:
-    """Copy rank 0's values of ``tensors`` into them on every rank: one broadcast per dtype, all packed together."""
-    by_dtype: dict[np.dtype, list[Tensor]] = {}
-    for tensor in tensors:
-        by_dtype.setdefault(tensor.dtype, []).append(tensor)
-    for same_dtype in by_dtype.values():
-        flat = np.concatenate([tensor.data.reshape(-1) for tensor in same_dtype])
-        distributed.broadcast(from_numpy(flat), 0, group)
-        start = 0
-        with no_grad():
-            for tensor in same_dtype:
-                tensor.copy_(flat[start:start + tensor.numel()].reshape(tensor.shape))
-                start += tensor.numel()
