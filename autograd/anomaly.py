@@ -31,3 +31,10 @@ class detect_anomaly:
 
     def __exit__(self, *exc: Any) -> None:
         AnomalyMode.enabled = self._previous
+
+
+def created_at(node: Any) -> list[str] | None:
+    """The Python stack (``traceback.format_stack`` lines, outermost first) of the forward call that created
+    ``node``, if it was created while ``detect_anomaly`` was active; else None. What backward's anomaly error
+    shows, for tools that name an op (``viz.lint``)."""
+    return node._created_at

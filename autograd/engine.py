@@ -19,7 +19,7 @@ import numpy as np
 from .anomaly import AnomalyMode
 from .function import AccumulateGrad, Function, freed_graph_error, get_gradient_edge
 from .grad_mode import grad_mode
-from .tensor import Tensor, wrap
+from .tensor import SCALAR_TYPES, ScalarTensor, Tensor, scalar_tensor, wrap
 
 
 _accumulating = threading.Lock()
@@ -202,11 +202,44 @@ def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targe
 
     previous_mode = grad_mode.enabled
     grad_mode.enabled = create_graph
+    numbers_made = False  # whether some gradient in the buffers may be a number (see ``scalar_backward``)
+    on_numbers = not create_graph and targets is None and not AnomalyMode.enabled
     try:
         while ready:
             node = ready.pop()
             gradients = buffers.pop(node)
             hooks = node._hooks
+            node_type = type(node)
+            if (on_numbers and hooks is None and node_type is not AccumulateGrad and node_type.scalar_backward
+                    and node._scalar):
+                # A node the scalar path recorded, whose backward runs on numbers: no Tensor per gradient. Inline,
+                # as the delivery of the numbers it returns: for a graph of scalars this loop is the whole cost.
+                input_gradients = _run_backward_on_numbers(node, gradients, retain_graph)
+                numbers_made = True
+                for edge, gradient in zip(node._edges, input_gradients):
+                    if edge is None:
+                        continue
+                    child, output_nr, shape, dtype = edge
+                    if type(gradient) in _NUMBERS and output_nr == 0 and shape == () and (
+                            gradient.dtype is dtype or gradient.dtype == dtype):
+                        buffer = buffers.get(child)
+                        if buffer is None:
+                            buffers[child] = [gradient]
+                        elif type(buffer[0]) in _NUMBERS:
+                            buffer[0] = buffer[0] + gradient
+                        else:
+                            _deliver(buffers, owned, child, 0, gradient, create_graph, False)
+                    else:
+                        if gradient is not None:
+                            gradient = _checked(node, node._edges.index(edge), _as_tensor(gradient))
+                        _deliver(buffers, owned, child, output_nr, gradient, create_graph, False)
+                    remaining = dependencies[child] - 1
+                    dependencies[child] = remaining
+                    if remaining == 0:
+                        ready.append(child)
+                continue
+            if numbers_made:
+                gradients = [_as_tensor(gradient) for gradient in gradients]
             if hooks is not None:
                 gradients = _run_prehooks(node, hooks, gradients)
             if targets is not None:
@@ -227,26 +260,102 @@ def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targe
             hooked = hooks is not None and bool(hooks.post)  # a hook may return tensors it keeps
             if hooked:
                 input_gradients = _run_posthooks(node, hooks, input_gradients, gradients)
-            for index, (edge, gradient) in enumerate(zip(node._edges, input_gradients)):
-                if edge is None:
-                    continue
-                child = edge.node
-                if needed is not None and child not in needed:
-                    continue
-                if gradient is not None and (type(gradient) is not Tensor or gradient.data.shape != edge.shape
-                                             or gradient.data.dtype != edge.dtype or AnomalyMode.enabled):
-                    gradient = _checked(node, index, gradient)
-                # Checked at a leaf's first gradient only: the later ones are summed into a new array anyway.
-                new = (type(child) is AccumulateGrad and child not in buffers and gradient is not None and not hooked
-                       and _makes_new_gradients(type(node)) and _is_new(gradient, gradients, input_gradients))
-                _deliver(buffers, owned, child, edge.output_nr, gradient, create_graph, new)
-                remaining = dependencies[child] - 1
-                dependencies[child] = remaining
-                if remaining == 0:
-                    ready.append(child)
+            _send(node, input_gradients, buffers, owned, dependencies, ready, needed, create_graph, gradients, hooked)
     finally:
         grad_mode.enabled = previous_mode
     return captured
+
+
+def _send(node, input_gradients: tuple, buffers: dict, owned: dict, dependencies: dict, ready: list, needed,
+          create_graph: bool, gradients: list, hooked: bool) -> None:
+    """Deliver the gradients ``node``'s backward returned to the nodes of its inputs; queue those now ready."""
+    for index, (edge, gradient) in enumerate(zip(node._edges, input_gradients)):
+        if edge is None:
+            continue
+        child = edge.node
+        if needed is not None and child not in needed:
+            continue
+        gradient_type = type(gradient)
+        if gradient_type in _NUMBERS:  # checked without making an array
+            if edge.shape != () or gradient.dtype != edge.dtype or AnomalyMode.enabled:
+                gradient = _checked(node, index, _as_tensor(gradient))
+        elif gradient_type is ScalarTensor:
+            if edge.shape != () or gradient._value.dtype != edge.dtype or AnomalyMode.enabled:
+                gradient = _checked(node, index, gradient)
+        elif gradient is not None and (gradient_type is not Tensor or gradient.data.shape != edge.shape
+                                       or gradient.data.dtype != edge.dtype or AnomalyMode.enabled):
+            gradient = _checked(node, index, gradient)
+        # Checked at a leaf's first gradient only: the later ones are summed into a new array anyway. A number or a
+        # ScalarTensor has no array to adopt: .grad gets one made from its value.
+        new = (type(child) is AccumulateGrad and child not in buffers and type(gradient) is Tensor
+               and not hooked and _makes_new_gradients(type(node))
+               and _is_new(gradient, gradients, input_gradients))
+        _deliver(buffers, owned, child, edge.output_nr, gradient, create_graph, new)
+        remaining = dependencies[child] - 1
+        dependencies[child] = remaining
+        if remaining == 0:
+            ready.append(child)
+
+
+_NUMBERS = frozenset(SCALAR_TYPES)
+
+
+def _as_tensor(gradient):
+    """A gradient a backward on numbers computed, as a Tensor (for hooks, ``.grad`` and Tensor backwards)."""
+    return scalar_tensor(gradient) if type(gradient) in _NUMBERS else gradient
+
+
+def _as_number(gradient):
+    """A 0-d gradient as a numpy scalar, for a backward that runs on numbers."""
+    kind = type(gradient)
+    if kind is ScalarTensor:
+        return gradient._value
+    if kind is Tensor:
+        return gradient.data[()]
+    return gradient  # a number already, or None
+
+
+def _run_backward_on_numbers(node: Function, gradients: list, retain_graph: bool) -> tuple:
+    """``node``'s backward on numbers (``Function.scalar_backward``): the gradient and ``saved_tensors`` are numpy
+    scalars, after the saved tensors were checked (freed, changed in place) as ``saved_tensors`` always checks."""
+    gradient = gradients[0]
+    if type(gradient) not in _NUMBERS:
+        gradient = _as_number(gradient)
+    saved = node._saved
+    if saved is None:
+        raise freed_graph_error(node)
+    if gradient is None:
+        result: tuple = (None,) * len(node._edges)
+    elif not type(node).scalar_saves_inputs:
+        result = type(node).backward(node, gradient)  # it saved numbers (a mask) or nothing: read as they are
+    else:
+        # What backward reads from saved_tensors: the inputs as numbers, checked as saved_tensors checks them. A
+        # ScalarTensor cannot have changed: an in-place op makes its array first, and it is a Tensor from then on.
+        versions = node._saved_versions
+        numbers = []
+        for value, version in zip(saved, versions):
+            kind = type(value)
+            if kind is ScalarTensor:
+                numbers.append(value._value)
+            elif kind is Tensor:
+                if value._version[0] != version:
+                    node.saved_tensors  # raises the error that names the tensor
+                numbers.append(value.data[()])
+            else:
+                numbers.append(value)
+        node._saved, node._saved_versions = tuple(numbers), ()
+        try:
+            result = type(node).backward(node, gradient)
+        finally:
+            node._saved, node._saved_versions = saved, versions
+    if type(result) is not tuple:
+        result = (result,)
+    if len(result) < len(node._edges):
+        raise RuntimeError(f"function {node.name()}.backward returned {len(result)} gradients, but forward had "
+                           f"{len(node._edges)} positional inputs: return one gradient (or None) per input")
+    if not retain_graph:
+        node._saved = None
+    return result
 
 
 def _deliver(buffers: dict, owned: dict, node, output_nr: int, gradient: Tensor | None, create_graph: bool,
@@ -270,7 +379,12 @@ def _deliver(buffers: dict, owned: dict, node, output_nr: int, gradient: Tensor 
             owned[node] = gradient
     elif create_graph:
         buffer[output_nr] = current + gradient
+    elif type(current) in _NUMBERS and type(gradient) in _NUMBERS:
+        buffer[output_nr] = current + gradient  # numbers from backwards on numbers
+    elif type(current) is ScalarTensor and type(gradient) is ScalarTensor:
+        buffer[output_nr] = scalar_tensor(current._value + gradient._value)  # owned: goes to .grad as a new array
     else:
+        current, gradient = _as_tensor(current), _as_tensor(gradient)
         total = buffer[output_nr] = wrap(current.data + gradient.data)
         if type(node) is AccumulateGrad:
             owned[node] = total
@@ -410,7 +524,9 @@ def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_owned
             # hook's list, a user's backward that also keeps what it returns). A 0-d sum is a numpy scalar. The
             # copy is C-ordered like the parameter (the transposed view nn.Linear's weight gets would otherwise
             # stay transposed), so the optimizer's in-place updates run at full speed.
-            if engine_owned and type(gradient.data) is np.ndarray and gradient.data.dtype == leaf.data.dtype:
+            if type(gradient) is ScalarTensor:
+                leaf.grad = wrap(np.array(gradient._value, dtype=leaf.data.dtype))
+            elif engine_owned and type(gradient.data) is np.ndarray and gradient.data.dtype == leaf.data.dtype:
                 leaf.grad = gradient
             else:
                 leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype, order="C"))

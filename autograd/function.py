@@ -214,11 +214,13 @@ class Function(Node):
         >>> y = Cube.apply(x)
     """
 
-    __slots__ = ("needs_input_grad", "_saved")
+    # Slots rather than class defaults for what every recorded op sets: a node then needs no instance dict (one
+    # object fewer for the garbage collector per op). ``_scalar``: whether the scalar path recorded the node (its
+    # saved values are 0-d tensors and numbers, see ``scalar_backward``).
+    __slots__ = ("needs_input_grad", "_saved", "_saved_versions", "_scalar")
 
     _non_differentiable: set[int] | None = None
     _saves_arrays: bool = False  # whether save_for_backward was given arrays (see ``_version_saved_arrays``)
-    _saved_versions: tuple = ()
     _array_counters: dict[int, list] | None = None  # saved array's index -> its owner's version counter
 
     @staticmethod
@@ -242,15 +244,17 @@ class Function(Node):
         # tuples rather than a tuple per value, fewer objects for the garbage collector to track. Arrays get a
         # version counter in ``apply`` when they are an input's or an output's own array.
         versions = []
+        checked = False  # whether anything saved is checked: if not, there is no version tuple to keep
         for value in values:
             if isinstance(value, Tensor):
                 versions.append(value._version[0])
+                checked = True
             else:
                 versions.append(None)
                 if type(value) is np.ndarray:
-                    self._saves_arrays = True
+                    self._saves_arrays = checked = True
         self._saved = values
-        self._saved_versions = tuple(versions)
+        self._saved_versions = tuple(versions) if checked else ()
 
     @property
     def saved_tensors(self) -> tuple:
@@ -258,8 +262,17 @@ class Function(Node):
         saved = self._saved
         if saved is None:
             raise freed_graph_error(self)
+        versions = self._saved_versions
+        if not versions:
+            return saved  # nothing to check (numbers, or a backward on numbers that checked before it started)
         counters = self._array_counters
-        for index, (value, version) in enumerate(zip(saved, self._saved_versions)):
+        if counters is None:  # the common case first, without indices: this runs in every backward
+            for value, version in zip(saved, versions):
+                if version is not None and value._version[0] != version:
+                    break
+            else:
+                return saved
+        for index, (value, version) in enumerate(zip(saved, versions)):
             if version is None:
                 continue
             counter = value._version if counters is None or index not in counters else counters[index]
@@ -293,16 +306,49 @@ class Function(Node):
         """Declare outputs of forward (e.g. indices) that never receive a gradient."""
         self._non_differentiable = {id(output) for output in outputs}
 
+    scalar_forward: Callable[..., Any] | None = None
+    """Optional, static: ``scalar_forward(ctx, *values)``, the forward on 0-d operands given as numpy scalars (and
+    Python numbers), returning a numpy scalar of their type, without arrays. When an op has it and every Tensor
+    argument is a 0-d float32 (or float64, all alike), ``apply`` runs it instead of ``forward`` and returns a
+    ``ScalarTensor``. It saves what ``forward`` saves: the inputs themselves are saved for it when
+    ``scalar_saves_inputs`` is set; anything else it saves with ``ctx.save_for_backward``. ``backward`` is the one
+    and only gradient rule either way: run on ScalarTensors, its Tensor ops take this path in turn."""
+
+    scalar_saves_inputs: bool = False
+
+    scalar_backward: bool = False
+    """Whether ``backward`` also runs on numbers: written with operators and ``SomeFunction.apply`` calls only (no
+    Tensor methods, no ``.data``), so that given a numpy scalar gradient and numpy scalars from ``saved_tensors`` it
+    computes numpy scalars (``apply`` on numbers runs ``scalar_forward``). A backward pass without ``create_graph``
+    then runs it that way for the nodes the scalar path recorded: the same rule, no Tensor per intermediate value."""
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and, when grad mode is on and some input requires grad,
         record the node so that backward can reach the inputs."""
         # This runs for every op, so it is kept lean: per-op overhead is what small graphs pay.
+        if cls.scalar_forward is not None and not kwargs:
+            first = args[0] if args else None
+            kind = type(first)
+            if kind in _SCALAR_DTYPES and (len(args) == 1 or len(args) == 2 and (
+                    type(args[1]) is kind or type(args[1]) in _NUMBER_ARGUMENTS)):
+                # Numbers, from a backward that runs on numbers (see ``scalar_backward``): a number back.
+                ctx = cls.__new__(cls)
+                ctx._saved = ()
+                ctx._saved_versions = ()
+                ctx.needs_input_grad = _no_grad_patterns[len(args)]
+                return cls.scalar_forward(ctx, *args)
+            if kind is not Tensor or not first.data.ndim:  # cheap refusal for tensors with dimensions
+                output = _apply_scalar(cls, args)
+                if output is not None:
+                    return output
         ctx = cls.__new__(cls)
         ctx._saved = ()
+        ctx._saved_versions = ()
+        ctx._scalar = False
         if not grad_mode.enabled:
             # Nothing is recorded (no_grad, or a backward pass without create_graph): the fast path.
-            ctx.needs_input_grad = (False,) * len(args)
+            ctx.needs_input_grad = _no_grad_pattern(len(args))
             result = cls.forward(ctx, *args, **kwargs)
             if type(result) is tuple:
                 return tuple([_as_output(value, args) for value in result])
@@ -389,6 +435,121 @@ class Function(Node):
 
 
 _needs_patterns: dict[tuple, tuple] = {}
+_version_patterns: dict[tuple, tuple] = {}
+_no_grad_patterns: list[tuple] = [(False,) * count for count in range(8)]
+
+
+def _no_grad_pattern(count: int) -> tuple:
+    """``(False,) * count``, shared: one allocation fewer per op that records nothing."""
+    return _no_grad_patterns[count] if count < 8 else (False,) * count
+
+
+def _scalar_forward(cls: type, ctx: Function, values: list) -> Any:
+    # Unpacked by hand: a call with ``*values`` costs more than the arithmetic.
+    if len(values) == 2:
+        return cls.scalar_forward(ctx, values[0], values[1])
+    if len(values) == 1:
+        return cls.scalar_forward(ctx, values[0])
+    return cls.scalar_forward(ctx, *values)
+
+
+def _apply_scalar(cls: type, args: tuple) -> Any:
+    """``cls.apply(*args)`` computed on numpy scalars by ``cls.scalar_forward``, or None when an argument is not a 0-d
+    float tensor, a number or a numpy bool (the general path then runs).
+
+    The node it records is the one ``apply`` records (same edges, saved inputs and version checks), made with the
+    fewest objects: the inputs' tuple is the saved tuple, a 0-d tensor's version counter is shared until it has an
+    array (see ``ScalarTensor``), and the output holds no array. Given numpy scalars and no Tensor (a backward run
+    on numbers, see ``scalar_backward``), it returns the numpy scalar.
+    """
+    recording = grad_mode.enabled
+    kind = None
+    values = []
+    needs_input_grad = []  # these three only while recording
+    edges = []
+    versions = []
+    record = tensors = False
+    for arg in args:
+        arg_type = type(arg)
+        if arg_type is ScalarTensor:
+            value = arg._value
+        elif arg_type is Tensor:
+            value = arg.data
+            if value.ndim:
+                return None
+            value = value[()]
+        else:
+            if arg_type in _SCALAR_DTYPES:
+                if kind is not arg_type:
+                    if kind is not None:
+                        return None
+                    kind = arg_type
+            elif arg_type not in _NUMBER_ARGUMENTS:
+                return None
+            values.append(arg)
+            if recording:
+                needs_input_grad.append(False)
+                edges.append(None)
+                versions.append(None)
+            continue
+        tensors = True
+        value_type = type(value)
+        if value_type is not kind:
+            if kind is not None or value_type not in _SCALAR_DTYPES:
+                return None
+            kind = value_type
+        values.append(value)
+        if recording:
+            versions.append(arg._version[0])
+            if arg.requires_grad:
+                record = True
+                needs_input_grad.append(True)
+                if arg_type is ScalarTensor:
+                    edges.append(arg._edge)  # one edge per tensor, however many ops use it
+                else:
+                    node = arg.grad_fn
+                    edges.append(_new_edge(Edge, (node, arg._output_nr, (), _SCALAR_DTYPES[value_type]))
+                                 if node is not None else get_gradient_edge(arg))
+            else:
+                needs_input_grad.append(False)
+                edges.append(None)
+    if kind is None:
+        return None
+    ctx = cls.__new__(cls)
+    ctx._saved = ()
+    ctx._saved_versions = ()
+    if not record:
+        ctx.needs_input_grad = _no_grad_pattern(len(args))
+        value = _scalar_forward(cls, ctx, values)
+        return scalar_tensor(value) if tensors else value
+    if AnomalyMode.enabled or node_observer.callback is not None:
+        return None  # the general path keeps what they ask for
+    needs_input_grad = tuple(needs_input_grad)
+    ctx.needs_input_grad = _needs_patterns.setdefault(needs_input_grad, needs_input_grad)
+    ctx._edges = tuple(edges)
+    ctx._scalar = True
+    if cls.scalar_saves_inputs:
+        ctx._saved = args
+        versions = tuple(versions)
+        # Shared by every node with the same versions (most are all 0): one object fewer per op that saves.
+        shared = _version_patterns.get(versions)
+        if shared is None:
+            if len(_version_patterns) > 4096:  # parameters' versions grow with every step: forget old ones
+                _version_patterns.clear()
+            shared = _version_patterns[versions] = versions
+        ctx._saved_versions = shared
+    value = _scalar_forward(cls, ctx, values)
+    output = object.__new__(ScalarTensor)  # scalar_tensor(value), inline: this runs for every op
+    output._value = value
+    output.grad = None
+    output.requires_grad = True
+    output.grad_fn = ctx
+    output._output_nr = 0
+    output._version = _UNSHARED
+    output._accumulator = None
+    output._hooks = None
+    output._edge = _new_edge(Edge, (ctx, 0, (), _SCALAR_DTYPES[type(value)]))
+    return output
 
 
 def freed_graph_error(node: Node) -> RuntimeError:
@@ -403,11 +564,12 @@ def freed_graph_error(node: Node) -> RuntimeError:
 def _as_output(value: Any, inputs: tuple) -> Tensor:
     """A forward's result as an output Tensor; one that shares memory with an input shares its version counter."""
     if type(value) is not np.ndarray:
-        if not isinstance(value, Tensor):
+        if isinstance(value, (np.generic, int, float, complex)):
             return wrap(np.asarray(value))  # a number or numpy scalar: a new array, nobody else's
-        if value.grad_fn is None and not value.requires_grad and not any(value is arg for arg in inputs):
-            return value
-        value = value.data
+        if isinstance(value, Tensor):  # (else a device array, a CuPy one: kept on its device)
+            if value.grad_fn is None and not value.requires_grad and not any(value is arg for arg in inputs):
+                return value
+            value = value.data
     output = wrap(value)
     if value.base is not None:
         _share_version_with_viewed_input(output, inputs)
@@ -444,4 +606,8 @@ node_observer = NodeObserver()
 
 
 # Imported last: tensor.py imports the engine and the ops, which need Function defined above.
-from .tensor import Tensor, wrap
+from .tensor import _UNSHARED, SCALAR_TYPES, ScalarTensor, Tensor, scalar_tensor, wrap
+
+_TENSORS = (Tensor, ScalarTensor)
+_SCALAR_DTYPES = {kind: np.dtype(kind) for kind in SCALAR_TYPES}
+_NUMBER_ARGUMENTS = frozenset({float, int, np.bool_})  # constants beside 0-d tensors: as numpy's scalars take them

@@ -42,6 +42,7 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
+from . import device as _device
 from .tensor import Tensor
 
 FORMAT = "gradlab-checkpoint"
@@ -88,7 +89,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     _write_atomically(os.fspath(path), safetensors.numpy.save(tensors, metadata=metadata))
 
 
-def load(path: str | os.PathLike) -> Any:
+def load(path: str | os.PathLike, map_location: Any = None) -> Any:
     """Read a checkpoint written by ``save``, a legacy ``.npz`` one, or any safetensors file.
 
     Tensors come back as Tensors (with their ``requires_grad`` flag), arrays as arrays, numpy
@@ -98,6 +99,8 @@ def load(path: str | os.PathLike) -> Any:
 
     Args:
         path: the file name.
+        map_location: the device to put its Tensors on (``"cuda"``, a ``Device``); None or ``"cpu"``: host
+            memory, whatever device they were saved from. Only a device, not PyTorch's dict or function.
 
     Returns:
         the saved object.
@@ -120,12 +123,26 @@ def load(path: str | os.PathLike) -> Any:
         if head.startswith(_NPY_MAGIC):
             raise ValueError(f"{path}: this is a single .npy array, not a gradlab checkpoint; load it with numpy.load")
         if head.startswith(_ZIP_MAGIC):
-            return _load_legacy(file, path)
+            return _located(_load_legacy(file, path), map_location)
         # A safetensors header is a JSON object right after its 8-byte length.
         if head[8:9] != b"{":
             raise ValueError(f"{path}: not a gradlab checkpoint (neither a safetensors file nor a legacy .npz "
                              f"archive; first bytes {head!r})")
-        return _load_safetensors(file, path)
+        return _located(_load_safetensors(file, path), map_location)
+
+
+def _located(value: Any, device: Any) -> Any:
+    """``value`` with its Tensors (in dicts, lists and tuples) moved to ``device`` (None: left on the CPU)."""
+    if device is None:
+        return value
+    if isinstance(value, Tensor):
+        moved = Tensor(_device.to_device(value.data, device))
+        return moved.requires_grad_(value.requires_grad) if value.requires_grad else moved
+    if isinstance(value, dict):
+        return {key: _located(item, device) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_located(item, device) for item in value)
+    return value
 
 
 def open_regular_file(path: str | os.PathLike) -> BinaryIO:
@@ -225,7 +242,8 @@ def _encode(value: Any, tensors: dict[str, np.ndarray], where: str, name: str) -
     """The JSON description of ``value``; arrays go into ``tensors`` under dotted names. Every JSON object
     is a tagged node. ``where`` locates the value for error messages, ``name`` is its dotted path."""
     if isinstance(value, Tensor):
-        return {"type": "tensor", **_store(value.data, tensors, where, name),
+        # Saved from any device; the file holds host memory.
+        return {"type": "tensor", **_store(_device.to_device(value.data, "cpu"), tensors, where, name),
                 "requires_grad": bool(value.requires_grad)}
     if isinstance(value, np.ndarray):
         return {"type": "ndarray", **_store(value, tensors, where, name)}

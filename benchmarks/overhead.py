@@ -174,6 +174,24 @@ def run_chains(found: list[Framework], ops: int, repeats: int) -> None:
                   f"{'' if name == 'gradlab' else f'gradlab is {ratio:.2f}x'}")
 
 
+def tracked_per_op(found: list[Framework], ops: int) -> None:
+    """Objects the garbage collector tracks, left alive per recorded op of the 0-d chain: what it traverses."""
+    counts = []
+    for framework in found:
+        x = framework.make(0.5, 0)
+        weights = tuple(framework.make(value, 0) for value in (0.9, 0.1, 0.05))
+        gc.collect()
+        gc.disable()
+        try:
+            before = gc.get_count()[0]  # allocations less deallocations of tracked objects since the collection
+            y = chain(x, weights, ops)
+            counts.append(f"{framework.name} {(gc.get_count()[0] - before) / ops:.1f}")
+        finally:
+            gc.enable()
+        del y
+    print("garbage-collected objects per recorded 0-d op: " + ", ".join(counts))
+
+
 def run_moons(found: list[Framework], steps: int) -> None:
     points, labels = moons()
     print(f"\nmoons: MLP 2-16-16-1 of scalars on 100 points, milliseconds per SGD step, min and median of {steps}")
@@ -209,6 +227,7 @@ def main() -> None:
     found = frameworks()
     print("frameworks: " + ", ".join(framework.name for framework in found))
     run_chains(found, args.ops, args.repeats)
+    tracked_per_op(found, args.ops)
     run_moons(found, args.steps)
     print("ratio: gradlab's median CPU time over the other's, measured side by side in this run")
 

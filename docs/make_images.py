@@ -1,4 +1,12 @@
-"""Regenerate the graph pictures in docs/images (run from the repository root: python docs/make_images.py)."""
+"""Regenerate the pictures in docs/images (run from the repository root: python docs/make_images.py).
+
+The training curves come from a real 6-epoch ``gradlab train`` run (about 20 s on two cores), the health heat-maps
+from a 7-epoch ResNet-20 run with ``--health``.
+"""
+
+import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +48,73 @@ def main() -> None:
     viz.draw_model(nn.models.resnet_digits(), autograd.randn(2, 1, 8, 8), depth=None, show_grads=True,
                    loss_fn=cross_entropy_against([3, 7])).render(outfile=OUT + "graph_resnet_digits_full.svg",
                                                                  cleanup=True)
+
+    # One gradient element of a residual block, split into the paths it came along.
+    autograd.manual_seed(0)
+    x = autograd.randn(1, 1, 6, 6, requires_grad=True)
+    conv1, conv2 = nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 3, padding=1)
+    summed = conv2(conv1(x).relu()) + x
+    block = summed.relu().mean()
+    # An element whose output ReLU is on, so that the skip path carries its 1/36 of the mean.
+    on = tuple(int(i) for i in np.argwhere(summed.data[0, 0] > 0)[len(np.argwhere(summed.data[0, 0] > 0)) // 2])
+    viz.draw_explanation(autograd.explain(block, x, (0, 0, *on)), {"x": x}).render(
+        outfile=OUT + "explanation.png", cleanup=True)
+
+    # Gradient flow through ResNet-20 after one backward.
+    model = nn.models.resnet20()
+    F.cross_entropy(model(autograd.randn(8, 3, 32, 32)), autograd.tensor(np.arange(8) % 10)).backward()
+    viz.plot_grad_flow(model, path=OUT + "grad_flow.png")
+
+    # Why gradcheck runs in float64.
+    sweep_input = autograd.tensor(np.linspace(0.2, 1.5, 6), requires_grad=True)
+    viz.plot_gradcheck_sweep(lambda t: (t.exp() * t.sin()).sum(), (sweep_input,), path=OUT + "gradcheck_sweep.png")
+
+    # A hand-written convolution backward whose weight gradient forgot the outer 180-degree rotation.
+    viz.plot_backward_check(autograd.check_backward(conv_forward, conv_backward_mirrored, *conv_inputs(),
+                                                    raise_exception=False), path=OUT + "backward_check.png")
+
+    # viz.lint's findings as badges: the README's model with a conv bias before batch norm and a log_softmax
+    # before cross_entropy.
+    autograd.manual_seed(0)
+    broken = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                           nn.Flatten(), nn.Linear(8, 4), nn.LogSoftmax(dim=1))
+    viz.lint(broken, autograd.randn(16, 1, 8, 8), cross_entropy_against([0, 1, 2, 3] * 4)).draw(
+        depth=None, rankdir="LR").render(outfile=OUT + "lint_badges.png", cleanup=True)
+
+    # The curves gradlab train draws, from a short real run.
+    from gradlab.cli import main as gradlab
+
+    with tempfile.TemporaryDirectory() as folder:
+        assert gradlab(["train", "--epochs", "6", "--out", folder]) == 0
+        Path(OUT + "curves.png").write_bytes((Path(folder) / "curves.png").read_bytes())
+        print(json.loads((Path(folder) / "metrics.json").read_text())["epochs"][-1])
+
+    # viz.HealthMonitor's heat-maps of ResNet-20 over 315 steps on the digits (a few minutes on two cores).
+    with tempfile.TemporaryDirectory() as folder:
+        assert gradlab(["train", "--model", "resnet20", "--health", "--epochs", "7", "--out", folder]) == 0
+        Path(OUT + "health_resnet20.png").write_bytes((Path(folder) / "health.png").read_bytes())
+
+
+def conv_forward(x, w, b):
+    """Valid cross-correlation, one bias per filter (README's example)."""
+    taps = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(2, 3))
+    return np.einsum("nchwpq,fcpq->nfhw", taps, w) + b[:, None, None], (x, w)
+
+
+def conv_backward_mirrored(dout, cache):
+    """Its backward with the weight gradient left rotated by 180 degrees."""
+    x, w = cache
+    kh, kw = w.shape[2:]
+    windows = np.lib.stride_tricks.sliding_window_view
+    padded = np.pad(dout, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
+    dx = np.einsum("nfhwpq,fcpq->nchw", windows(padded, (kh, kw), axis=(2, 3)), w[:, :, ::-1, ::-1])
+    dw = np.einsum("nchwpq,nfhw->fcpq", windows(x, (kh, kw), axis=(2, 3)), dout)
+    return dx, dw[:, :, ::-1, ::-1], dout.sum(axis=(0, 2, 3))
+
+
+def conv_inputs():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((2, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,16 @@ same through the excepthook of ``autograd.distributed``.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from typing import Sequence
 
 from autograd import distributed
 
-from . import evaluate_command, gradcheck_command, graph_command, train_command
+from . import evaluate_command, export_command, gradcheck_command, graph_command, lint_command, train_command
 from .allocator import keep_freed_memory
-from .arguments import INTERRUPTED, PIPE_CLOSED, CommandError, UsageError
+from .arguments import INTERRUPTED, PIPE_CLOSED, CommandError, HelpFormatter, UsageError
 
 # Each module defines HELP, configure(parser) and run(args) -> exit status; ``args.command_line`` is the command
 # line that was parsed (for a command that runs itself again, as ``train --nproc`` does under mpiexec).
@@ -29,6 +30,8 @@ COMMANDS = {
     "evaluate": evaluate_command,
     "gradcheck": gradcheck_command,
     "graph": graph_command,
+    "lint": lint_command,
+    "export": export_command,
 }
 
 
@@ -38,17 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Expected failures (the classes below) become one line on stderr and a status; any other exception is a
     bug and keeps its traceback.
     """
-    parser = argparse.ArgumentParser(prog="gradlab", description="gradlab: train, inspect and verify CNN gradients")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    for name, module in COMMANDS.items():
-        module.configure(subparsers.add_parser(name, help=module.HELP, description=module.HELP))
+    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.command_line = argv
     keep_freed_memory()
     status = None  # None while an exception escapes: the excepthook of autograd.distributed ends the job then
     try:
-        status = run_command(args, subparsers.choices[args.command])
+        status = run_command(args, args.command_parser)
         return status
     except SystemExit as exit:  # a usage error, which argparse reports by exiting
         status = exit.code
@@ -56,6 +56,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if status and distributed.is_initialized() and distributed.get_world_size() > 1:
             distributed.abort(status)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gradlab`` parser with one sub-parser per entry of COMMANDS (what ``--help`` and the docs show)."""
+    parser = argparse.ArgumentParser(prog="gradlab", description="gradlab: train, inspect and verify CNN gradients",
+                                     formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"gradlab {version()}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        command_parser = subparsers.add_parser(name, help=module.HELP, description=module.HELP,
+                                               formatter_class=HelpFormatter)
+        module.configure(command_parser)
+        command_parser.set_defaults(command_parser=command_parser)  # for its usage line on a UsageError
+    return parser
+
+
+def version() -> str:
+    """The installed distribution's version (pyproject.toml's), or ``unknown`` when gradlab runs uninstalled."""
+    try:
+        return importlib.metadata.version("gradlab")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def run_command(args: argparse.Namespace, command_parser: argparse.ArgumentParser) -> int:

@@ -10,7 +10,8 @@ import numpy as np
 
 import nn
 
-from .train_command import (CHECKPOINT, MODELS, classes_of, evaluate, find_checkpoint, load_datasets,
+from .arguments import MODELS
+from .train_command import (CHECKPOINT, classes_of, evaluate, find_checkpoint, load_datasets,
                             load_run, restore)
 
 HELP = "report a trained model's test accuracy and confusion matrix (text and PNG)"
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     config["data_dir"] = args.data_dir or config["data_dir"]
     _, test_set = load_datasets(config, train_transform=False)
     classes = classes_of(config["dataset"])
-    model = MODELS[config["model"]](len(classes), test_set.data.shape[1])
+    model = MODELS[config["model"]].build(len(classes), test_set.data.shape[1])
     restore(path, checkpoint, model)
     loss, accuracy, predictions = evaluate(model, test_set, nn.CrossEntropyLoss())
     matrix = confusion_matrix(test_set.targets, predictions, len(classes))

@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -34,10 +34,10 @@ from autograd import distributed
 from autograd import random as _random
 from nn.data import CIFAR10, MNIST, DataLoader, DistributedSampler, ImageDataset, load_digits
 from nn.data import transforms as T
-from nn.models import LeNet5, resnet20, resnet32, resnet56, resnet_digits
 from nn.parallel import DistributedDataParallel
 
-from .arguments import INTERRUPTED, CommandError, UsageError, int_at_least, positive_float
+from .arguments import (INTERRUPTED, MODELS, CommandError, UsageError, add_model_argument, canonical_model_name,
+                        int_at_least, positive_float)
 from .launcher import mpiexec_command
 from .run_lock import RunLock
 
@@ -48,7 +48,8 @@ CHECKPOINT = "checkpoint.safetensors"
 LEGACY_CHECKPOINT = "checkpoint.npz"
 METRICS = ("metrics.json", "metrics.csv")
 # Everything gradlab writes into a run folder: what --force deletes before a new run starts there.
-RUN_FILES = (CHECKPOINT, LEGACY_CHECKPOINT, *METRICS, "curves.png", "graph.svg", "graph.dot", "confusion_matrix.png")
+RUN_FILES = (CHECKPOINT, LEGACY_CHECKPOINT, *METRICS, "curves.png", "graph.svg", "graph.dot", "confusion_matrix.png",
+             "model.onnx", "health.csv", "health.json", "health.png")
 # What a checkpoint written by run() holds, and the settings in its "config".
 RUN_KEYS = ("config", "epoch", "model", "optimizer", "history", "rng")
 CONFIG_KEYS = ("dataset", "model", "epochs", "batch_size", "optimizer", "lr", "seed", "limit", "data_dir")
@@ -71,17 +72,15 @@ class DatasetDefaults:
 
 
 DATASETS = {
-    "digits": DatasetDefaults("resnet", 15, 32, 0.05, (0.305,), (0.376,), crop_padding=1, flip=False),
+    "digits": DatasetDefaults("resnet_digits", 15, 32, 0.05, (0.305,), (0.376,), crop_padding=1, flip=False),
     "mnist": DatasetDefaults("lenet5", 5, 128, 0.05, (0.1307,), (0.3081,), crop_padding=0, flip=False),
     "cifar10": DatasetDefaults("resnet20", 30, 128, 0.1, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616),
                                crop_padding=4, flip=True),
 }
 
-# Each builder takes (num_classes, in_channels); "resnet" is resnet_digits' architecture for any channel count.
-MODELS: dict[str, Callable[[int, int], nn.Module]] = {
-    "resnet": resnet_digits, "resnet20": resnet20, "resnet32": resnet32, "resnet56": resnet56, "lenet5": LeNet5,
-}
 ADAM_LR = 1e-3
+# (channels, height, width) of each dataset's images, to refuse a model that cannot read them.
+IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
 # Settings a resumed run keeps from its checkpoint.
 FIXED_ON_RESUME = ("model", "dataset", "batch_size", "lr", "optimizer", "seed", "limit")
@@ -89,18 +88,22 @@ FIXED_ON_RESUME = ("model", "dataset", "batch_size", "lr", "optimizer", "seed", 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's options to ``parser``."""
-    parser.add_argument("--model", choices=sorted(MODELS), help="architecture (default: resnet for digits, "
-                        "lenet5 for mnist, resnet20 for cifar10)")
+    add_model_argument(parser, None, "architecture (default: " + ", ".join(
+        f"{defaults.model} for {name}" for name, defaults in DATASETS.items()) + ")")
     parser.add_argument("--dataset", choices=sorted(DATASETS), help="dataset (default: digits, bundled)")
     parser.add_argument("--data-dir", help="folder with the MNIST IDX files or the CIFAR-10 binary batches")
-    parser.add_argument("--epochs", type=int_at_least(1), help="number of epochs (on --resume: the new total)")
-    parser.add_argument("--batch-size", type=int_at_least(1), help="training batch size")
-    parser.add_argument("--lr", type=positive_float, help="peak learning rate (cosine-annealed to 0 over the epochs)")
+    parser.add_argument("--epochs", type=int_at_least(1), help="number of epochs (on --resume: the new total; "
+                        f"default: {per_dataset('epochs')})")
+    parser.add_argument("--batch-size", type=int_at_least(1),
+                        help=f"training batch size (default: {per_dataset('batch_size')})")
+    parser.add_argument("--lr", type=positive_float, help="peak learning rate, cosine-annealed to 0 over the epochs "
+                        f"(default with sgd: {per_dataset('lr')}; with adam: {ADAM_LR})")
     parser.add_argument("--optimizer", choices=["sgd", "adam"], help="sgd (Nesterov momentum 0.9, weight decay "
                         "5e-4; the default) or adam")
     parser.add_argument("--seed", type=int_at_least(0),
                         help="random seed for init, shuffling and augmentation (default: 0)")
-    parser.add_argument("--out", help="output folder (default: runs/DATASET-MODEL, or the --resume folder); one "
+    parser.add_argument("--out", help="output folder (default: runs/DATASET-MODEL, such as runs/digits-resnet, "
+                        "where a model named for its dataset drops that suffix; or the --resume folder); one "
                         "that already holds a run is refused unless --force is given")
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (its checkpoint and metrics)")
@@ -111,6 +114,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nproc", type=int_at_least(1),
                         help="train data-parallel on N processes of this machine (needs gradlab[dist]); the batch "
                         "size stays the global one, split across them. Under mpiexec, leave it out")
+    parser.add_argument("--health", action="store_true", help="watch the training's health (viz.HealthMonitor): "
+                        "print a warning line when a rule trips, write health.csv, health.json and health.png")
+
+
+def per_dataset(setting: str) -> str:
+    """``15 for digits, 5 for mnist, ...``: a setting's default on each dataset, for ``--help``."""
+    return ", ".join(f"{getattr(defaults, setting)} for {name}" for name, defaults in DATASETS.items())
+
+
+def default_folder(config: dict[str, Any]) -> Path:
+    """``runs/DATASET-MODEL``; a model named for its dataset drops the suffix (``runs/digits-resnet``)."""
+    return Path("runs", f"{config['dataset']}-{config['model'].removesuffix('_' + config['dataset'])}")
 
 
 @dataclass
@@ -166,18 +181,18 @@ def run(args: argparse.Namespace) -> int:
     elif resumed:
         out = resumed.parent
     else:
-        out = Path("runs", f"{config['dataset']}-{config['model']}")
+        out = default_folder(config)
     if processes > world:
         return launch(processes, args.command_line, out)
     if distributed.get_rank() != 0:
-        return train(config, checkpoint, resumed, out)
+        return train(config, checkpoint, resumed, out, args.health)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CommandError(f"cannot create the output folder {out}: {error.strerror or error}") from None
     with RunLock(out):
         prepare_folder(out, resumed, args.force)
-        return train(config, checkpoint, resumed, out)
+        return train(config, checkpoint, resumed, out, args.health)
 
 
 def launch(nproc: int, command_line: list[str], out: Path) -> int:
@@ -225,9 +240,11 @@ def prepare_folder(out: Path, resumed: Path | None, force: bool) -> None:
                            f"pass --force to replace it")
 
 
-def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Path | None, out: Path) -> int:
+def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Path | None, out: Path,
+          health: bool = False) -> int:
     """The body of ``run`` once ``out`` is locked (by rank 0): ``checkpoint`` is the run read from ``resumed``, or
-    None. Every rank runs it; rank 0 alone prints and writes."""
+    None; ``health`` watches it with ``viz.HealthMonitor`` (rank 0). Every rank runs it; rank 0 alone prints and
+    writes."""
     main = distributed.get_rank() == 0
     world = distributed.get_world_size()
     report = print if main else _quiet
@@ -235,7 +252,7 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
     # images differ, the crops and flips at one position of the ranks' batches do not.
     autograd.manual_seed(config["seed"])
     train_set, test_set = load_datasets(config, train_transform=True)
-    model = MODELS[config["model"]](len(classes_of(config["dataset"])), train_set.data.shape[1])
+    model = MODELS[config["model"]].build(len(classes_of(config["dataset"])), train_set.data.shape[1])
     optimizer = make_optimizer(config, model)
     total_epochs, start_epoch = config["epochs"], 0
     history: list[dict[str, float]] = []
@@ -269,6 +286,10 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
            f"{len(test_set)} test images, epochs {start_epoch + 1}-{total_epochs}, {config['optimizer']} "
            f"lr {config['lr']}, {batch}, seed {config['seed']} -> {out}")
     viz = import_viz() if main else None
+    if health and main and viz is None:
+        raise CommandError("--health needs the viz package and its graphviz dependency (pip install graphviz)")
+    # tqdm.write keeps a warning line from breaking the progress bar.
+    monitor = viz.HealthMonitor(model, optimizer, log=tqdm.write) if health and main else None
     graph_note = None
     position = Position(start_epoch + 1)
     try:
@@ -316,6 +337,12 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
         kept = ("before any epoch completed, nothing saved" if saved is None else
                 f"the last good checkpoint, epoch {saved[0]}, is kept in {saved[1]}")
         raise CommandError(f"{where}; {kept}; a smaller --lr may help") from None
+    finally:
+        if monitor is not None:  # also for a run that diverged or was interrupted: then it matters most
+            monitor.close()
+            written = monitor.save(out)
+            print(f"wrote the health of {monitor.steps} steps ({len(monitor.warnings)} warnings) to "
+                  f"{', '.join(str(path) for path in written)}")
     if not main:
         return 0
     print(f"test accuracy {history[-1]['test_acc']:.2%} after {total_epochs} epochs "
@@ -335,7 +362,8 @@ def _quiet(*values: Any, **options: Any) -> None:
 def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer, loss_fn: nn.Module,
                 position: Position, description: str,
                 graph: tuple[Any, Path, nn.Module] | None = None) -> tuple[float, float, str | None]:
-    """One pass over ``loader`` with a progress bar (loss, accuracy, images/s), on rank 0 only.
+    """One pass over ``loader`` with a progress bar (loss, accuracy, images/s), on rank 0 only, and only when stderr
+    is a terminal: in a log file or CI, the epoch's line that ``train`` prints is all.
 
     Args:
         model: the model, or its ``DistributedDataParallel`` (then ``loader`` holds this rank's share).
@@ -356,7 +384,7 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer
     loss_sum = 0.0
     note = None
     with progress_bar(total=len(loader.dataset), desc=description, unit="img", leave=False, file=sys.stderr,
-                      dynamic_ncols=True, disable=distributed.get_rank() != 0) as bar:
+                      dynamic_ncols=True, disable=distributed.get_rank() != 0 or not sys.stderr.isatty()) as bar:
         for images, labels in loader:
             position.step += 1
             optimizer.zero_grad()
@@ -406,8 +434,16 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
 
     if dataset != "digits" and not args.data_dir:
         raise UsageError(f"--dataset {dataset} reads local files: pass --data-dir DIR")
+    model = args.model or defaults.model
+    spec, image = MODELS[model], IMAGE_SHAPES[dataset]
+    if spec.fixed_channels and spec.input_shape[0] != image[0]:
+        raise UsageError(f"--model {model} reads {spec.input_shape[0]}-channel images; {dataset} has "
+                         f"{image[0]}-channel ones")
+    if spec.fixed_size and spec.input_shape[1:] != image[1:]:
+        raise UsageError(f"--model {model} reads {'x'.join(map(str, spec.input_shape[1:]))} images; {dataset} has "
+                         f"{'x'.join(map(str, image[1:]))} ones")
     return {
-        "dataset": dataset, "model": args.model or defaults.model, "epochs": given_or(args.epochs, defaults.epochs),
+        "dataset": dataset, "model": model, "epochs": given_or(args.epochs, defaults.epochs),
         "batch_size": given_or(args.batch_size, defaults.batch_size), "optimizer": optimizer,
         "lr": given_or(args.lr, defaults.lr if optimizer == "sgd" else ADAM_LR), "seed": given_or(args.seed, 0),
         "limit": args.limit, "data_dir": args.data_dir,
@@ -455,6 +491,8 @@ def load_run(path: Path) -> dict[str, Any]:
     if missing:
         raise CommandError(f"{path} is not a run saved by gradlab train: it has no {', '.join(missing)}")
     config = checkpoint["config"]
+    if isinstance(config.get("model"), str):  # runs of older versions name models by their old aliases
+        config["model"] = canonical_model_name(config["model"])
     if config["model"] not in MODELS or config["dataset"] not in DATASETS:
         raise CommandError(f"{path}: unknown model {config['model']!r} or dataset {config['dataset']!r}")
     return checkpoint
@@ -612,11 +650,9 @@ def save_graph(viz: Any, out: Path, loss: autograd.Tensor, model: nn.Module) -> 
         dot.render(out / "graph", format="svg", cleanup=True)
         return f"wrote the graph of one training step to {out / 'graph.svg'}"
     except viz.GraphvizNotFoundError:
-        # graphviz writes its source to "graph" before it looks for `dot`, and leaves it there when it fails.
-        (out / "graph").unlink(missing_ok=True)
         (out / "graph.dot").write_text(dot.source)
         return (f"wrote the graph of one training step as DOT source to {out / 'graph.dot'} (the graphviz 'dot' "
-                f"program is not installed, so no SVG)")
+                f"program is not installed, so no SVG). {viz.dot.INSTALL_GRAPHVIZ}")
 
 
 def plot_curves(viz: Any, history: list[dict[str, float]], out: Path) -> str:

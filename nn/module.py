@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
+from autograd import device as _device
 from autograd.grad_mode import no_grad
 from autograd.hooks import RemovableHandle, add_hook
 from autograd.serialization import cast_problem
@@ -295,24 +296,44 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype: Any) -> Module:
-        """Cast floating-point parameters and buffers (and their gradients) to ``dtype`` in place.
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Module:
+        """Move parameters and buffers (and their gradients) to ``device`` and/or cast the floating-point ones to
+        ``dtype``, in place: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``.
 
         The Parameter objects stay the same, so optimizers built before still update them. Integer
-        buffers (``num_batches_tracked``) keep their dtype.
+        buffers (``num_batches_tracked``) keep their dtype but move.
 
         Returns:
             self.
         """
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Module.to: only floating point dtypes are supported, got {dtype}")
+        for arg in args:
+            if isinstance(arg, (str, _device.Device)):
+                device = arg
+            else:
+                dtype = arg
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"Module.to: only floating point dtypes are supported, got {dtype}")
+        if device is not None:
+            _device.module_for(device)  # the clear "no CuPy" / "no GPU" error before anything moves
         for tensor in itertools.chain(self.parameters(), self.buffers()):
-            if tensor.data.dtype.kind == "f":
-                tensor.data = tensor.data.astype(dtype)
-                if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype)
+            for holder in (tensor, tensor.grad):
+                if holder is None:
+                    continue
+                if device is not None:
+                    holder.data = _device.to_device(holder.data, device)
+                if dtype is not None and holder.data.dtype.kind == "f":
+                    holder.data = holder.data.astype(dtype)
         return self
+
+    def cuda(self, device: int | None = None) -> Module:
+        """Move parameters and buffers to GPU ``device`` (default 0) in place. Returns self."""
+        return self.to(_device.Device("cuda", device))
+
+    def cpu(self) -> Module:
+        """Move parameters and buffers to host memory in place. Returns self."""
+        return self.to("cpu")
 
     def float(self) -> Module:
         """Cast floating-point parameters and buffers to float32. Returns self."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.tensor import DEFAULT_DTYPE, Tensor
+from autograd.tensor import Tensor, get_default_dtype
 
 
 class Parameter(Tensor):
@@ -31,7 +31,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
-            data = np.empty(0, DEFAULT_DTYPE)
+            data = np.empty(0, get_default_dtype())
         super().__init__(data)  # a Tensor's array is shared, and with it its version counter
         self.requires_grad_(requires_grad)
 

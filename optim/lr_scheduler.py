@@ -515,3 +515,254 @@ def _per_group(name: str, value: float | Sequence[float], groups: list[dict[str,
             raise ValueError(f"expected {len(groups)} values for {name}, got {len(value)}")
         return list(value)
     return [value] * len(groups)
+
+
+class MultiplicativeLR(LambdaLR):
+    """Multiply each group's learning rate by ``lr_lambda(epoch)`` every epoch (after the first).
+
+    Shares ``LambdaLR``'s handling of the lambdas (one, or one per group) and its state (without them).
+
+    Args:
+        optimizer: the optimizer.
+        lr_lambda: a function of the epoch index giving the factor, or a list of them, one per parameter group.
+        last_epoch: index of the last epoch; -1 starts a new schedule.
+    """
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self._is_initial:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * rule(self.last_epoch) for rule, group in zip(self.lr_lambdas, groups)]
+
+
+class ConstantLR(LRScheduler):
+    """Scale the learning rate by ``factor`` for the first ``total_iters`` epochs, then restore it:
+    ``lr = base_lr * (factor if epoch < total_iters else 1)``.
+
+    Args:
+        optimizer: the optimizer.
+        factor: the factor during the first epochs, in [0, 1].
+        total_iters: the number of epochs scaled.
+        last_epoch: index of the last epoch; -1 starts a new schedule.
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if factor > 1.0 or factor < 0:
+            raise ValueError(f"Constant multiplicative factor expected to be between 0 and 1, but got {factor}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in lrs]
+        if self.last_epoch != self.total_iters:
+            return lrs
+        return [lr * (1.0 / self.factor) for lr in lrs]
+
+    def _closed_form_lr(self) -> list[float]:
+        factor = 1.0 if self.last_epoch >= self.total_iters else self.factor
+        return [base_lr * factor for base_lr in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the learning rate polynomially to 0 over ``total_iters`` epochs, then keep it there:
+    ``lr = base_lr * (1 - min(epoch, total_iters) / total_iters) ** power``.
+
+    Args:
+        optimizer: the optimizer.
+        total_iters: the number of epochs of the decay.
+        power: the power of the polynomial (1 is linear).
+        last_epoch: index of the last epoch; -1 starts a new schedule.
+    """
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1) -> None:
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return lrs
+        # Ratio of consecutive values, so that the rule composes with other schedulers.
+        ratio = ((1.0 - self.last_epoch / self.total_iters)
+                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [lr * ratio for lr in lrs]
+
+    def _closed_form_lr(self) -> list[float]:
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+                for base_lr in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    r"""Cosine annealing with warm restarts (SGDR, Loshchilov & Hutter, 2017): the half cosine of
+    ``CosineAnnealingLR`` from the base rate to ``eta_min`` over ``T_i`` epochs, then back to the base rate,
+    with ``T_0`` epochs in the first cycle and each next cycle ``T_mult`` times longer:
+
+    .. math:: \eta_t = \eta_{min} + (\eta_{max} - \eta_{min}) (1 + \cos(\pi T_{cur} / T_i)) / 2
+
+    Args:
+        optimizer: the optimizer.
+        T_0: the number of epochs of the first cycle.
+        T_mult: the factor by which each cycle is longer than the one before (an integer >= 1).
+        eta_min: minimum learning rate.
+        last_epoch: index of the last epoch; -1 starts a new schedule.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self) -> None:
+        """Advance by one epoch, restarting the cosine at the end of a cycle."""
+        self.T_cur += 1
+        if self.T_cur >= self.T_i:
+            self.T_cur -= self.T_i
+            self.T_i *= self.T_mult
+        super().step()
+
+    def _restart(self) -> None:
+        self.T_cur, self.T_i = 0, self.T_0
+        super()._restart()
+
+
+class CyclicLR(LRScheduler):
+    """Cycle the learning rate between ``base_lr`` and ``max_lr`` (Smith, 2017), and the momentum (or Adam's
+    beta1) the opposite way between ``max_momentum`` and ``base_momentum``. Step it after every batch.
+
+    Each cycle rises linearly for ``step_size_up`` steps and falls for ``step_size_down``; the amplitude is
+    scaled by ``scale_fn`` of the cycle number (``scale_mode="cycle"``) or of the step (``"iterations"``):
+    1 for ``"triangular"``, ``1 / 2 ** (cycle - 1)`` for ``"triangular2"``, ``gamma ** step`` for ``"exp_range"``.
+
+    Args:
+        optimizer: the optimizer.
+        base_lr: the lower learning rate of the cycle (or one per group); it replaces the groups' ``lr``.
+        max_lr: the upper learning rate of the cycle (or one per group).
+        step_size_up: the number of steps of the rising half.
+        step_size_down: the number of steps of the falling half (default: ``step_size_up``).
+        mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"`` (ignored when ``scale_fn`` is given).
+        gamma: the base of ``"exp_range"``'s scaling.
+        scale_fn: a custom amplitude scaling, a function of one argument with values in [0, 1].
+        scale_mode: ``"cycle"`` or ``"iterations"``: the argument given to a custom ``scale_fn``.
+        cycle_momentum: also cycle the momentum.
+        base_momentum: the lower momentum (at the peak learning rate), or one per group.
+        max_momentum: the upper momentum, or one per group.
+        last_epoch: index of the last step; -1 starts a new schedule.
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float], max_lr: float | Sequence[float],
+                 step_size_up: int = 2000, step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: float | Sequence[float] = 0.8,
+                 max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None")
+        groups = optimizer.param_groups
+        base_lrs = _per_group("base_lr", base_lr, groups)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, groups):
+                group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", max_lr, groups)
+        step_size_up = float(step_size_up)
+        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
+        self.total_size = step_size_up + step_size_down
+        self.step_ratio = step_size_up / self.total_size
+        self.mode = mode
+        self.gamma = gamma
+        self.scale_fn = scale_fn
+        # The built-in modes fix what their scaling is a function of.
+        self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group("base_momentum", base_momentum, groups)
+            self.max_momentums = _per_group("max_momentum", max_momentum, groups)
+            if last_epoch == -1:
+                for high, low, group in zip(self.max_momentums, self.base_momentums, groups):
+                    self._set_momentum(group, high)
+                    group["max_momentum"] = high
+                    group["base_momentum"] = low
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    _set_momentum = OneCycleLR._set_momentum
+
+    def _scale(self, cycle: int) -> float:
+        argument = cycle if self.scale_mode == "cycle" else self.last_epoch
+        if self.scale_fn is not None:
+            return self.scale_fn(argument)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (argument - 1))
+        return self.gamma ** argument
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle  # position in the cycle, in [0, 1)
+        height = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self._scale(cycle)
+        lrs = [base_lr + (max_lr - base_lr) * height * scale for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                self._set_momentum(group, high - (high - low) * height * scale)
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state without a custom ``scale_fn`` (functions are code, not state)."""
+        return {key: value for key, value in super().state_dict().items() if key != "scale_fn"}
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers of one optimizer together: each epoch every scheduler applies its (recursive)
+    change to the learning rates, so their factors multiply.
+
+    Args:
+        schedulers: the schedulers to chain (not ``ReduceLROnPlateau``).
+        optimizer: the optimizer they all belong to (default: the first scheduler's).
+    """
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, but got no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for index, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"ChainedScheduler does not support ReduceLROnPlateau (scheduler {index}): it needs "
+                                 f"a metric at each step")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"ChainedScheduler expects all schedulers to belong to the same optimizer, but "
+                                 f"scheduler {index} ({type(scheduler).__name__}) has a different one")
+        self.optimizer = optimizer
+        self._schedulers = list(schedulers)
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self) -> None:
+        """Step every scheduler, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    # The same state layout as SequentialLR: its own attributes and each scheduler's state.
+    state_dict = SequentialLR.state_dict
+    load_state_dict = SequentialLR.load_state_dict

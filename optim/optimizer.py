@@ -6,7 +6,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from autograd import device as _device
 from autograd.grad_mode import enable_grad, no_grad
+from autograd.hooks import RemovableHandle, add_hook
 from autograd.serialization import cast_problem
 from autograd.tensor import Tensor, wrap, zero_grads
 
@@ -40,6 +42,8 @@ class Optimizer:
         # Scratch arrays for the temporaries of an update, reused across parameters and steps so that a
         # step allocates nothing once the state exists.
         self._scratch: dict[tuple[np.dtype, int], np.ndarray] = {}
+        self._step_pre_hooks: dict = {}
+        self._step_post_hooks: dict = {}
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -87,6 +91,22 @@ class Optimizer:
         """
         zero_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
+    def register_step_pre_hook(self, hook: Callable[[Optimizer, tuple, dict], None]) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each ``step`` (as in PyTorch; ``viz.HealthMonitor`` uses it).
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return add_hook(self._step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable[[Optimizer, tuple, dict], None]) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each ``step``, once every parameter was updated.
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return add_hook(self._step_post_hooks, hook)
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient.
 
@@ -97,6 +117,8 @@ class Optimizer:
         Returns:
             the closure's loss, or None.
         """
+        for hook in tuple(self._step_pre_hooks.values()):
+            hook(self, (), {"closure": closure})
         loss = None
         if closure is not None:
             with enable_grad():
@@ -109,6 +131,8 @@ class Optimizer:
                     self._update(param.data, param.grad.data, self.state.setdefault(param, {}), group)
                     # Graphs that saved this parameter before the update must refuse to run backward.
                     param._version[0] += 1
+        for hook in tuple(self._step_post_hooks.values()):
+            hook(self, (), {"closure": closure})
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -118,10 +142,10 @@ class Optimizer:
     # ----------------------------------------------------------------- helpers for _update
     def _buffer(self, like: np.ndarray, slot: int) -> np.ndarray:
         """A scratch array shaped like ``like``; ``slot`` tells apart the temporaries alive at the same time."""
-        key = (like.dtype, slot)
+        key = (like.dtype, slot, type(like))  # the scratch lives on the parameter's device
         flat = self._scratch.get(key)
         if flat is None or flat.size < like.size:
-            flat = self._scratch[key] = np.empty(like.size, like.dtype)
+            flat = self._scratch[key] = _device.get_array_module(like).empty(like.size, like.dtype)
         return flat[:like.size].reshape(like.shape)
 
     def _direction(self, param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
@@ -208,7 +232,7 @@ def _restore(value: Any, param: Tensor, where: str) -> Any:
             that cannot be cast, naming ``where``.
     """
     if isinstance(value, (Tensor, np.ndarray)):
-        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+        array = _device.to_device(value.data if isinstance(value, Tensor) else value, "cpu")
         if array.ndim and array.shape != param.shape:
             raise ValueError(f"loaded state dict: {where} has shape {array.shape}, but its parameter has shape "
                              f"{param.shape}")
@@ -216,5 +240,6 @@ def _restore(value: Any, param: Tensor, where: str) -> Any:
         problem = cast_problem(array, dtype)
         if problem:
             raise ValueError(f"loaded state dict: {where} cannot be restored as {dtype}: {problem}")
-        return wrap(np.array(array, dtype=dtype, copy=True))
+        # On the parameter's device, as PyTorch's load_state_dict puts it.
+        return wrap(_device.to_device(np.array(array, dtype=dtype, copy=True), param.device))
     return value

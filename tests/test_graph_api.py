@@ -187,10 +187,11 @@ def test_walk_graph_visits_each_node_once_in_a_stable_order():
 
 
 def test_viz_reads_no_private_attribute_of_autograd():
-    """Tools use the public graph API only: no ``._name`` attribute access anywhere in viz."""
+    """Tools use the public graph API only: no ``._name`` attribute access in viz, except a class's own."""
     viz_dir = pathlib.Path(__file__).resolve().parent.parent / "viz"
     private = [f"{path.name}:{number}: {line.strip()}" for path in sorted(viz_dir.glob("*.py"))
-               for number, line in enumerate(path.read_text().splitlines(), 1) if re.search(r"\._[a-z]", line)]
+               for number, line in enumerate(path.read_text().splitlines(), 1)
+               if re.search(r"(?<!self)\._[a-z]", line)]
     assert private == []
 
 

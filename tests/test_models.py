@@ -141,6 +141,30 @@ def test_resnet18_loads_a_pytorch_state_dict_and_gives_the_same_outputs():
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+def test_resnet18_loads_a_torchvision_style_safetensors_file(tmp_path):
+    """The README's "Load torchvision weights" path with the file PyTorch writes: safetensors.torch.save_file."""
+    torch = pytest.importorskip("torch")
+    import safetensors.torch
+
+    torch.manual_seed(1)
+    theirs = _torch_resnet18(torch)
+    with torch.no_grad():
+        for module in theirs.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.normal_(0, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
+    theirs.eval()
+    path = tmp_path / "resnet18.safetensors"
+    safetensors.torch.save_file(theirs.state_dict(), str(path))
+    ours = resnet18()
+    ours.load_state_dict(autograd.load(path), strict=True)
+    ours.eval()
+    x = np.random.default_rng(1).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    with autograd.no_grad():
+        got = ours(autograd.tensor(x)).data
+    np.testing.assert_allclose(got, theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
 def test_resnet18_overfits_one_small_batch():
     autograd.manual_seed(0)
     model = resnet18(num_classes=10)

@@ -118,16 +118,16 @@ def test_bilinear_preserves_constants_and_linear_ramps():
 
 def test_interpolate_errors():
     x = Tensor(np.zeros((1, 1, 2, 2)))
-    with pytest.raises(ValueError, match=r"4-d \(N, C, H, W\) input, got shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"3-d, 4-d or 5-d \(N, C, \*spatial\) input, got shape \(2, 2\)"):
         F.interpolate(Tensor(np.zeros((2, 2))), size=3)
     with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
         F.interpolate(x, size=3, scale_factor=2)
     with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
         F.interpolate(x)
-    with pytest.raises(ValueError, match="align_corners can only be set with mode='bilinear'"):
+    with pytest.raises(ValueError, match="align_corners can only be set with the interpolating modes"):
         F.interpolate(x, size=3, align_corners=True)
-    with pytest.raises(ValueError, match="mode must be 'nearest' or 'bilinear', got 'bicubic'"):
-        F.interpolate(x, size=3, mode="bicubic")
+    with pytest.raises(ValueError, match="mode must be one of 'nearest', .*, got 'cubic'"):
+        F.interpolate(x, size=3, mode="cubic")
     with pytest.raises(ValueError, match=r"output size \(0, 0\) must be positive"):
         F.interpolate(x, scale_factor=0.2)
 

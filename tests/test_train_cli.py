@@ -40,7 +40,7 @@ def test_train_writes_checkpoint_metrics_curves_and_graph(runs):
     folder = root / "straight"
     checkpoint = autograd.load(folder / "checkpoint.safetensors")
     assert set(checkpoint) >= {"config", "model", "optimizer", "scheduler", "history"}
-    assert checkpoint["config"]["model"] == "resnet" and checkpoint["config"]["dataset"] == "digits"
+    assert checkpoint["config"]["model"] == "resnet_digits" and checkpoint["config"]["dataset"] == "digits"
     assert len(checkpoint["history"]) == 2 and "conv1.weight" in checkpoint["model"]
     metrics = json.loads((folder / "metrics.json").read_text())
     assert [row["epoch"] for row in metrics["epochs"]] == [1, 2]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from pathlib import Path
 from typing import Any, Sequence
 
 import graphviz
@@ -32,8 +33,13 @@ NONFINITE_COLOR = "#ff2020"
 VANISHING_COLOR = "#d9d9d9"
 SKIP_COLOR = "#8e44ad"
 FAILED_COLOR = "#e60000"
+# Outline and text of nodes that ``viz.lint`` found a problem with (its badges).
+LINT_COLOR = "#d35400"
 KIND_FILL = {"op": "#f2f2f2", "param": "#cfe2f3", "leaf": "#e6e6e6", "output": "#d9ead3", "module": "#fff2cc",
-             "cut": "white"}
+             "cut": "#ffffff"}
+NO_GRAD_FILL = "#ffffff"
+# WCAG's minimum contrast ratio for normal text (AA): every label line keeps at least this much against its fill.
+MIN_CONTRAST = 4.5
 
 
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
@@ -49,20 +55,36 @@ class Digraph(graphviz.Digraph):
 
     graph: Graph | None = None
 
+    # The errors below are raised ``from None``: graphviz's own error (and the FileNotFoundError under it) would
+    # only add two tracebacks that say less than the hint.
+
     def pipe(self, *args: Any, **kwargs: Any) -> Any:
         """As ``graphviz.Digraph.pipe``; raises ``GraphvizNotFoundError`` without ``dot``."""
         try:
             return super().pipe(*args, **kwargs)
-        except graphviz.ExecutableNotFound as error:
-            raise GraphvizNotFoundError() from error
+        except graphviz.ExecutableNotFound:
+            raise GraphvizNotFoundError() from None
 
     def render(self, *args: Any, **kwargs: Any) -> str:
-        """As ``graphviz.Digraph.render`` (``render(path, format='svg'|'png'|'pdf')``); raises
+        """As ``graphviz.Digraph.render`` (``render(path, format='svg'|'png'|'pdf')``), but ``cleanup=True`` by
+        default: the DOT source graphviz writes first is deleted, leaving the picture alone. Raises
         ``GraphvizNotFoundError`` without ``dot``."""
+        if len(args) < 4:  # cleanup is render's fourth parameter
+            kwargs.setdefault("cleanup", True)
         try:
             return super().render(*args, **kwargs)
-        except graphviz.ExecutableNotFound as error:
-            raise GraphvizNotFoundError() from error
+        except graphviz.ExecutableNotFound:
+            if kwargs.get("cleanup"):  # graphviz saved the source (to .filepath) before it looked for dot
+                Path(self.filepath).unlink(missing_ok=True)
+            raise GraphvizNotFoundError() from None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """Jupyter's display: the rendered SVG, or without ``dot`` the install hint and the DOT source as text
+        (instead of a cell that fails)."""
+        try:
+            return {"image/svg+xml": self.pipe(format="svg", encoding="utf-8")}
+        except GraphvizNotFoundError:
+            return {"text/plain": f"{INSTALL_HINT}\n\n{self.source}"}
 
 
 def make_dot(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | None = None, *,
@@ -134,7 +156,7 @@ def to_digraph(graph: Graph, *, rankdir: str = "TB") -> Digraph:
     for node in graph.nodes:
         target = cluster_graphs[node.module] if node.module else dot
         style = _style(node, graph, scale)
-        style["label"] = _label(node, dark=style.get("fontcolor") == "white")
+        style["label"] = _label(node, style["fillcolor"], style["fontcolor"])
         target.body.append(f"\t{quote(node.id)} [{format_attributes(style)}]\n")
     # Attach clusters innermost first: graphviz copies a subgraph's body when it is added.
     for name in sorted(cluster_graphs, key=lambda name: -name.count(".")):
@@ -217,9 +239,13 @@ def _line(text: str, size: int, color: str | None) -> str:
     return f'<font point-size="{size}"{colored}>{html.escape(text, quote=False)}</font>'
 
 
-def _label(node: GraphNode, dark: bool) -> str:
-    """An HTML-like label: name in bold, then attributes, shape, value, gradient, saved arrays, audit."""
-    muted = "#e0e0e0" if dark else "#505050"
+def _label(node: GraphNode, fill: str, font: str) -> str:
+    """An HTML-like label: name in bold, then attributes, shape, value, gradient, saved arrays, audit.
+
+    Secondary lines are grey, and the skip and audit notes coloured, where that keeps MIN_CONTRAST against
+    ``fill``; elsewhere they take the node's font colour ``font``.
+    """
+    muted = _readable("#505050", fill) or _readable("#e0e0e0", fill) or font
     lines = [f"<b>{html.escape(node.name)}</b>"]
     if node.kind == "module":
         kind = node.attributes.get("type", "")
@@ -240,14 +266,16 @@ def _label(node: GraphNode, dark: bool) -> str:
             lines.append(_line(f"|grad| {node.grad.norm:.2e}", 9, None))
     if node.residual:
         text = "has a residual connection" if node.kind == "module" else "residual: grad goes to both branches"
-        lines.append(_line(text, 8, None if dark else SKIP_COLOR))
+        lines.append(_line(text, 8, _readable(SKIP_COLOR, fill)))
     if node.saved:
         plural = "s" if len(node.saved) > 1 else ""
         lines.append(_line(f"saved: {len(node.saved)} array{plural}, {_bytes(node.saved_bytes)}", 8, muted))
     elif node.saved_freed:
         lines.append(_line("saved: freed by backward", 8, muted))
     if node.audit is not None:
-        lines.append(_line("gradcheck FAILED", 9, None if dark else FAILED_COLOR))
+        lines.append(_line("gradcheck FAILED", 9, _readable(FAILED_COLOR, fill)))
+    for badge in node.badges:
+        lines.append(_line(f"lint: {badge}", 9, _readable(LINT_COLOR, fill)))
     return "<" + "<br/>".join(lines) + ">"
 
 
@@ -262,15 +290,18 @@ def _style(node: GraphNode, graph: Graph, scale: _ColorScale) -> dict[str, str]:
     if graph.grads_shown and node.grad is not None:
         norm = node.grad.norm
         if not math.isfinite(norm):
-            style.update(fillcolor=NONFINITE_COLOR, fontcolor="white", penwidth="2.5", color="#800000")
+            style.update(fillcolor=NONFINITE_COLOR, penwidth="2.5", color="#800000")
         elif norm < graph.vanishing:
-            style.update(fillcolor=VANISHING_COLOR, fontcolor="#666666", color="#888888")
+            style.update(fillcolor=VANISHING_COLOR, color="#888888")
             style["style"] += ",dashed"
         else:
             fill = scale.color(math.log10(norm))
-            style.update(fillcolor=fill, fontcolor="white" if _dark(fill) else "black")
+            style["fillcolor"] = fill
     elif graph.grads_shown:
-        style["fillcolor"] = "white"
+        style["fillcolor"] = NO_GRAD_FILL
+    style["fontcolor"] = text_color(style["fillcolor"])
+    if node.badges:
+        style.update(color=LINT_COLOR, penwidth="3")
     if node.audit is not None:
         style.update(color=FAILED_COLOR, penwidth="3.5")
     return style
@@ -294,22 +325,62 @@ class _ColorScale:
         return "#" + "".join(f"{round(a + (b - a) * weight):02x}" for a, b in zip(low, high))
 
 
-def _dark(color: str) -> bool:
-    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
-    return 0.299 * red + 0.587 * green + 0.114 * blue < 140
+def luminance(color: str) -> float:
+    """WCAG's relative luminance of ``#rrggbb``: 0 for black, 1 for white."""
+    channels = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    red, green, blue = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG's contrast ratio of two ``#rrggbb`` colours, from 1 (the same) to 21 (black on white)."""
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def text_color(fill: str) -> str:
+    """Black or white, whichever contrasts more with ``fill`` (at least 4.58:1 for any fill)."""
+    return "#000000" if contrast("#000000", fill) >= contrast("#ffffff", fill) else "#ffffff"
+
+
+def _readable(color: str, fill: str) -> str | None:
+    """``color`` when text in it keeps MIN_CONTRAST on ``fill``, else None (the node's font colour)."""
+    return color if contrast(color, fill) >= MIN_CONTRAST else None
 
 
 def _legend(dot: Digraph, graph: Graph, scale: _ColorScale) -> None:
-    """A table of colour swatches, one per decade of gradient norm, plus the NaN and vanishing styles."""
+    """A continuous colour bar over the decades of gradient norm the graph spans (every fill a node can have lies
+    on it, between two labelled decades), then swatches for the vanishing, NaN and unknown styles."""
     step = max(1, math.ceil((scale.high - scale.low) / 8))
-    rows = ['<tr><td colspan="2"><b>|grad| (L2 norm)</b></td></tr>']
-    for decade in range(scale.high, scale.low - 1, -step):
-        fill = scale.color(decade)
-        rows.append(f'<tr><td bgcolor="{fill}" width="24"> </td><td align="left">1e{decade}</td></tr>')
-    rows.append(f'<tr><td bgcolor="{VANISHING_COLOR}"> </td><td align="left">&lt; {graph.vanishing:.0e} '
+    decades = list(range(scale.high, scale.low - 1, -step))
+    if decades[-1] != scale.low:
+        decades.append(scale.low)
+    # The bar is a column of thin gradient cells (several per band of decades, so that it bends at the colour
+    # scale's stops as the fills do); each decade's label spans the cells from the middle of the band above it to
+    # the middle of the band below, so that it sits on the boundary it names.
+    bands = len(decades) - 1
+    half = math.ceil(4 / bands)
+    # Points: half a band holds a line of 9-point text, and the bar is at least an inch tall.
+    height = max(math.ceil(14 / half), math.ceil(72 / (2 * half * bands)))
+    positions = [decade for top, bottom in zip(decades, decades[1:])
+                 for decade in np.linspace(top, bottom, 2 * half + 1)[:-1]] + [scale.low]
+    labels = {0: (decades[0], half, "top")}
+    labels.update({2 * half * index - half: (decade, 2 * half, "middle") for index, decade in enumerate(decades)
+                   if 0 < index < len(decades) - 1})
+    labels[2 * half * (len(decades) - 1) - half] = (decades[-1], half, "bottom")
+    rows = ['<tr><td colspan="2" border="0"><b>|grad| (L2 norm)</b></td></tr>']
+    for index, (upper, lower) in enumerate(zip(positions, positions[1:])):
+        label = ""
+        if index in labels:
+            decade, span, align = labels[index]
+            label = (f'<td rowspan="{span}" border="0" cellpadding="0" align="left" valign="{align}">'
+                     f'<font point-size="9"> 1e{decade}</font></td>')
+        rows.append(f'<tr><td border="0" cellpadding="0" width="24" height="{height}" fixedsize="true" '
+                    f'gradientangle="270" bgcolor="{scale.color(upper)}:{scale.color(lower)}"></td>{label}</tr>')
+    rows.append(f'<tr><td bgcolor="{VANISHING_COLOR}"> </td><td align="left" border="0">&lt; {graph.vanishing:.0e} '
                 f'(vanishing, dashed)</td></tr>')
-    rows.append(f'<tr><td bgcolor="{NONFINITE_COLOR}"> </td><td align="left">NaN or inf</td></tr>')
-    rows.append('<tr><td bgcolor="white"> </td><td align="left">no gradient known</td></tr>')
+    rows.append(f'<tr><td bgcolor="{NONFINITE_COLOR}"> </td><td align="left" border="0">NaN or inf</td></tr>')
+    rows.append(f'<tr><td bgcolor="{NO_GRAD_FILL}"> </td><td align="left" border="0">no gradient known</td></tr>')
     for note in graph.notes:
         rows.append(f'<tr><td colspan="2"><font point-size="9">{html.escape(note)}</font></td></tr>')
     table = '<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">' + "".join(rows) + "</table>>"

@@ -76,6 +76,7 @@ class GraphNode:
         saved: ``(what, shape, dtype, bytes)`` for each array an op keeps for backward.
         saved_freed: True when backward already freed the op's saved tensors.
         audit: the failure message of ``gradcheck_graph`` for this op, if it failed.
+        badges: short problem notes drawn on the node (``viz.lint``'s findings), one line each.
         residual: an Add node with a skip-connection input (its gradient goes to both branches).
         params: number of parameter elements (module nodes).
         count: how many identical modules a rolled-up module node stands for.
@@ -94,6 +95,7 @@ class GraphNode:
     saved: list[tuple[str, tuple, str, int]] = field(default_factory=list)
     saved_freed: bool = False
     audit: str | None = None
+    badges: list[str] = field(default_factory=list)
     residual: bool = False
     params: int | None = None
     count: int = 1

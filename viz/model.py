@@ -22,7 +22,8 @@ from .graph import Graph, GraphEdge, GraphNode, ModuleInfo, build_graph
 def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool = False,
                loss_fn: Callable[[Any], Tensor] | None = None, show_saved: bool = False,
                show_values: bool | None = None, rollup: bool | None = None, rankdir: str = "TB",
-               audit: GraphAudit | bool | None = None, vanishing: float = 1e-7) -> Digraph:
+               audit: GraphAudit | bool | None = None, vanishing: float = 1e-7,
+               badges: dict[str, list[str]] | None = None) -> Digraph:
     """Run ``model(*inputs)`` once and draw its graph with one cluster per module.
 
     Modules nested deeper than ``depth`` are collapsed into one node each, showing the module's
@@ -48,6 +49,8 @@ def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool
             or the collapsed modules holding them, are outlined in red. The report is kept as
             ``.graph.audit``.
         vanishing: gradient norm below which a gradient counts as vanishing.
+        badges: short notes to draw on nodes, by node id (``n<index>`` in walk order, as in the audit), such as
+            ``viz.lint``'s findings; a collapsed module shows the badges of the nodes it holds.
 
     Returns:
         a ``graphviz.Digraph`` (``.graph`` holds the drawn ``Graph``, for ``viz.to_json``).
@@ -100,8 +103,10 @@ def draw_model(model: Any, *inputs: Any, depth: int | None = 1, show_grads: bool
     graph = build_graph(root, parameters, show_values=show_values, show_saved=show_saved, show_grads=show_grads,
                         audit=audit or None, modules=owners, vanishing=vanishing)
     graph.modules = {name: info for name, info in modules.items() if name}
+    for node in graph.nodes:
+        node.badges = list((badges or {}).get(node.id, ()))
     if depth is not None:
-        _collapse(graph, depth, outputs)
+        collapse_modules(graph, depth, outputs)
         if rollup is None:
             rollup = not show_grads
         if rollup:
@@ -117,7 +122,7 @@ def _first_tensor(value: Any) -> Tensor | None:
     return None
 
 
-def _collapse(graph: Graph, depth: int, outputs: dict[str, tuple]) -> None:
+def collapse_modules(graph: Graph, depth: int, outputs: dict[str, tuple]) -> None:
     """Replace the nodes of every module deeper than ``depth`` by one node per module at ``depth + 1``."""
     by_autograd_node = {node.node: node for node in graph.nodes if node.node is not None}
     collapsed: dict[str, GraphNode] = {}
@@ -143,6 +148,7 @@ def _collapse(graph: Graph, depth: int, outputs: dict[str, tuple]) -> None:
         renamed[node.id] = group.id
         group.saved += node.saved
         group.residual = group.residual or node.residual
+        group.badges += node.badges
         if node.audit is not None and group.audit is None:
             group.audit = f"contains failing {node.name}: {node.audit}"
     merged: dict[tuple[str, str], GraphEdge] = {}
@@ -190,6 +196,7 @@ def _rollup(graph: Graph, order: list[str]) -> None:
                 run.grad, run.saved = node.grad, run.saved + node.saved
                 run.residual = run.residual or node.residual
                 run.audit = run.audit or node.audit
+                run.badges = run.badges + node.badges
             else:
                 run = node
             previous = node

@@ -76,7 +76,8 @@ def plot_grad_flow(model_or_named_parameters: Any, path: str | None = None) -> A
     axes.set_ylabel("|grad|")
     axes.set_title("Gradient flow (per parameter, forward order)")
     axes.grid(axis="y", which="major", alpha=0.3)
-    axes.legend(loc="upper right", fontsize=8)
+    # Outside the axes, so that it never covers a bar (constrained layout makes room for it).
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0.0)
     if path is not None:
         figure.savefig(path, dpi=100)
     return figure
@@ -93,8 +94,10 @@ def plot_history(metrics: dict[str, list[float]], path: str | None = None) -> An
         metrics: a dict of equal-length lists, one entry per epoch, e.g.
             ``{"epoch": [1, 2], "train_loss": [...], "test_loss": [...], "train_acc": [...], "test_acc": [...]}``.
             ``"epoch"`` (optional) gives the x values. Keys containing ``"loss"`` are drawn in the
-            loss panel, keys containing ``"acc"`` in the accuracy panel, any other numeric series
-            (a learning rate, epoch time) in a third panel. A shorter series is drawn against the
+            loss panel, keys containing ``"acc"`` (fractions from 0 to 1) in the accuracy panel, shown
+            as percentages as ``gradlab train`` prints them, ``"lr"`` and keys containing
+            ``"learning_rate"`` in a learning-rate panel, any other numeric series (epoch time) in a
+            last panel. Epochs are whole numbers on the x axis. A shorter series is drawn against the
             first epochs; ``None`` marks a missing value.
         path: where to save the figure as PNG (None: not saved).
 
@@ -109,11 +112,14 @@ def plot_history(metrics: dict[str, list[float]], path: str | None = None) -> An
         raise ValueError(f"plot_history: no metric to plot in keys {sorted(metrics)}")
     length = max(len(values) for values in series.values())
     epochs = list(metrics.get("epoch") or range(1, length + 1))
-    panels = {"loss": [key for key in series if "loss" in key], "accuracy": [key for key in series if "acc" in key]}
-    panels["other"] = [key for key in series if key not in panels["loss"] and key not in panels["accuracy"]]
+    panels = {"loss": [key for key in series if "loss" in key], "accuracy": [key for key in series if "acc" in key],
+              "learning rate": [key for key in series if key == "lr" or "learning_rate" in key]}
+    grouped = {key for keys in panels.values() for key in keys}
+    panels["other"] = [key for key in series if key not in grouped]
     panels = {title: keys for title, keys in panels.items() if keys}
 
     figure = _figure_class()(figsize=(4.5 * len(panels), 3.6), layout="constrained")
+    from matplotlib.ticker import MaxNLocator, PercentFormatter  # matplotlib is known to be there now
     for position, (title, keys) in enumerate(panels.items(), start=1):
         axes = figure.add_subplot(1, len(panels), position)
         for key in keys:
@@ -121,6 +127,9 @@ def plot_history(metrics: dict[str, list[float]], path: str | None = None) -> An
             style = "--" if key.startswith(("test", "val")) else "-"
             axes.plot(epochs[:len(values)], values, style, marker="o", markersize=3, label=key)
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if title == "accuracy":
+            axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
         axes.set_title(title)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)

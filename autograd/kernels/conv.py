@@ -330,7 +330,9 @@ def correlate(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: 
     Returns:
         the (N, C_out, *out) result, and the kept taps or None.
     """
-    if len(spec.kernel) != 2:
+    # The 2-d kernels are CPU machinery (helper threads, per-thread workspaces, BLAS's cache sizes); a device array
+    # (CuPy's) runs the reference kernel: one einsum, which is one batched product there (cuBLAS).
+    if len(spec.kernel) != 2 or type(x) is not np.ndarray:
         out = reference_correlate(x, weight, spec)
         if bias is not None:
             out += bias.reshape(-1, *(1,) * len(spec.kernel))
@@ -433,7 +435,7 @@ def transposed_convolution(x: np.ndarray, weight: np.ndarray, bias: np.ndarray |
     Returns:
         the (N, C_out, *out) result, out from ``transposed_output_size``.
     """
-    if len(spec.kernel) != 2:
+    if len(spec.kernel) != 2 or type(x) is not np.ndarray:  # as in ``correlate``
         out = reference_transposed_convolution(x, weight, spec, output_padding)
         if bias is not None:
             out += bias.reshape(-1, *(1,) * len(spec.kernel))
@@ -506,7 +508,7 @@ def weight_gradient(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
     Returns:
         (C_out, C_in / groups, *kernel).
     """
-    if len(spec.kernel) != 2:
+    if len(spec.kernel) != 2 or type(x) is not np.ndarray:  # as in ``correlate``
         return reference_weight_gradient(x, grad_output, spec)
     n, in_channels, h, w = x.shape
     _, out_channels, ho, wo = grad_output.shape
@@ -609,7 +611,7 @@ def reference_transposed_convolution(x: np.ndarray, weight: np.ndarray, spec: Co
     dilation * (k - 1) minus the convolution's padding (output_padding more at the end; negative padding
     crops), and correlated at stride 1 with the kernel rotated by 180 degrees and its channels swapped."""
     dims = len(spec.kernel)
-    spread = np.zeros((*x.shape[:2], *((n - 1) * s + 1 for n, s in zip(x.shape[2:], spec.stride))), x.dtype)
+    spread = np.zeros_like(x, shape=(*x.shape[:2], *((n - 1) * s + 1 for n, s in zip(x.shape[2:], spec.stride))))
     spread[(slice(None), slice(None), *(slice(None, None, s) for s in spec.stride))] = x
     pads = [(d * (k - 1) - before, d * (k - 1) - after + extra) for k, d, (before, after), extra
             in zip(spec.kernel, spec.dilation, spec.padding, output_padding)]
@@ -619,3 +621,21 @@ def reference_transposed_convolution(x: np.ndarray, weight: np.ndarray, spec: Co
     grouped = _transposed_as_correlation(weight, spec.groups)
     return reference_correlate(spread[(slice(None), slice(None), *crop)], grouped.reshape(-1, *grouped.shape[2:]),
                                full)
+
+
+# ----------------------------------------------------------------------------- im2col for F.unfold / F.fold
+def im2col(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """The windows of ``x`` (N, C, H, W) as columns, (N, C*kh*kw, L) for L = Ho*Wo windows in row-major order:
+    PyTorch's ``F.unfold`` layout, from ``_columns`` (groups = 1)."""
+    out_size = output_size(x.shape[2:], spec)
+    columns = _columns(x, spec, out_size)  # (1, C*kh*kw, Ho*Wo*N), images fastest
+    return columns.reshape(columns.shape[1], -1, x.shape[0]).transpose(2, 0, 1)
+
+
+def col2im(columns: np.ndarray, spec: ConvSpec, size: Pair, out_size: Pair) -> np.ndarray:
+    """The adjoint of ``im2col``: (N, C*kh*kw, L) columns summed back onto their windows of an (N, C, *size) array
+    (``F.fold``), through ``_add_columns``."""
+    n, rows, _ = columns.shape
+    out = np.empty((n, rows // (spec.kernel[0] * spec.kernel[1]), *size), columns.dtype)
+    _add_columns(out, np.ascontiguousarray(columns.transpose(1, 2, 0)).reshape(1, rows, -1), spec, out_size)
+    return out

@@ -27,8 +27,8 @@ SHARED_SWEEP_BYTES = 4 << 20
 def over_batch(work: Callable[[slice], None], result: np.ndarray, touched: int) -> None:
     """``work(rows)`` for slices of the first axis of ``result`` covering it, on all cores when ``result`` has
     at least ``SHARED_SWEEP_BYTES``; ``touched`` arrays of its size are read or written. A 0-d result is one call
-    on all of it."""
-    if result.ndim == 0 or result.nbytes < SHARED_SWEEP_BYTES:
+    on all of it. A device array (CuPy's) is one call too: the threads are CPU machinery."""
+    if result.ndim == 0 or result.nbytes < SHARED_SWEEP_BYTES or type(result) is not np.ndarray:
         work(...)
         return
     parallel.in_batch_chunks(lambda start, stop: work(slice(start, stop)), len(result),
@@ -57,7 +57,7 @@ def _relu(x: np.ndarray, keep_mask: bool) -> tuple[np.ndarray, np.ndarray | None
         out = np.maximum(x, 0)
         return out, (out > 0) if keep_mask else None
     out = np.empty_like(x)
-    mask = np.empty(x.shape, bool) if keep_mask else None
+    mask = np.empty_like(x, dtype=bool) if keep_mask else None
 
     def work(rows) -> None:
         np.maximum(x[rows], 0, out=out[rows])

@@ -41,8 +41,8 @@ def centre(x: np.ndarray, mean: np.ndarray, out: np.ndarray, grad: np.ndarray | 
     n, channels, length = x.shape
     rows, out_rows = x.reshape(n, channels * length), out.reshape(n, channels * length)
     mean_row = _channel_row(mean, length)
-    squares = np.empty((n, channels), x.dtype)
-    grad_sums = None if grad is None else np.empty((n, channels), x.dtype)
+    squares = np.empty_like(x, shape=(n, channels))  # *_like: on x's device
+    grad_sums = None if grad is None else np.empty_like(x, shape=(n, channels))
 
     def work(batch: slice) -> None:
         np.subtract(rows[batch], mean_row, out=out_rows[batch])

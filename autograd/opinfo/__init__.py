@@ -74,9 +74,9 @@ def distinct(rng: np.random.Generator, *shape: int, spacing: float = 0.1) -> Ten
 
 def all_opinfos() -> list[OpInfo]:
     """Every registered op, family by family."""
-    from . import convolution, core, functional
+    from . import convolution, core, functional, layers, math, selection
 
-    return [*core.OPS, *convolution.OPS, *functional.OPS]
+    return [*core.OPS, *convolution.OPS, *functional.OPS, *math.OPS, *selection.OPS, *layers.OPS]
 
 
 def sample_id(info: OpInfo, sample: Sample) -> str:

@@ -10,6 +10,7 @@ the losses on logits. Dropout draws its mask from the global generator (``autogr
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -20,11 +21,14 @@ from ..kernels import elementwise as kernels
 from ..random import generator
 from ..tensor import Tensor
 from .indexing import where
+from .promotion import floating
 from .reduction import check_floating, reduced_axes, stable_logsumexp
 
 
 class Relu(Function):
     """y = max(x, 0);  dx = grad where x > 0, else 0 (``ReluGrad``)."""
+
+    scalar_backward = True
 
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
@@ -34,6 +38,12 @@ class Relu(Function):
         # own pass, so the backward is one multiply.
         out, positive = kernels.relu_with_mask(x.data)
         ctx.save_for_backward(positive)
+        return out
+
+    @staticmethod
+    def scalar_forward(ctx, x: np.generic) -> np.generic:
+        out = np.maximum(x, 0)  # as kernels.relu_with_mask: nan stays nan, its mask False
+        ctx.save_for_backward(out > 0)
         return out
 
     @staticmethod
@@ -48,10 +58,17 @@ class ReluGrad(Function):
     Linear in grad, so it is its own gradient; none flows to x through the mask, constant off the kink (relu's
     second derivative is 0 there)."""
 
+    scalar_backward = True
+
     @staticmethod
     def forward(ctx, grad: Tensor, positive: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(positive)
         return kernels.masked(grad.data, positive)
+
+    @staticmethod
+    def scalar_forward(ctx, grad: np.generic, positive: np.bool_) -> np.generic:
+        ctx.save_for_backward(positive)
+        return grad * positive
 
     @staticmethod
     def backward(ctx, grad_grad: Tensor):
@@ -78,8 +95,9 @@ class Sigmoid(Function):
     def forward(ctx, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
         # exp(-|x|) never overflows; pick the algebraically equal form per sign.
-        decay = np.exp(-np.abs(x.data))
-        return np.where(x.data >= 0, 1.0 / (1.0 + decay), decay / (1.0 + decay)).astype(x.data.dtype)
+        data = floating(x.data)
+        decay = np.exp(-np.abs(data))
+        return np.where(data >= 0, 1.0 / (1.0 + decay), decay / (1.0 + decay)).astype(data.dtype)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -168,39 +186,51 @@ class LogSoftmax(Function):
         return grad - Softmax.apply(x, ctx.dim) * grad.sum(ctx.dim, keepdim=True), None
 
 
-def softmax(input: Tensor, dim: int) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """Softmax along ``dim``: exp(x_i) / sum_j exp(x_j), computed without overflow.
 
     Args:
         input: float tensor.
-        dim: the dimension whose entries sum to 1 in the result.
+        dim: the dimension whose entries sum to 1 in the result. None makes PyTorch's deprecated implicit choice
+            (0 for 0-, 1- and 3-d inputs, else 1) with a warning.
+        dtype: cast the input to this dtype first.
 
     Returns:
         Tensor of the input's shape.
     """
+    if dim is None:
+        dim = implicit_softmax_dim("softmax", input.ndim, _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
     return Softmax.apply(input, dim)
 
 
-def log_softmax(input: Tensor, dim: int) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """log(softmax(input)) along ``dim``, computed as x - logsumexp(x) (finite for any logits).
 
     Args:
         input: float tensor.
-        dim: the dimension the softmax normalizes over.
+        dim: the dimension the softmax normalizes over (None: PyTorch's deprecated implicit choice, as ``softmax``).
+        dtype: cast the input to this dtype first.
 
     Returns:
         Tensor of the input's shape.
     """
+    if dim is None:
+        dim = implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
     return LogSoftmax.apply(input, dim)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """Clamp into ``[min_val, max_val]`` (a composition: ``input.clamp(min_val, max_val)``).
 
     Args:
         input: any float tensor.
         min_val: lower end of the linear region.
         max_val: upper end of the linear region.
+        inplace: accepted for compatibility; the result is always a new tensor.
 
     Returns:
         Tensor of the same shape.
@@ -483,3 +513,263 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not training or p == 0:
         return input
     return Dropout.apply(input, _dropout_mask(input.shape[:-2] + (1, 1), p, input.dtype))
+
+
+# ----------------------------------------------------------------------------- more activations, PyTorch's set
+# Most are compositions of the ops above, so their gradients (and second derivatives) come from those ops.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6) elementwise (``hardtanh(x, 0, 6)``).
+
+    Args:
+        input: any float tensor.
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Returns:
+        Tensor of the same shape.
+    """
+    return input.clamp(0.0, 6.0)
+
+
+class Hardsigmoid(Function):
+    """y = clamp(x / 6 + 1/2, 0, 1);  dx = grad / 6 where -3 < x < 3 (open, as in PyTorch), else 0."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> np.ndarray:
+        data = floating(x.data)
+        ctx.save_for_backward((data > -3.0) & (data < 3.0))
+        return np.clip(data / 6.0 + 0.5, 0.0, 1.0).astype(data.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (inside,) = ctx.saved_tensors
+        return where(inside, grad / 6.0, 0.0)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """Piecewise-linear sigmoid: 0 below -3, 1 above 3, x / 6 + 1/2 between.
+
+    Args:
+        input: any float tensor.
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Returns:
+        Tensor of the same shape.
+    """
+    return Hardsigmoid.apply(input)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6 (MobileNetV3): 0 below -3, x above 3.
+
+    Args:
+        input: any float tensor.
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Returns:
+        Tensor of the same shape; its gradient is PyTorch's at the kinks too (x / 3 + 1/2 on [-3, 3]).
+    """
+    return input * (input + 3.0).clamp(0.0, 6.0) / 6.0
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e**(beta x)) / beta, and x itself where beta x > threshold (where they agree to float precision).
+
+    Args:
+        input: any float tensor.
+        beta: sharpness; large beta approaches relu.
+        threshold: above this value of beta * x the result is linear.
+
+    Returns:
+        Tensor of the same shape, positive.
+    """
+    scaled = input if beta == 1 else input * beta
+    smooth = Softplus.apply(scaled) if beta == 1 else Softplus.apply(scaled) / beta
+    return where(scaled.data > threshold, input, smooth)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x)) (Misra 2019).
+
+    Args:
+        input: any float tensor.
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Returns:
+        Tensor of the same shape.
+    """
+    return input * Softplus.apply(input).tanh()
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (e**(x / alpha) - 1)), continuously differentiable for any alpha.
+
+    Args:
+        input: any float tensor.
+        alpha: the saturation value for very negative inputs is -alpha; must not be 0.
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Returns:
+        Tensor of the same shape.
+    """
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (ZeroDivisionError)")
+    # celu(x, alpha) = alpha * elu(x / alpha, 1).
+    return Elu.apply(input, 1.0) if alpha == 1 else Elu.apply(input / alpha, 1.0) * alpha
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with Klambauer et al.'s self-normalising constants (alpha 1.6733, scale 1.0507).
+
+    Args:
+        input: any float tensor.
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Returns:
+        Tensor of the same shape.
+    """
+    return Elu.apply(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|) elementwise.
+
+    Args:
+        input: any float tensor.
+
+    Returns:
+        Tensor of the same shape, values in (-1, 1).
+    """
+    return input / (input.abs() + 1.0)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), finite for any x.
+
+    Args:
+        input: any float tensor.
+
+    Returns:
+        Tensor of the same shape, values <= 0.
+    """
+    return -Softplus.apply(-input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else ``value``.
+
+    Args:
+        input: any float tensor.
+        threshold: the elements at or below it are replaced.
+        value: their replacement.
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Returns:
+        Tensor of the same shape; the gradient passes where x > threshold.
+    """
+    return where(input.data > threshold, input, value)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight * x, with one learned slope per channel (dimension 1) or one for all.
+
+    Args:
+        input: (N, C, *) or any shape when ``weight`` has one element.
+        weight: (C,) or (1,) slopes.
+
+    Shape:
+        - Input: (N, C, *), or (C,) / () with one slope. Output: same shape.
+
+    Returns:
+        Tensor of the input's shape.
+    """
+    count = weight.numel()
+    if count != 1:
+        channels = input.shape[1] if input.ndim >= 2 else None
+        if weight.ndim != 1 or count != channels:
+            raise OpError(f"prelu: weight of shape {weight.shape} must have 1 element or one per channel "
+                          f"(dimension 1) of the input of shape {input.shape}")
+        weight = weight.reshape((count,) + (1,) * (input.ndim - 2))
+    elif weight.ndim:
+        weight = weight.reshape(())
+    return where(input.data > 0, input, input * weight)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit a * sigmoid(b), with a and b the two halves of ``input`` along ``dim``.
+
+    Args:
+        input: a tensor whose size along ``dim`` is even.
+        dim: the dimension to halve.
+
+    Shape:
+        - Input: (*, 2M, *). Output: (*, M, *).
+
+    Returns:
+        Tensor with ``dim`` halved.
+    """
+    if input.ndim == 0:
+        raise OpError("glu: does not support scalars because halving size must be even")
+    axis = reduced_axes(dim, input.ndim, "glu")[0]
+    if input.shape[axis] % 2:
+        raise OpError(f"glu: Halving dimension must be even, but dimension {axis} is size {input.shape[axis]} "
+                      f"(input of shape {input.shape})")
+    first, second = input.chunk(2, axis)
+    return first * Sigmoid.apply(second)
+
+
+def implicit_softmax_dim(op: str, ndim: int, stacklevel: int) -> int:
+    """PyTorch's legacy choice when a softmax gets no dim, with its deprecation warning: 0 for 0-, 1- and 3-d
+    inputs (one unbatched sample), else 1."""
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an "
+                  f"argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """softmax(-x) along ``dim``: the smallest entries get the largest weights.
+
+    Args:
+        input: float tensor.
+        dim: the dimension whose entries sum to 1 (None: PyTorch's deprecated implicit choice, with a warning).
+        dtype: cast the input to this dtype first.
+
+    Returns:
+        Tensor of the input's shape.
+    """
+    if dim is None:
+        dim = implicit_softmax_dim("softmin", input.ndim, _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return Softmax.apply(-input, dim)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int | tuple = 1, eps: float = 1e-12, out: Any = None) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``: unit vectors, zero vectors left at 0.
+
+    Args:
+        input: float tensor.
+        p: the norm's exponent (``float('inf')`` for the largest absolute value).
+        dim: the dimension (or dimensions) the norm runs over.
+        eps: the smallest norm divided by, so a zero vector stays 0 (its gradient too).
+        out: not supported (results are always new tensors); must be None.
+
+    Returns:
+        Tensor of the input's shape.
+    """
+    if out is not None:
+        raise ValueError("normalize: out= is not supported; use the returned tensor")
+    check_floating("normalize", input)
+    if p == float("inf"):
+        norm = input.abs().amax(dim, keepdim=True).clamp(min=eps)
+    elif p == 2:
+        # sqrt(max(sum x^2, eps^2)) is max(||x||, eps), and its gradient stays finite at a zero vector.
+        norm = (input * input).sum(dim, keepdim=True).clamp(min=eps * eps).sqrt()
+    elif p > 0:
+        norm = (input.abs() ** p).sum(dim, keepdim=True).clamp(min=eps ** p) ** (1.0 / p)
+    else:
+        raise ValueError(f"normalize: p must be positive, got {p}")
+    return input / norm

@@ -25,8 +25,10 @@ from ..errors import OpError
 from ..function import Function
 from ..grad_mode import is_grad_enabled
 from ..kernels.conv import (
-    ConvSpec, correlate, restoring_output_padding, transposed_convolution, transposed_output_size, weight_gradient,
+    ConvSpec, col2im, correlate, im2col, restoring_output_padding, transposed_convolution, transposed_output_size,
+    weight_gradient,
 )
+from ..kernels.conv import output_size as output_size_of
 from ..tensor import Tensor, wrap
 from .arguments import batched_call, int_tuple, non_default, size_text
 
@@ -398,3 +400,93 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     spec, output_padding = _transposed_spec("conv_transpose3d", input, weight, bias, stride, padding, output_padding,
                                             groups, dilation, 3)
     return batched_call(ConvTranspose3d.apply, input, 3, weight, bias, spec, output_padding)
+
+
+# ----------------------------------------------------------------------------- F.unfold and F.fold
+class Unfold(Function):
+    """y[n, (c, i, j), l] = x_padded[n, c, p*s + i*d, q*s + j*d] for window l = (p, q) (im2col);
+    dx = the columns of grad summed back onto their windows (``Fold``): the two are each other's adjoints."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"kernel_size": self.spec.kernel[0] if len(set(self.spec.kernel)) == 1 else self.spec.kernel,
+                **_spec_attributes(self.spec)}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, spec: ConvSpec) -> np.ndarray:
+        ctx.spec, ctx.size = spec, x.data.shape[2:]
+        return im2col(x.data, spec)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return Fold.apply(grad, ctx.spec, ctx.size), None
+
+
+class Fold(Function):
+    """y = zeros(N, C, *size) with column l of x added onto window l (col2im); dx = the windows of grad (``Unfold``)."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"output_size": self.size, **Unfold.attributes(self)}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, spec: ConvSpec, size: tuple) -> np.ndarray:
+        ctx.spec, ctx.size = spec, size
+        return col2im(x.data, spec, size, output_size_of(size, spec))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return Unfold.apply(grad, ctx.spec), None, None
+
+
+def _window_spec(op: str, kernel_size: int | Sequence[int], dilation: int | Sequence[int],
+                 padding: int | Sequence[int], stride: int | Sequence[int]) -> ConvSpec:
+    return ConvSpec(int_tuple(kernel_size, 2, "kernel_size", op, 1), int_tuple(stride, 2, "stride", op, 1),
+                    tuple((p, p) for p in int_tuple(padding, 2, "padding", op, 0)),
+                    int_tuple(dilation, 2, "dilation", op, 1), 1)
+
+
+def unfold(input: Tensor, kernel_size: int | Sequence[int], dilation: int | Sequence[int] = 1,
+           padding: int | Sequence[int] = 0, stride: int | Sequence[int] = 1) -> Tensor:
+    """Extract sliding windows as columns (im2col), as ``torch.nn.functional.unfold``.
+
+    Args:
+        input: (N, C, H, W) or (C, H, W).
+        kernel_size, dilation, padding, stride: the windows' settings, as in ``conv2d`` (ints or pairs).
+
+    Shape:
+        output (N, C * kh * kw, L) (or without N), L = Ho * Wo windows in row-major order.
+
+    Returns:
+        Tensor; its gradient is ``fold`` of the output gradient.
+    """
+    spec = _window_spec("unfold", kernel_size, dilation, padding, stride)
+    if input.ndim not in (3, 4):
+        raise OpError(f"unfold: expected a 3-d or 4-d input, got shape {input.shape}")
+    out_size = output_size_of(input.shape[-2:], spec)
+    if min(out_size) < 1:
+        raise OpError(f"unfold: kernel {size_text(spec.kernel)} (dilation {spec.dilation}) does not fit the padded "
+                      f"input of shape {input.shape}")
+    return batched_call(lambda x: Unfold.apply(x, spec), input, 2)
+
+
+def fold(input: Tensor, output_size: int | Sequence[int], kernel_size: int | Sequence[int],
+         dilation: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
+         stride: int | Sequence[int] = 1) -> Tensor:
+    """Sum columns back onto their sliding windows (col2im), as ``torch.nn.functional.fold``: the adjoint of
+    ``unfold``, so ``fold(unfold(x))`` multiplies each pixel by the number of windows covering it.
+
+    Args:
+        input: (N, C * kh * kw, L) or (C * kh * kw, L).
+        output_size: the (H, W) of the result.
+        kernel_size, dilation, padding, stride: the windows' settings, as in ``unfold``.
+
+    Shape:
+        output (N, C, H, W) (or without N).
+    """
+    size = int_tuple(output_size, 2, "output_size", "fold", 1)
+    spec = _window_spec("fold", kernel_size, dilation, padding, stride)
+    taps = spec.kernel[0] * spec.kernel[1]
+    windows = output_size_of(size, spec)
+    if input.ndim not in (2, 3) or input.shape[-2] % taps or input.shape[-1] != windows[0] * windows[1]:
+        raise OpError(f"fold: expected an input of shape (N, C * {taps}, {windows[0] * windows[1]}) for "
+                      f"kernel {size_text(spec.kernel)} and output_size {size_text(size)}, got {input.shape}")
+    return batched_call(lambda x: Fold.apply(x, spec, size), input, 1)

@@ -1,6 +1,7 @@
 """Elementwise math with numpy broadcasting: + - * / ** and the unary functions.
 
-Binary ops broadcast like numpy; each input's gradient is summed back to that input's shape
+Binary ops broadcast like numpy and promote dtypes like PyTorch (``promotion.py``: ``int64 / int64`` is float32,
+a 0-d float64 tensor leaves a float32 tensor float32); each input's gradient is summed back to that input's shape
 (``sum_to``), because broadcasting used each of its elements several times. Shapes that do not
 broadcast raise an ``OpError`` (a RuntimeError, as in PyTorch) naming both. Subtraction and
 division are primitives rather than compositions (a + (-b), a * b**-1): they sit in every hot
@@ -13,35 +14,52 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..device import same_device_error
 from ..errors import OpError
 from ..function import Function
-from ..tensor import Tensor, unwrap, wrap
+from ..tensor import ScalarTensor, Tensor, unwrap, wrap
 from .indexing import where
+from .promotion import binary_dtype, floating
 from .shape import sum_to
 
 
 def _shape(value: Any) -> tuple:
+    if type(value) is ScalarTensor:
+        return ()  # without making its array
     if isinstance(value, Tensor):
         return value.data.shape
-    return () if isinstance(value, (int, float)) else np.shape(value)
+    return () if isinstance(value, (int, float, np.generic)) else np.shape(value)
 
 
 def _broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> np.ndarray:
+    # Inline rather than unwrap(): two calls fewer on every arithmetic op.
+    a, b = a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b
+    dtype = binary_dtype(ufunc, a, b)  # PyTorch's promotion where numpy's differs (see promotion.py)
     try:
-        # Inline rather than unwrap(): two calls fewer on every arithmetic op.
-        return ufunc(a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+        # Unsafe: PyTorch casts a 0-d int8 tensor into a uint8 tensor's dtype, which numpy calls unsafe.
+        return ufunc(a, b) if dtype is None else ufunc(a, b, dtype=dtype, casting="unsafe")
     except ValueError:
         raise OpError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
+    except TypeError:  # CuPy (and the test device) refuse a host array beside a device one
+        message = same_device_error(op, a, b)
+        if message is None:
+            raise
+        raise OpError(message) from None
 
 
 class Add(Function):
     """y = a + b."""
 
     broadcasts_inputs = True
+    scalar_backward = True
 
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
         return _broadcasting(np.add, "add", a, b)
+
+    @staticmethod
+    def scalar_forward(ctx, a: Any, b: Any) -> np.generic:
+        return a + b
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -55,10 +73,15 @@ class Sub(Function):
     """y = a - b."""
 
     broadcasts_inputs = True
+    scalar_backward = True
 
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
         return _broadcasting(np.subtract, "sub", a, b)
+
+    @staticmethod
+    def scalar_forward(ctx, a: Any, b: Any) -> np.generic:
+        return a - b
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -70,6 +93,8 @@ class Mul(Function):
     """y = a * b;  da = grad * b,  db = grad * a."""
 
     broadcasts_inputs = True
+    scalar_saves_inputs = True
+    scalar_backward = True
 
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
@@ -77,17 +102,23 @@ class Mul(Function):
         return _broadcasting(np.multiply, "mul", a, b)
 
     @staticmethod
+    def scalar_forward(ctx, a: Any, b: Any) -> np.generic:
+        return a * b
+
+    @staticmethod
     def backward(ctx, grad: Tensor):
         a, b = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        return (sum_to(grad * b, _shape(a)) if needs[0] else None,
-                sum_to(grad * a, _shape(b)) if needs[1] else None)
+        edge_a, edge_b = ctx.next_edges  # the inputs' shapes, for those that need a gradient (as in Add)
+        return (sum_to(grad * b, edge_a.shape) if edge_a else None,
+                sum_to(grad * a, edge_b.shape) if edge_b else None)
 
 
 class Div(Function):
     """y = a / b;  da = grad / b,  db = -grad * a / b**2."""
 
     broadcasts_inputs = True
+    scalar_saves_inputs = True
+    scalar_backward = True
 
     @staticmethod
     def forward(ctx, a: Any, b: Any) -> np.ndarray:
@@ -95,19 +126,29 @@ class Div(Function):
         return _broadcasting(np.true_divide, "div", a, b)
 
     @staticmethod
+    def scalar_forward(ctx, a: Any, b: Any) -> np.generic:
+        return a / b
+
+    @staticmethod
     def backward(ctx, grad: Tensor):
         a, b = ctx.saved_tensors
-        needs = ctx.needs_input_grad
-        return (sum_to(grad / b, _shape(a)) if needs[0] else None,
-                sum_to(-grad * a / (b * b), _shape(b)) if needs[1] else None)
+        edge_a, edge_b = ctx.next_edges  # the inputs' shapes, as in Mul
+        return (sum_to(grad / b, edge_a.shape) if edge_a else None,
+                sum_to(-grad * a / (b * b), edge_b.shape) if edge_b else None)
 
 
 class Neg(Function):
     """y = -x."""
 
+    scalar_backward = True
+
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
         return np.negative(x.data)
+
+    @staticmethod
+    def scalar_forward(ctx, x: np.generic) -> np.generic:
+        return -x
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -123,6 +164,11 @@ class Pow(Function):
     with PyTorch's masks: d base = 0 where exponent == 0, d exponent = 0 where base == 0 and exponent >= 0."""
 
     broadcasts_inputs = True
+    scalar_saves_inputs = True
+
+    @staticmethod
+    def scalar_forward(ctx, base: Any, exponent: Any) -> np.generic:
+        return base ** exponent  # only floats come here: no integer check
 
     @staticmethod
     def forward(ctx, base: Any, exponent: Any) -> np.ndarray:
@@ -164,24 +210,38 @@ class Pow(Function):
 class Exp(Function):
     """y = e**x;  dx = grad * e**x."""
 
+    scalar_saves_inputs = True
+    scalar_backward = True
+
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
-        return np.exp(x.data)
+        return np.exp(floating(x.data))
+
+    @staticmethod
+    def scalar_forward(ctx, x: np.generic) -> np.generic:
+        return np.exp(x)  # the ufunc, as on arrays (numpy's scalar math would round differently)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (x,) = ctx.saved_tensors
-        return grad * x.exp()
+        return grad * Exp.apply(x)  # not x.exp(): backward also runs on numbers (scalar_backward)
 
 
 class Log(Function):
     """y = ln x;  dx = grad / x."""
 
+    scalar_saves_inputs = True
+    scalar_backward = True
+
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
-        return np.log(x.data)
+        return np.log(floating(x.data))
+
+    @staticmethod
+    def scalar_forward(ctx, x: np.generic) -> np.generic:
+        return np.log(x)  # the ufunc, as on arrays (numpy's scalar math would round differently)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -195,7 +255,7 @@ class Log1p(Function):
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
-        return np.log1p(x.data)
+        return np.log1p(floating(x.data))
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -209,7 +269,7 @@ class Sqrt(Function):
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
-        return np.sqrt(x.data)
+        return np.sqrt(floating(x.data))
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -223,7 +283,7 @@ class Sin(Function):
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
-        return np.sin(x.data)
+        return np.sin(floating(x.data))
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -237,7 +297,7 @@ class Cos(Function):
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
-        return np.cos(x.data)
+        return np.cos(floating(x.data))
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -248,15 +308,22 @@ class Cos(Function):
 class Tanh(Function):
     """y = tanh x;  dx = grad * (1 - tanh(x)**2)."""
 
+    scalar_saves_inputs = True
+    scalar_backward = True
+
     @staticmethod
     def forward(ctx, x: Tensor) -> np.ndarray:
         ctx.save_for_backward(x)
-        return np.tanh(x.data)
+        return np.tanh(floating(x.data))
+
+    @staticmethod
+    def scalar_forward(ctx, x: np.generic) -> np.generic:
+        return np.tanh(x)  # the ufunc, as on arrays (numpy's scalar math would round differently)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (x,) = ctx.saved_tensors
-        y = x.tanh()
+        y = Tanh.apply(x)  # not x.tanh(): backward also runs on numbers (scalar_backward)
         return grad * (1.0 - y * y)
 
 
@@ -329,10 +396,15 @@ class Maximum(Function):
     def backward(ctx, grad: Tensor):
         a, b = ctx.saved_tensors
         a_data, b_data = unwrap(a), unwrap(b)
-        share_a = (type(ctx).winner(a_data, b_data) + 0.5 * (a_data == b_data)).astype(grad.dtype)
+        # Each side's share is 1 unless the other side wins, less a half at ties: where either is nan (no order)
+        # both get the whole gradient, as in PyTorch.
+        tie = 0.5 * (a_data == b_data)
+        winner = type(ctx).winner
+        share_a = (1.0 - winner(b_data, a_data) - tie).astype(grad.dtype)
+        share_b = (1.0 - winner(a_data, b_data) - tie).astype(grad.dtype)
         needs = ctx.needs_input_grad
         return (sum_to(grad * share_a, _shape(a)) if needs[0] else None,
-                sum_to(grad * (1.0 - share_a), _shape(b)) if needs[1] else None)
+                sum_to(grad * share_b, _shape(b)) if needs[1] else None)
 
 
 class Minimum(Maximum):
@@ -407,3 +479,79 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
 
 
 clip = clamp
+
+
+def clamp_min(input: Tensor, min: float) -> Tensor:
+    """``clamp(input, min=min)``: every element raised to at least ``min``.
+
+    Args:
+        input: any tensor.
+        min: the lower bound (a number).
+
+    Returns:
+        Tensor of the same shape; the gradient passes where ``input >= min``.
+    """
+    return Clamp.apply(input, min, None)
+
+
+def clamp_max(input: Tensor, max: float) -> Tensor:
+    """``clamp(input, max=max)``: every element lowered to at most ``max``.
+
+    Args:
+        input: any tensor.
+        max: the upper bound (a number).
+
+    Returns:
+        Tensor of the same shape; the gradient passes where ``input <= max``.
+    """
+    return Clamp.apply(input, None, max)
+
+
+class NanToNum(Function):
+    """y = x with nan, +inf and -inf replaced by numbers;  dx = grad where x is finite, else 0."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {name: value for name, value in self.replacements.items() if value != (0.0 if name == "nan" else None)}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, nan: float, posinf: float | None, neginf: float | None) -> np.ndarray:
+        ctx.replacements = {"nan": nan, "posinf": posinf, "neginf": neginf}
+        if x.data.dtype.kind not in "fc":
+            return x.data.copy()
+        ctx.save_for_backward(np.isfinite(x.data))
+        # None stands for the dtype's largest and smallest finite values, numpy's and PyTorch's default.
+        return np.nan_to_num(x.data, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (finite,) = ctx.saved_tensors
+        return where(finite, grad, 0.0), None, None, None
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    """Replace nan by ``nan``, +inf by ``posinf`` and -inf by ``neginf``.
+
+    Args:
+        input: any tensor (integer tensors are returned as a copy).
+        nan: the value for nan.
+        posinf: the value for +inf; None for the dtype's largest finite value.
+        neginf: the value for -inf; None for the dtype's smallest finite value.
+
+    Returns:
+        Tensor of the same shape and dtype; the gradient passes at the finite elements only.
+    """
+    return NanToNum.apply(input, nan, posinf, neginf)
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """Linear interpolation ``input + weight * (end - input)`` (a composition, so all three get gradients).
+
+    Args:
+        input: the start points.
+        end: the end points, broadcastable with ``input``.
+        weight: a number or a tensor broadcastable with both (0 gives ``input``, 1 gives ``end``).
+
+    Returns:
+        Tensor of the broadcast shape.
+    """
+    return input + weight * (end - input)

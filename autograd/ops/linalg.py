@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import string
+from typing import Any, Sequence
+
 import numpy as np
 
 from ..errors import OpError
 from ..function import Function
 from ..tensor import Tensor
-from .shape import sum_to
+from .indexing import IndexAdd
+from .shape import expand, sum_to
 
 
 class Matmul(Function):
@@ -93,3 +97,149 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise OpError(f"linear: bias has shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
     output = Matmul.apply(input, weight.T)
     return output if bias is None else output + bias
+
+
+# ----------------------------------------------------------------------------- batched products and einsum
+def _check_matrices(op: str, first: Tensor, second: Tensor, ndim: int) -> None:
+    if first.ndim != ndim or second.ndim != ndim:
+        raise OpError(f"{op}: expected {ndim}-d tensors, got shapes {first.shape} and {second.shape}")
+    if first.shape[:-2] != second.shape[:-2] or first.shape[-1] != second.shape[-2]:
+        raise OpError(f"{op}: shapes {first.shape} and {second.shape} cannot be multiplied")
+
+
+def _scaled_sum(op: str, input: Tensor, product: Tensor, beta: float, alpha: float) -> Tensor:
+    """beta * input + alpha * product, with ``input`` broadcast to the product; beta = 0 ignores input (its nan
+    and inf too), as in PyTorch."""
+    try:
+        shape = np.broadcast_shapes(input.shape, product.shape)
+    except ValueError:
+        raise OpError(f"{op}: input of shape {input.shape} does not broadcast to the product's "
+                      f"{product.shape}") from None
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return expand(product, shape)
+    return product + (input if beta == 1 else input * beta)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product: (b, n, m) @ (b, m, p) -> (b, n, p), without broadcasting."""
+    _check_matrices("bmm", input, mat2, 3)
+    return Matmul.apply(input, mat2)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """``beta * input + alpha * bmm(batch1, batch2)``; ``input`` broadcasts to (b, n, p)."""
+    _check_matrices("baddbmm", batch1, batch2, 3)
+    return _scaled_sum("baddbmm", input, Matmul.apply(batch1, batch2), beta, alpha)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """``beta * input + alpha * mat1 @ mat2`` for matrices; ``input`` broadcasts to (n, p)."""
+    _check_matrices("addmm", mat1, mat2, 2)
+    return _scaled_sum("addmm", input, Matmul.apply(mat1, mat2), beta, alpha)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two 1-d tensors: ``out[i, j] = input[i] * vec2[j]``."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise OpError(f"outer: expected 1-d tensors, got shapes {input.shape} and {vec2.shape}")
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+class Einsum(Function):
+    """y = einsum(inputs -> output);  d operand_i = einsum(output, the other operands -> operand_i's subscripts),
+    broadcast over its subscripts found nowhere else and written onto the diagonal of a repeated subscript."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"equation": ",".join(self.inputs) + "->" + self.output}
+
+    @staticmethod
+    def forward(ctx, inputs: tuple, output: str, *operands: Tensor) -> np.ndarray:
+        ctx.inputs, ctx.output = inputs, output
+        ctx.sizes = {letter: size for subscripts, operand in zip(inputs, operands)
+                     for letter, size in zip(subscripts, operand.data.shape)}
+        ctx.save_for_backward(*operands)
+        return np.asarray(np.einsum(",".join(inputs) + "->" + output, *(o.data for o in operands),
+                                    optimize=len(operands) > 2))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        operands = ctx.saved_tensors
+        grads = []
+        for i, (subscripts, operand) in enumerate(zip(ctx.inputs, operands)):
+            if not ctx.needs_input_grad[i + 2]:
+                grads.append(None)
+                continue
+            others = [(s, o) for j, (s, o) in enumerate(zip(ctx.inputs, operands)) if j != i]
+            target = "".join(dict.fromkeys(subscripts))  # each letter once, in order
+            reached = set(ctx.output).union(*(s for s, _ in others))
+            kept = "".join(letter for letter in target if letter in reached)
+            part = Einsum.apply((ctx.output, *(s for s, _ in others)), kept, grad, *(o for _, o in others))
+            if kept != target:  # letters summed within this operand alone: their gradient is a broadcast
+                part = expand(part.reshape(tuple(ctx.sizes[l] if l in kept else 1 for l in target)),
+                              tuple(ctx.sizes[l] for l in target))
+            if target != subscripts:  # a repeated letter reads a diagonal: write the gradient back onto it
+                key = tuple(np.arange(ctx.sizes[l]).reshape([-1 if k == target.index(l) else 1
+                                                             for k in range(len(target))]) for l in subscripts)
+                part = IndexAdd.apply(part, operand.shape, key)
+            grads.append(part)
+        return (None, None, *grads)
+
+
+def _einsum_subscripts(equation: str, operands: Sequence[Tensor]) -> tuple[tuple[str, ...], str, str]:
+    """The equation's input and output subscripts, with '...' spelled out as letters the equation does not use,
+    and the implicit output (the ellipsis, then the letters used once, in alphabetical order) made explicit; and
+    the letters of the ellipsis."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(operands):
+        raise OpError(f"einsum: equation {equation!r} names {len(inputs)} operands, got {len(operands)}")
+    free = [letter for letter in string.ascii_letters if letter not in equation]
+    ellipsis_dims = 0
+    for subscripts, operand in zip(inputs, operands):
+        letters = len(subscripts.replace("...", ""))
+        if "..." in subscripts:
+            ellipsis_dims = max(ellipsis_dims, operand.ndim - letters)
+        elif letters != operand.ndim:
+            raise OpError(f"einsum: subscripts {subscripts!r} name {letters} dimensions of an operand of shape "
+                          f"{operand.shape}")
+    ellipsis = "".join(free[:ellipsis_dims])
+    spelled = tuple(s.replace("...", ellipsis[ellipsis_dims - (o.ndim - len(s.replace('...', ''))):])
+                    for s, o in zip(inputs, operands))
+    if arrow:
+        output = rhs.replace("...", ellipsis)
+    else:
+        counts = "".join(spelled)
+        output = ellipsis + "".join(sorted(l for l in set(counts) if counts.count(l) == 1 and l not in ellipsis))
+    return spelled, output, ellipsis
+
+
+def einsum(equation: str, *operands: Tensor) -> Tensor:
+    """Einstein summation, as ``torch.einsum``: ``einsum('ij,jk->ik', a, b)`` is ``a @ b``.
+
+    Args:
+        equation: comma-separated subscripts of the operands, optionally ``->`` and the output's; ``...`` stands
+            for the remaining (broadcast) dimensions. Without ``->`` the output has the letters used once, sorted.
+        operands: tensors, or one list of them.
+
+    Returns:
+        Tensor; differentiable in every operand (repeated subscripts, like ``'ii->'``, included).
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    inputs, output, ellipsis = _einsum_subscripts(equation, operands)
+    # Broadcast the ellipsis dimensions of all operands to one shape first: the gradient then sums it back.
+    if ellipsis:
+        sizes = {}
+        for subscripts, operand in zip(inputs, operands):
+            for letter, size in zip(subscripts, operand.shape):
+                if letter in ellipsis and size != 1:
+                    sizes[letter] = size
+        operands = tuple(expand(o, tuple(sizes.get(l, size) if l in ellipsis else size
+                                         for l, size in zip(s, o.shape))) for s, o in zip(inputs, operands))
+    try:
+        return Einsum.apply(inputs, output, *operands)
+    except ValueError as error:
+        raise OpError(f"einsum: {error} (equation {equation!r}, shapes {[o.shape for o in operands]})") from None

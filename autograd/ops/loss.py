@@ -85,7 +85,7 @@ def _class_targets(op: str, input_shape: tuple, target: np.ndarray, weight: np.n
         raise OpError(f"{op}: target class index {int(target[bad][0])} is out of range for {classes} classes "
                       f"(expected 0 to {classes - 1}, or ignore_index={ignore_index})")
     safe = np.where(valid, target, 0)
-    item_weight = (np.ones(target.shape, dtype) if weight is None else weight[safe]) * valid
+    item_weight = (np.ones_like(target, dtype=dtype) if weight is None else weight[safe]) * valid  # on its device
     return safe, item_weight.astype(dtype, copy=False), valid
 
 
@@ -189,7 +189,7 @@ class CrossEntropy(Function):
                 grad_input = grad_input - q * grad
             else:
                 # q = (1 - eps) w[t] at each item's target class, plus eps / C * w over every class.
-                q = np.zeros(x.shape, x.dtype)
+                q = np.zeros_like(x.data)
                 np.put_along_axis(q, ctx.safe, ctx.item_weight * (1.0 - ctx.label_smoothing), axis=1)
                 if ctx.label_smoothing:
                     q += smoothing * (1.0 if weight_b is None else weight_b) * ctx.valid

@@ -1,4 +1,5 @@
-"""Normalization: batch_norm (one fused op), layer_norm and group_norm (compositions).
+"""Normalization: batch_norm (one fused op); layer_norm, group_norm, instance_norm and local_response_norm
+(compositions).
 
 Batch norm sits after nearly every convolution, so it is fused: the forward makes three sweeps over the
 activation (``autograd/kernels/normalization.py``, on all cores) and the backward is the closed form
@@ -31,6 +32,8 @@ from ..function import Function
 from ..grad_mode import is_grad_enabled
 from ..kernels import normalization as kernels
 from ..tensor import Tensor, wrap
+from .padding import pad
+from .pooling import avg_pool2d
 from .reduction import HALF, check_floating
 
 
@@ -326,3 +329,86 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if bias is not None:
         result = result + bias.reshape(stat_shape)
     return result
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Instance normalization (Ulyanov et al. 2016): normalize each channel of each sample over its positions,
+    then scale and shift per channel. A composition of mean, var and arithmetic.
+
+    With ``use_input_stats`` (the default) each sample's own statistics are used and the running statistics,
+    when given, are updated in place with their average over the batch (as PyTorch does:
+    ``running = (1 - momentum) * running + momentum * mean_n(stat)``, the variance unbiased over the positions).
+    Otherwise the running statistics are used.
+
+    Args:
+        input: (N, C, *) with at least one position dimension.
+        running_mean, running_var: (C,) running statistics, or None (required without ``use_input_stats``).
+        weight, bias: (C,) per-channel scale and shift, or None.
+        use_input_stats: normalize with each instance's statistics.
+        momentum: weight of the batch in the running update.
+        eps: added to the variance (positive).
+
+    Returns:
+        Tensor of the input's shape and dtype (float16 is normalised in float32, then rounded).
+    """
+    op = "instance_norm"
+    _check_input(op, input, 3, "(N, C, *)")
+    check_eps(op, eps)
+    shape = tuple(input.shape)
+    for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                        ("bias", bias)):
+        _check_channel_vector(op, name, value, shape[1], shape)
+    if input.dtype == HALF:
+        return instance_norm(input.float(), running_mean, running_var, _float32(weight), _float32(bias),
+                             use_input_stats, momentum, eps).to(HALF)
+    dims = tuple(range(2, input.ndim))
+    stat_shape = _stat_shape(shape)
+    if use_input_stats:
+        count = math.prod(shape[2:])
+        if count <= 1:
+            raise ValueError(f"{op}: expected more than 1 spatial element when training, got input of shape {shape}")
+        result = _normalize(input, dims, eps)
+        if running_mean is not None:
+            running_mean.mul_(1.0 - momentum).add_(input.data.mean(dims).mean(0), alpha=momentum)
+        if running_var is not None:
+            running_var.mul_(1.0 - momentum).add_(input.data.var(dims, ddof=1).mean(0), alpha=momentum)
+    elif running_mean is None or running_var is None:
+        raise OpError(f"{op}: running_mean and running_var are required when use_input_stats=False")
+    else:
+        result = (input - running_mean.reshape(stat_shape)) * (running_var.reshape(stat_shape) + eps) ** -0.5
+    if weight is not None:
+        result = result * weight.reshape(stat_shape)
+    if bias is not None:
+        result = result + bias.reshape(stat_shape)
+    return result
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """Local response normalization across channels (AlexNet, Krizhevsky et al. 2012):
+    ``y_c = x_c / (k + alpha / size * sum_{c' near c} x_{c'}^2) ^ beta``.
+
+    The window holds channels c - size // 2 to c + (size - 1) // 2, zero past the ends; the sum is PyTorch's
+    zero-padded average pooling of the squares along the channels, times ``size``, so its gradient is pooling's.
+
+    Args:
+        input: (N, C, *) with at least one position dimension.
+        size: number of neighbouring channels in the window.
+        alpha: multiplier of the (averaged) sum of squares.
+        beta: exponent.
+        k: additive constant.
+
+    Returns:
+        Tensor of the input's shape.
+    """
+    op = "local_response_norm"
+    _check_input(op, input, 3, "(N, C, *)")
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"{op}: size must be a positive int, got {size!r}")
+    shape = tuple(input.shape)
+    # (N, 1, C, positions): the window runs down the channel axis of a one-channel image.
+    squares = (input * input).reshape(shape[0], 1, shape[1], -1)
+    squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+    average = avg_pool2d(squares, (size, 1), stride=1).reshape(shape)
+    return input / (average * alpha + k) ** beta

@@ -7,6 +7,7 @@ input values into the border: along each padded dimension they are a gather with
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -66,7 +67,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         input: tensor of any shape. The modes other than ``'constant'`` pad the last 1, 2 or 3
             dimensions of an input with one or two more (batch and channel) dimensions, as in PyTorch.
         pad: ``(left, right)`` for the last dimension, then ``(top, bottom)`` for the one before, and
-            so on, as in PyTorch. Widths must be non-negative.
+            so on, as in PyTorch. A negative width crops (before the other widths pad).
         mode: ``'constant'`` (fill with ``value``), ``'reflect'`` (mirror without repeating the edge:
             ``[1, 2, 3]`` padded by 2 on the left gives ``[3, 2, 1, 2, 3]``; each width must be
             smaller than its dimension), ``'replicate'`` (repeat the edge) or ``'circular'`` (wrap
@@ -78,7 +79,14 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     """
     widths = _numpy_widths(pad, input.ndim, "pad")
     if any(w < 0 for pair in widths for w in pair):
-        raise OpError(f"pad: negative widths {tuple(pad)} are not supported")
+        # Negative widths crop, before the other widths pad (what PyTorch's circular padding of the crop shows).
+        crop = tuple(slice(-min(before, 0), size + min(after, 0))
+                     for (before, after), size in zip(widths, input.shape))
+        if any(part.stop < part.start for part in crop):
+            raise OpError(f"pad: negative widths {tuple(pad)} crop more than the input of shape "
+                          f"{tuple(input.shape)} holds")
+        input = input[crop]
+        widths = [(max(before, 0), max(after, 0)) for before, after in widths]
     if mode not in _MODES:
         raise OpError(f"pad: unknown mode {mode!r}; expected one of {', '.join(map(repr, _MODES))}")
     if mode == "constant":
@@ -91,8 +99,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     for axis in range(input.ndim - padded, input.ndim):
         before, after = widths[axis]
         size = input.shape[axis]
-        limit = size - 1 if mode == "reflect" else size
-        if max(before, after) > limit:
+        # Replicate padding repeats the edge as far as asked; reflect and circular read inside the input.
+        limit = size - 1 if mode == "reflect" else size if mode == "circular" else math.inf
+        if max(before, after) > limit or (before or after) and not size:
             raise OpError(f"pad: {mode} padding ({before}, {after}) of dimension {axis} (size {size}) must be at "
                           f"most {limit} on each side (input shape {tuple(input.shape)})")
         if before or after:

@@ -20,6 +20,7 @@ dtype: its padding is the dtype's lowest value.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -212,7 +213,7 @@ def _avg_spread(x: Tensor, spec: PoolSpec, count_include_pad: bool, divisor_over
                                                                           divisor_override, size)
 
 
-_LAYOUTS = {2: "C, H, W", 3: "C, D, H, W"}
+_LAYOUTS = {1: "C, L", 2: "C, H, W", 3: "C, D, H, W"}
 
 
 def _check_input(op: str, input: Tensor, spatial_dims: int = 2) -> None:
@@ -456,3 +457,152 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: int | Sequence[int
     if input.ndim == 3:
         return MaxUnpool2d.apply(input.unsqueeze(0), index_array[None], size).squeeze(0)
     return MaxUnpool2d.apply(input, index_array, size)
+
+
+# The 1-d poolings run as 2-d poolings of a (N, C, 1, L) image: the windows, ties, NaN rules, flat indices (into
+# the 1 x L plane, so into L) and gradients are those of the 2-d ops.
+
+def _single(op: str, value: int | Sequence[int], name: str, minimum: int) -> int:
+    return int_tuple(value, 1, name, op, minimum)[0]
+
+
+def max_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """1-d max pooling: the largest value of each window of a sequence.
+
+    Args:
+        input: (N, C, L) or (C, L).
+        kernel_size, stride, padding, dilation, ceil_mode: as in ``max_pool2d``, one int (or a 1-tuple) each;
+            stride defaults to ``kernel_size``.
+        return_indices: also return the index into L of each maximum (ties and NaNs as in ``max_pool2d``).
+
+    Shape:
+        output: (N, C, L_out) with L_out = floor_or_ceil((L + 2 p - d (k - 1) - 1) / s) + 1.
+
+    Returns:
+        the pooled tensor, or (pooled, indices) with int64 indices.
+    """
+    op = "max_pool1d"
+    _check_input(op, input, 1)
+    kernel = _single(op, kernel_size, "kernel_size", 1)
+    stride = kernel if stride is None else _single(op, stride, "stride", 1)
+    result = _max_pool(op, input.unsqueeze(-2), (1, kernel), (1, stride), (0, _single(op, padding, "padding", 0)),
+                       (1, _single(op, dilation, "dilation", 1)), ceil_mode, return_indices, 2)
+    return tuple(part.squeeze(-2) for part in result) if return_indices else result.squeeze(-2)
+
+
+def avg_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """1-d average pooling: the mean of each window of a sequence.
+
+    Args:
+        input: (N, C, L) or (C, L), floating point.
+        kernel_size, stride, padding, ceil_mode, count_include_pad: as in ``avg_pool2d``, one int each.
+
+    Shape:
+        output: (N, C, L_out) with L_out = floor_or_ceil((L + 2 p - k) / s) + 1.
+
+    Returns:
+        Tensor of the input's dtype.
+    """
+    op = "avg_pool1d"
+    _check_input(op, input, 1)
+    kernel = _single(op, kernel_size, "kernel_size", 1)
+    stride = kernel if stride is None else _single(op, stride, "stride", 1)
+    return _avg_pool_call(op, input.unsqueeze(-2), (1, kernel), (1, stride), (0, _single(op, padding, "padding", 0)),
+                          ceil_mode, count_include_pad, None, 2).squeeze(-2)
+
+
+def _adaptive_length(op: str, input: Tensor, output_size: int | Sequence[int]) -> int:
+    _check_input(op, input, 1)
+    return _single(op, output_size, "output_size", 1)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int]) -> Tensor:
+    """1-d average pooling to a fixed output length, with the bins of ``adaptive_avg_pool2d``.
+
+    Args:
+        input: (N, C, L) or (C, L), floating point.
+        output_size: L_out, an int (or a 1-tuple).
+
+    Returns:
+        Tensor of shape (..., L_out).
+    """
+    length = _adaptive_length("adaptive_avg_pool1d", input, output_size)
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, length)).squeeze(-2)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """1-d max pooling to a fixed output length, with the bins of ``adaptive_avg_pool2d``.
+
+    Args:
+        input: (N, C, L) or (C, L).
+        output_size: L_out, an int (or a 1-tuple).
+        return_indices: also return the index into L of each maximum.
+
+    Returns:
+        the pooled tensor, or (pooled, indices) with int64 indices.
+    """
+    length = _adaptive_length("adaptive_max_pool1d", input, output_size)
+    result = adaptive_max_pool2d(input.unsqueeze(-2), (1, length), return_indices)
+    return tuple(part.squeeze(-2) for part in result) if return_indices else result.squeeze(-2)
+
+
+def _lp_pool(op: str, input: Tensor, norm_type: float, kernel: tuple[int, ...], stride: tuple[int, ...],
+             ceil_mode: bool) -> Tensor:
+    """(sum over each window of x^p)^(1/p), as PyTorch computes it: the window mean of x^p times the window
+    size (so an odd p with negative sums gives NaN, as there)."""
+    if norm_type <= 0:
+        raise OpError(f"{op}: norm_type must be positive, got {norm_type}")
+    pooled = avg_pool2d(input ** norm_type, kernel, stride, 0, ceil_mode)
+    return (pooled * math.prod(kernel)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],
+              stride: int | Sequence[int] | None = None, ceil_mode: bool = False) -> Tensor:
+    """1-d power-average pooling: (sum of x^p over each window)^(1/p); p = 1 is sum pooling, large p nears max.
+
+    Args:
+        input: (N, C, L) or (C, L), floating point.
+        norm_type: p, positive.
+        kernel_size: window length.
+        stride: step between windows; defaults to ``kernel_size``.
+        ceil_mode: round the output length up instead of down.
+
+    Shape:
+        output: (N, C, L_out) with L_out = floor_or_ceil((L - k) / s) + 1.
+
+    Returns:
+        Tensor of the input's dtype.
+    """
+    op = "lp_pool1d"
+    _check_input(op, input, 1)
+    kernel = _single(op, kernel_size, "kernel_size", 1)
+    stride = kernel if stride is None else _single(op, stride, "stride", 1)
+    return _lp_pool(op, input.unsqueeze(-2), norm_type, (1, kernel), (1, stride), ceil_mode).squeeze(-2)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],
+              stride: int | Sequence[int] | None = None, ceil_mode: bool = False) -> Tensor:
+    """2-d power-average pooling: (sum of x^p over each window)^(1/p).
+
+    Args:
+        input: (N, C, H, W) or (C, H, W), floating point.
+        norm_type: p, positive.
+        kernel_size: window size, an int or (kH, kW).
+        stride: step between windows; defaults to ``kernel_size``.
+        ceil_mode: round the output size up instead of down.
+
+    Shape:
+        output: (N, C, H_out, W_out) with H_out = floor_or_ceil((H - kH) / sH) + 1.
+
+    Returns:
+        Tensor of the input's dtype.
+    """
+    op = "lp_pool2d"
+    _check_input(op, input, 2)
+    kernel = int_tuple(kernel_size, 2, "kernel_size", op, 1)
+    stride = kernel if stride is None else int_tuple(stride, 2, "stride", op, 1)
+    return _lp_pool(op, input, norm_type, kernel, stride, ceil_mode)

@@ -18,10 +18,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import DimensionError, OpError
 from ..function import Function
 from ..tensor import Tensor, wrap
-from .indexing import Gather
+from .indexing import Gather, Where
 from .shape import expand, reshape
 
 Dim = int | Sequence[int] | None
@@ -134,22 +135,38 @@ class Sum(Function):
         ctx.axes = reduced_axes(dim, x.data.ndim, "sum")
         ctx.input_shape = x.data.shape
         ctx.keepdim = keepdim
-        return np.asarray(_sum_array(x.data, ctx.axes, keepdim))
+        return get_array_module(x.data).asarray(_sum_array(x.data, ctx.axes, keepdim))  # a 0-d array, not a scalar
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         return _broadcast_back(grad, ctx.input_shape, ctx.axes, ctx.keepdim), None, None
 
 
-def sum(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None, axis: Dim = None) -> Tensor:
     """Sum over ``dim`` (all dimensions when None).
 
     Args:
         input: tensor.
         dim: dimension or dimensions to reduce.
         keepdim: keep the reduced dimensions with size 1.
+        dtype: cast the input to it first; by default bool and integer inputs sum in int64, as in PyTorch.
+        axis: numpy's name for ``dim``, accepted as PyTorch does.
     """
+    dim = dim_or_axis("sum", dim, axis)
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.dtype.kind in "biu" and input.dtype != np.int64:
+        input = input.to(np.int64)
     return Sum.apply(input, dim, keepdim)
+
+
+def dim_or_axis(op: str, dim: Dim, axis: Dim) -> Dim:
+    """``dim``, or numpy's alias ``axis`` for it (PyTorch accepts both names); not both."""
+    if axis is None:
+        return dim
+    if dim is not None:
+        raise OpError(f"{op}: got both dim={dim!r} and its alias axis={axis!r}")
+    return axis
 
 
 def _count(shape: tuple, axes: tuple) -> int:
@@ -161,17 +178,19 @@ def _inverse(count: int) -> float:
     return 1.0 / count if count else math.nan
 
 
-def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, *, axis: Dim = None) -> Tensor:
     """Mean over ``dim`` (all dimensions when None).
 
     Args:
         input: float tensor (float16 is summed and divided in float32, then rounded back).
         dim: dimension or dimensions to reduce.
         keepdim: keep the reduced dimensions with size 1.
+        axis: numpy's name for ``dim``.
 
     Returns:
         Tensor of the input's dtype; nan where the reduced dimensions are empty.
     """
+    dim = dim_or_axis("mean", dim, axis)
     check_floating("mean", input)
     if input.dtype == HALF:
         # Divided before rounding: a float16 sum of 100000 ones is inf, their mean is 1.
@@ -303,11 +322,12 @@ def _arg_reduce(op: str, find, input: Tensor, dim: int | None, keepdim: bool) ->
     if dim is None:
         if data.size == 0:
             raise OpError(f"{op}: cannot reduce an empty tensor of shape {data.shape}; give the dim to reduce")
-        return wrap(np.asarray(find(data), dtype=np.int64))
+        return wrap(get_array_module(data).asarray(find(data), dtype=np.int64))
     axes = reduced_axes(dim, data.ndim, op)  # () for a 0-d tensor
     if axes and data.shape[axes[0]] == 0:
         raise DimensionError(f"{op}: cannot reduce dimension {axes[0]} of size 0 (shape {data.shape})")
-    return wrap(np.asarray(find(data, axis=axes[0] if axes else None, keepdims=keepdim), dtype=np.int64))
+    return wrap(get_array_module(data).asarray(find(data, axis=axes[0] if axes else None, keepdims=keepdim),
+                                               dtype=np.int64))
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -359,3 +379,129 @@ class LogSumExp(Function):
 def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(input))) over ``dim``, shifted by the max so it never overflows."""
     return LogSumExp.apply(input, dim, keepdim)
+
+
+# ----------------------------------------------------------------------------- statistics pairs, norms, tests
+def var_mean(input: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: int | None = None) -> tuple[Tensor, Tensor]:
+    """``(var, mean)`` over ``dim`` in one call, with ``var``'s arguments."""
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(input: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: int | None = None) -> tuple[Tensor, Tensor]:
+    """``(std, mean)`` over ``dim`` in one call, with ``std``'s arguments."""
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+class PNorm(Function):
+    """y = (sum |x|^p)^(1/p) over ``dim``;  dx = grad * sign(x) |x|^(p-1) / y^(p-1), and 0 where y = 0 (PyTorch's
+    subgradient: the 2-norm of a zero vector has gradient 0, not nan)."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"ord": self.ord, **_reduction_attributes(self)}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, ord: float, dim: Dim, keepdim: bool) -> np.ndarray:
+        ctx.axes = reduced_axes(dim, x.data.ndim, "vector_norm")
+        ctx.input_shape, ctx.keepdim, ctx.ord = x.data.shape, keepdim, ord
+        ctx.save_for_backward(x)
+        data = np.abs(x.data)
+        if ord == 2:
+            total = np.sqrt(_sum_array(data * data, ctx.axes, keepdim))
+        else:
+            total = _sum_array(data ** ord, ctx.axes, keepdim) ** (1.0 / ord)
+        return get_array_module(x.data).asarray(total, dtype=x.data.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (x,) = ctx.saved_tensors
+        norm = PNorm.apply(x, ctx.ord, ctx.axes, True)
+        zero = norm.data == 0
+        safe = Where.apply(zero, 1.0, norm)
+        if ctx.ord == 2:
+            direction = x / safe
+        else:
+            direction = wrap(np.sign(x.data)) * (x.abs() / safe) ** (ctx.ord - 1)
+        grad = Where.apply(zero, 0.0, reshape(grad, _kept_shape(ctx.input_shape, ctx.axes)))
+        return expand(grad, ctx.input_shape) * direction, None, None, None
+
+
+def vector_norm(x: Tensor, ord: float = 2, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """The vector norm of ``x`` over ``dim`` (all elements when None), as ``torch.linalg.vector_norm``.
+
+    Args:
+        x: float tensor.
+        ord: ``p`` of ``(sum |x|^p)^(1/p)``; ``inf`` is max |x|, ``-inf`` min |x|, ``0`` the count of non-zeros.
+        dim: dimension or dimensions to reduce.
+        keepdim: keep the reduced dimensions with size 1.
+        dtype: compute (and return) in this dtype.
+
+    Returns:
+        Tensor. At a zero vector the gradient is 0 (for ``ord > 0``), as in PyTorch.
+    """
+    if dtype is not None:
+        x = x.to(dtype)
+    check_floating("vector_norm", x)
+    if x.dtype == HALF:
+        return vector_norm(x.float(), ord, dim, keepdim).to(HALF)
+    if ord == math.inf:
+        return Amax.apply(x.abs(), dim, keepdim)
+    if ord == -math.inf:
+        return Amin.apply(x.abs(), dim, keepdim)
+    if ord == 0:
+        return wrap(get_array_module(x.data).asarray(
+            (x.data != 0).sum(axis=reduced_axes(dim, x.ndim, "vector_norm"), keepdims=keepdim), dtype=x.dtype))
+    if ord == 1:
+        return Sum.apply(x.abs(), dim, keepdim)
+    return PNorm.apply(x, float(ord), dim, keepdim)
+
+
+def norm(input: Tensor, p: float | str = "fro", dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """``torch.norm``: the vector p-norm of ``input`` over ``dim`` (all elements when None).
+
+    Args:
+        input: float tensor.
+        p: a number (see ``vector_norm``'s ``ord``) or ``'fro'`` (the 2-norm of the elements, also over two dims).
+            The nuclear norm (``'nuc'``) and matrix norms are not implemented.
+        dim: dimension or dimensions to reduce.
+        keepdim: keep the reduced dimensions with size 1.
+        dtype: compute (and return) in this dtype.
+    """
+    if p == "fro":
+        p = 2
+    if isinstance(p, str):
+        raise OpError(f"norm: p={p!r} is not supported (only 'fro' and numbers)")
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def _test_reduction(op: str, test, input: Tensor, dim: Dim, keepdim: bool) -> Tensor:
+    return wrap(get_array_module(input.data).asarray(test(input.data, axis=reduced_axes(dim, input.ndim, op),
+                                                          keepdims=keepdim)))
+
+
+def all(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Whether every element over ``dim`` (all dimensions when None) is non-zero, as a bool tensor."""
+    return _test_reduction("all", np.all, input, dim, keepdim)
+
+
+def any(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Whether some element over ``dim`` (all dimensions when None) is non-zero, as a bool tensor."""
+    return _test_reduction("any", np.any, input, dim, keepdim)
+
+
+def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
+    """How many elements over ``dim`` (all dimensions when None) are non-zero, as int64."""
+    axes = reduced_axes(dim, input.ndim, "count_nonzero")
+    return wrap(get_array_module(input.data).asarray(np.count_nonzero(input.data, axis=axes) if axes else input.data != 0,
+                                                     dtype=np.int64))
+
+
+MinMax = namedtuple("MinMax", ["min", "max"])
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> MinMax:
+    """``(min, max)`` over ``dim`` (all elements when None), each with ``amin``'s and ``amax``'s gradient."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise OpError(f"aminmax: dim must be an int or None, got {dim!r}")
+    return MinMax(Amin.apply(input, dim, keepdim), Amax.apply(input, dim, keepdim))

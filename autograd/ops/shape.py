@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import DimensionError, OpError
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import ScalarTensor, Tensor
 
 
 def _normalize_dim(dim: int, ndim: int, op: str) -> int:
@@ -24,7 +24,10 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 def sum_to(tensor: Tensor, shape: tuple) -> Tensor:
     """Sum ``tensor`` down to ``shape`` (the adjoint of broadcasting ``shape`` to ``tensor.shape``)."""
-    if tensor.data.shape == shape:
+    if type(tensor) is ScalarTensor or isinstance(tensor, np.generic):  # 0-d (a backward on numbers passes numbers)
+        if shape == ():
+            return tensor
+    elif tensor.data.shape == shape:
         return tensor
     return SumToShape.apply(tensor, shape)
 
@@ -117,14 +120,19 @@ def unflatten(tensor: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     return reshape(tensor, tensor.shape[:dim] + tuple(sizes) + tensor.shape[dim + 1:])
 
 
-def squeeze(tensor: Tensor, dim: int | None = None) -> Tensor:
-    """Remove size-1 dimensions (only ``dim`` when given, and only if it has size 1)."""
+def squeeze(tensor: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """Remove size-1 dimensions (only those in ``dim``, an int or a tuple, when given; others stay).
+
+    A 0-d tensor is returned as it is for ``dim`` 0 or -1, as in PyTorch.
+    """
     if dim is None:
         return reshape(tensor, tuple(size for size in tensor.shape if size != 1))
-    dim = _normalize_dim(dim, tensor.ndim, "squeeze")
-    if tensor.shape[dim] != 1:
+    dims = {_normalize_dim(d, max(tensor.ndim, 1), "squeeze")
+            for d in ((dim,) if isinstance(dim, (int, np.integer)) else dim)}
+    if tensor.ndim == 0:
         return tensor
-    return reshape(tensor, tensor.shape[:dim] + tensor.shape[dim + 1:])
+    shape = tuple(size for d, size in enumerate(tensor.shape) if d not in dims or size != 1)
+    return tensor if shape == tensor.shape else reshape(tensor, shape)
 
 
 def unsqueeze(tensor: Tensor, dim: int) -> Tensor:
@@ -302,3 +310,290 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         return grad
+
+
+# ----------------------------------------------------------------------------- triangles, diagonals, windows
+class Triangle(Function):
+    """y = the lower (tril) or upper (triu) triangle of the last two dimensions of x, zeros elsewhere; a mask,
+    so its own adjoint: dx = the same triangle of grad."""
+
+    def attributes(self) -> dict[str, Any]:
+        shown = {"upper": self.upper}
+        if self.diagonal:
+            shown["diagonal"] = self.diagonal
+        return shown
+
+    @staticmethod
+    def forward(ctx, x: Tensor, upper: bool, diagonal: int) -> np.ndarray:
+        if x.data.ndim < 2:
+            raise OpError(f"{'triu' if upper else 'tril'}: input must have at least 2 dimensions, got shape "
+                          f"{x.data.shape}")
+        ctx.upper, ctx.diagonal = upper, diagonal
+        return (np.triu if upper else np.tril)(x.data, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return Triangle.apply(grad, ctx.upper, ctx.diagonal), None, None
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dimensions: elements on and below ``diagonal`` (0 the main one, > 0
+    above it, < 0 below), zeros elsewhere."""
+    return Triangle.apply(input, False, diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dimensions: elements on and above ``diagonal``, zeros elsewhere."""
+    return Triangle.apply(input, True, diagonal)
+
+
+def _diagonal_key(shape: tuple, offset: int, dim1: int, dim2: int) -> tuple:
+    """The index of the diagonal ``offset`` of dims (dim1, dim2) moved last: (..., rows, cols)."""
+    rows, cols = shape[dim1], shape[dim2]
+    length = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
+    start = np.arange(length)
+    return (Ellipsis, start - min(offset, 0), start + max(offset, 0))
+
+
+class Diagonal(Function):
+    """y = the diagonal ``offset`` of dims (dim1, dim2) of x, as its last dimension;  dx = grad written onto that
+    diagonal of zeros (``DiagonalScatter``)."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"offset": self.offset, "dim1": self.dim1, "dim2": self.dim2}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, offset: int, dim1: int, dim2: int) -> np.ndarray:
+        ctx.offset, ctx.dim1, ctx.dim2, ctx.input_shape = offset, dim1, dim2, x.data.shape
+        return np.diagonal(x.data, offset, dim1, dim2).copy()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return DiagonalScatter.apply(grad, ctx.input_shape, ctx.offset, ctx.dim1, ctx.dim2), None, None, None
+
+
+class DiagonalScatter(Function):
+    """y = zeros(shape) with the diagonal ``offset`` of dims (dim1, dim2) set to x (its last dimension);
+    dx = that diagonal of grad (``Diagonal``)."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"offset": self.offset, "dim1": self.dim1, "dim2": self.dim2}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, shape: tuple, offset: int, dim1: int, dim2: int) -> np.ndarray:
+        ctx.offset, ctx.dim1, ctx.dim2 = offset, dim1, dim2
+        result = np.zeros(shape, x.data.dtype)
+        np.moveaxis(result, (dim1, dim2), (-2, -1))[_diagonal_key(shape, offset, dim1, dim2)] = x.data
+        return result
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return Diagonal.apply(grad, ctx.offset, ctx.dim1, ctx.dim2), None, None, None, None
+
+
+def _two_dims(op: str, ndim: int, dim1: int, dim2: int) -> tuple[int, int]:
+    dim1, dim2 = _normalize_dim(dim1, ndim, op), _normalize_dim(dim2, ndim, op)
+    if dim1 == dim2:
+        raise OpError(f"{op}: dim1 and dim2 are the same dimension ({dim1})")
+    return dim1, dim2
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal ``offset`` (> 0 above the main one) of the matrices in dims ``dim1`` and ``dim2``.
+
+    Returns:
+        Tensor with dims ``dim1`` and ``dim2`` removed and the diagonal appended as the last dimension.
+    """
+    dim1, dim2 = _two_dims("diagonal", input.ndim, dim1, dim2)
+    return Diagonal.apply(input, offset, dim1, dim2)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Square matrices in dims ``dim1`` and ``dim2`` (of the result) whose diagonal ``offset`` is the last
+    dimension of ``input``, zeros elsewhere.
+
+    Returns:
+        Tensor with one more dimension than ``input``; the matrices are ``n + |offset|`` square.
+    """
+    ndim = input.ndim + 1
+    dim1, dim2 = _two_dims("diag_embed", ndim, dim1, dim2)
+    n = (input.shape[-1] if input.ndim else 1) + abs(offset)
+    rest = iter(input.shape[:-1])
+    shape = tuple(n if d in (dim1, dim2) else next(rest) for d in range(ndim))
+    return DiagonalScatter.apply(input if input.ndim else input.reshape(1), shape, offset, dim1, dim2)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-d input becomes the diagonal ``diagonal`` of a square matrix; a 2-d input gives its diagonal (1-d)."""
+    if input.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return Diagonal.apply(input, diagonal, 0, 1)
+    raise OpError(f"diag: input must be 1-d or 2-d, got shape {input.shape}")
+
+
+class Roll(Function):
+    """y = x shifted cyclically by ``shifts`` along ``dims``;  dx = grad shifted back."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"shifts": self.shifts, "dims": self.dims}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, shifts: tuple, dims: tuple) -> np.ndarray:
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(x.data, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return Roll.apply(grad, tuple(-shift for shift in ctx.shifts), ctx.dims), None, None
+
+
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+    """Shift elements cyclically: ``out[(i + shift) % n] = input[i]`` along each of ``dims``.
+
+    Args:
+        input: tensor.
+        shifts: one shift per dim (an int for one dim).
+        dims: the dimensions to roll; None rolls the flattened tensor and restores the shape.
+    """
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise OpError(f"roll: {len(shifts)} shifts need as many dims, got dims=None")
+        return reshape(Roll.apply(reshape(input, (-1,)), shifts, (0,)), input.shape)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise OpError(f"roll: got {len(shifts)} shifts for {len(dims)} dims")
+    return Roll.apply(input, shifts, tuple(_normalize_dim(d, input.ndim, "roll") for d in dims))
+
+
+class Windows(Function):
+    """y = the windows of ``size`` elements every ``step`` along ``dim``, as a new last dimension (a view);
+    dx = each window's gradient added back onto its elements (``WindowsAdd``)."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"dimension": self.dim, "size": self.size, "step": self.step}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, dim: int, size: int, step: int) -> np.ndarray:
+        ctx.dim, ctx.size, ctx.step, ctx.length = dim, size, step, x.data.shape[dim]
+        windows = np.lib.stride_tricks.sliding_window_view(x.data, size, axis=dim)
+        return windows[(slice(None),) * dim + (slice(None, None, step),)]
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return WindowsAdd.apply(grad, ctx.dim, ctx.size, ctx.step, ctx.length), None, None, None
+
+
+class WindowsAdd(Function):
+    """y (``length`` along ``dim``) = the sum of the windows in x, each added onto the elements it covers (the
+    adjoint of ``Windows``; a loop over the ``size`` offsets within a window, each a strided slice)."""
+
+    def attributes(self) -> dict[str, Any]:
+        return {"dimension": self.dim, "size": self.size, "step": self.step}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, dim: int, size: int, step: int, length: int) -> np.ndarray:
+        ctx.dim, ctx.size, ctx.step = dim, size, step
+        count = x.data.shape[dim]
+        shape = list(x.data.shape[:-1])
+        shape[dim] = length
+        result = np.zeros(shape, x.data.dtype)
+        prefix = (slice(None),) * dim
+        for offset in range(size):
+            result[prefix + (slice(offset, offset + (count - 1) * step + 1, step),)] += x.data[..., offset]
+        return result
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return Windows.apply(grad, ctx.dim, ctx.size, ctx.step), None, None, None, None
+
+
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """``Tensor.unfold``: the windows of ``size`` elements every ``step`` along ``dimension``.
+
+    Returns:
+        Tensor with ``dimension`` of size ``(n - size) // step + 1`` and a new last dimension of ``size``.
+    """
+    if input.ndim == 0:
+        return reshape(unfold(reshape(input, (1,)), 0, size, step), (size,))
+    dim = _normalize_dim(dimension, input.ndim, "unfold")
+    if not 0 < size <= input.shape[dim] or step < 1:
+        raise OpError(f"unfold: size {size} must be in [1, {input.shape[dim]}] (dimension {dim} of shape "
+                      f"{input.shape}) and step {step} positive")
+    return Windows.apply(input, dim, size, step)
+
+
+def meshgrid(*tensors: Tensor, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-d tensors: result i varies along dimension i (``'ij'``, PyTorch's default) or,
+    with ``'xy'``, the first two are swapped (Cartesian indexing, as numpy's default)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise OpError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if any(t.ndim > 1 for t in tensors):
+        raise OpError(f"meshgrid: expected 0-d or 1-d tensors, got shapes {[t.shape for t in tensors]}")
+    tensors = [reshape(t, (-1,)) for t in tensors]
+    swap = indexing == "xy" and len(tensors) > 1
+    if swap:
+        tensors[0], tensors[1] = tensors[1], tensors[0]
+    shape = tuple(t.shape[0] for t in tensors)
+    grids = [expand(reshape(t, (1,) * i + (-1,) + (1,) * (len(tensors) - i - 1)), shape) for i, t in enumerate(tensors)]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """Elements ``start`` to ``start + length`` (exclusive) along ``dim`` (a negative ``start`` counts from the end)."""
+    dim = _normalize_dim(dim, input.ndim, "narrow")
+    size = input.shape[dim]
+    if start < 0:
+        start += size
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise OpError(f"narrow: start {start} and length {length} are out of range for dimension {dim} of size "
+                      f"{size} (shape {input.shape})")
+    return input[(slice(None),) * dim + (slice(start, start + length),)]
+
+
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """Move dimension(s) ``source`` to position(s) ``destination``; the others keep their order."""
+    source = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    destination = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(source) != len(destination):
+        raise OpError(f"movedim: source {source} and destination {destination} differ in length")
+    source = [_normalize_dim(d, input.ndim, "movedim") for d in source]
+    destination = [_normalize_dim(d, input.ndim, "movedim") for d in destination]
+    if len(set(source)) != len(source) or len(set(destination)) != len(destination):
+        raise OpError(f"movedim: repeated dimension in source {source} or destination {destination}")
+    order = [d for d in range(input.ndim) if d not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return permute(input, order)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices along ``dim``, each without that dimension."""
+    dim = _normalize_dim(dim, input.ndim, "unbind")
+    return tuple(input[(slice(None),) * dim + (i,)] for i in range(input.shape[dim]))
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first towards the second."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise OpError(f"rot90: dims must name two dimensions, got {dims}")
+    dim0, dim1 = _two_dims("rot90", input.ndim, *dims)
+    k %= 4
+    if k == 0:
+        return input
+    if k == 2:
+        return flip(input, (dim0, dim1))
+    if k == 1:
+        return transpose(flip(input, dim1), dim0, dim1)
+    return flip(transpose(input, dim0, dim1), dim1)
+
+
+def clone(input: Tensor) -> Tensor:
+    """A copy of ``input`` with its own data; the gradient passes through unchanged."""
+    return Clone.apply(input)

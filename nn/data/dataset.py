@@ -117,6 +117,70 @@ class Subset(Dataset):
         return self.dataset.get_batch(self.indices[indices])
 
 
+class ConcatDataset(Dataset):
+    """Datasets one after another: index ``i`` of the concatenation is in the first dataset whose cumulative
+    size exceeds ``i``.
+
+    A batch is fetched with one ``get_batch`` call per dataset it touches; the parts are concatenated and put
+    back in the order of the indices.
+
+    Args:
+        datasets: the datasets to concatenate (at least one).
+
+    Attributes:
+        cumulative_sizes: the running totals of the datasets' lengths.
+    """
+
+    def __init__(self, datasets: Sequence[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("datasets should not be an empty iterable")
+        self.cumulative_sizes = np.cumsum([len(dataset) for dataset in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def _locate(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each index (negative ones count from the end), its dataset and its position in that dataset."""
+        if np.any(indices < -len(self)) or np.any(indices >= len(self)):
+            raise IndexError(f"ConcatDataset: index out of range for a dataset of length {len(self)}")
+        indices = np.where(indices < 0, indices + len(self), indices)
+        which = np.searchsorted(self.cumulative_sizes, indices, side="right")
+        starts = np.concatenate([[0], self.cumulative_sizes])[which]
+        return which, indices - starts
+
+    def __getitem__(self, index: int) -> Any:
+        (which,), (local,) = self._locate(np.array([index]))
+        return self.datasets[which][int(local)]
+
+    def get_batch(self, indices: np.ndarray) -> Any:
+        which, local = self._locate(np.asarray(indices, dtype=np.int64))
+        parts = np.unique(which)
+        if len(parts) == 1:
+            return _batch_of(self.datasets[parts[0]], local)
+        batches = [_batch_of(self.datasets[part], local[which == part]) for part in parts]
+        # Positions of the samples in the concatenated parts, in the order they were asked for.
+        order = np.argsort(np.argsort(which, kind="stable"), kind="stable")
+        return _merge(batches, order)
+
+
+def _batch_of(dataset: Any, indices: np.ndarray) -> Any:
+    """``dataset.get_batch(indices)``, or the samples collated one by one for a dataset without it."""
+    if isinstance(dataset, Dataset):
+        return dataset.get_batch(indices)
+    return default_collate([dataset[int(index)] for index in indices])
+
+
+def _merge(batches: list[Any], order: np.ndarray) -> Any:
+    """Concatenate collated batches of the same structure, then take their samples in ``order``."""
+    first = batches[0]
+    if isinstance(first, tuple):
+        return tuple(_merge(list(fields), order) for fields in zip(*batches))
+    if isinstance(first, dict):
+        return {key: _merge([batch[key] for batch in batches], order) for key in first}
+    return np.concatenate([batch.data if isinstance(batch, Tensor) else np.asarray(batch) for batch in batches])[order]
+
+
 def random_split(dataset: Dataset, lengths: Sequence[int | float],
                  generator: np.random.Generator | int | None = None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets.

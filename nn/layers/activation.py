@@ -1,5 +1,6 @@
 """Activation layers: ``ReLU``, ``LeakyReLU``, ``ELU``, ``GELU``, ``SiLU``, ``Sigmoid``, ``Tanh``, ``Softmax``,
-``LogSoftmax``.
+``LogSoftmax``, and ``ReLU6``, ``Hardtanh``, ``Hardswish``, ``Hardsigmoid``, ``Mish``, ``CELU``, ``SELU``, ``Softsign``,
+``LogSigmoid``, ``Softplus``, ``Softmin``, ``PReLU``, ``GLU``, ``Threshold``.
 
 The ``inplace`` arguments are accepted for PyTorch compatibility (``nn.ReLU(inplace=True)`` appears
 in most model code) and shown in the repr, but gradlab always computes out of place: the results and
@@ -8,12 +9,14 @@ gradients are the same, only the memory use differs.
 
 from __future__ import annotations
 
-import warnings
+import numpy as np
 
 from autograd.tensor import Tensor
 
 from .. import functional as F
+from .. import init as init_module  # PReLU's ``init`` argument takes the name
 from ..module import Module
+from ..parameter import Parameter
 
 
 def _inplace_repr(inplace: bool) -> str:
@@ -151,13 +154,6 @@ class Tanh(Module):
         return F.tanh(input)
 
 
-def _softmax_dim(module: Module, ndim: int) -> int:
-    """PyTorch's legacy choice when no dim was given: 0 for 0-, 1- and 3-d inputs, else 1."""
-    warnings.warn(f"Implicit dimension choice for {type(module).__name__} has been deprecated. "
-                  f"Change the call to include dim=X as an argument.", stacklevel=3)
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 class Softmax(Module):
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``: the outputs along it are positive and sum to 1.
 
@@ -173,7 +169,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.softmax(input, self.dim if self.dim is not None else _softmax_dim(self, input.ndim))
+        return F.softmax(input, self.dim, _stacklevel=5)  # dim None: F.softmax's implicit choice and warning
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -194,7 +190,306 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.log_softmax(input, self.dim if self.dim is not None else _softmax_dim(self, input.ndim))
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+# ----------------------------------------------------------------------------- the rest of PyTorch's activations
+class ReLU6(Module):
+    """``min(max(0, x), 6)`` elementwise.
+
+    Args:
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu6(input)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Hardtanh(Module):
+    """``clamp(x, min_val, max_val)``: linear between the two values, constant outside.
+
+    Args:
+        min_val: lower end of the linear region (default -1).
+        max_val: upper end of the linear region (default 1).
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardswish(Module):
+    """``x * relu6(x + 3) / 6`` (MobileNetV3).
+
+    Args:
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Hardsigmoid(Module):
+    """``relu6(x + 3) / 6``: a piecewise-linear sigmoid.
+
+    Args:
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardsigmoid(input)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Mish(Module):
+    """``x * tanh(softplus(x))``.
+
+    Args:
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.mish(input)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class CELU(Module):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Args:
+        alpha: the saturation value for large negative inputs is ``-alpha`` (default 1; not 0).
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class SELU(Module):
+    """``scale * elu(x, alpha)`` with the self-normalising constants (Klambauer et al. 2017).
+
+    Args:
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.selu(input)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Softsign(Module):
+    """``x / (1 + |x|)`` elementwise.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softsign(input)
+
+
+class LogSigmoid(Module):
+    """``log(sigmoid(x))``, computed as ``-softplus(-x)``.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.logsigmoid(input)
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``.
+
+    Args:
+        beta: sharpness (default 1).
+        threshold: above this value of ``beta * x`` the result is ``x`` (default 20).
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmin(Module):
+    """``softmax(-x)`` along ``dim``.
+
+    Args:
+        dim: the dimension to normalise (give it: without it PyTorch's deprecated implicit choice is used).
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """``x`` for positive x, ``weight * x`` otherwise, with learned slopes.
+
+    Args:
+        num_parameters: 1 (one slope for every channel) or the number of channels (dimension 1 of the input).
+        init: the initial slope (default 0.25).
+
+    Attributes:
+        weight: the slopes, of shape (num_parameters,).
+
+    Shape:
+        - Input: (N, C, *) or any shape with one parameter. Output: same shape.
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(np.empty(num_parameters, np.float32))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init_module.constant_(self.weight, self.init)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class GLU(Module):
+    """Gated linear unit ``a * sigmoid(b)``, with ``a`` and ``b`` the halves of the input along ``dim``.
+
+    Args:
+        dim: the dimension to halve (default -1).
+
+    Shape:
+        - Input: (*, 2M, *). Output: (*, M, *).
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Threshold(Module):
+    """``x`` where ``x > threshold``, else ``value``.
+
+    Args:
+        threshold: the elements at or below it are replaced.
+        value: their replacement.
+        inplace: accepted for compatibility; the result is always a new tensor.
+
+    Shape:
+        - Input: any. Output: same shape.
+    """
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")

@@ -1,4 +1,5 @@
-"""Normalization layers: ``BatchNorm1d``, ``BatchNorm2d``, ``SyncBatchNorm``, ``LayerNorm``, ``GroupNorm``."""
+"""Normalization layers: ``BatchNorm1d``, ``BatchNorm2d``, ``SyncBatchNorm``, ``LayerNorm``, ``GroupNorm``,
+``InstanceNorm1d``, ``InstanceNorm2d``, ``InstanceNorm3d``, ``LocalResponseNorm``."""
 
 from __future__ import annotations
 
@@ -303,3 +304,97 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(_BatchNorm):
+    """Shared by InstanceNorm1d, 2d and 3d: BatchNorm's parameters and buffers (so state dicts match PyTorch's),
+    with PyTorch's instance-norm defaults ``affine=False, track_running_stats=False``."""
+
+    spatial_dims = 2
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
+                 track_running_stats: bool = False) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+
+    def forward(self, input: Tensor) -> Tensor:
+        name = type(self).__name__
+        if input.ndim not in (self.spatial_dims + 1, self.spatial_dims + 2):
+            raise ValueError(f"{name}: expected {self.spatial_dims + 1}D or {self.spatial_dims + 2}D input "
+                             f"(got {input.ndim}D input)")
+        batched = input.ndim == self.spatial_dims + 2
+        x = input if batched else input.unsqueeze(0)
+        # Without parameters or statistics the channel count is not used, and PyTorch only warns about it.
+        if x.shape[1] != self.num_features and (self.affine or self.track_running_stats):
+            raise OpError(f"{name}: expected {self.num_features} channels, got input of shape {input.shape}")
+        use_input_stats = self.training or not self.track_running_stats
+        momentum = 0.0 if self.momentum is None else self.momentum
+        result = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
+                                 momentum, self.eps)
+        return result if batched else result.squeeze(0)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of sequences: each channel of each sample normalised over its L positions.
+
+    Args:
+        num_features: C.
+        eps: added to the variance (positive).
+        momentum: weight of the newest batch in the running estimates (None counts as 0, as in PyTorch).
+        affine: learn a per-channel ``weight`` (ones) and ``bias`` (zeros); default False.
+        track_running_stats: keep running estimates and use them in evaluation; default False.
+
+    Shape:
+        - Input: ``(N, C, L)`` or ``(C, L)``. Output: same shape.
+    """
+
+    spatial_dims = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of images (style transfer's normalization): each channel of each sample
+    normalised over its H * W positions. Arguments as in ``InstanceNorm1d``.
+
+    Shape:
+        - Input: ``(N, C, H, W)`` or ``(C, H, W)``. Output: same shape.
+    """
+
+    spatial_dims = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of volumes: each channel of each sample normalised over its D * H * W positions.
+    Arguments as in ``InstanceNorm1d``.
+
+    Shape:
+        - Input: ``(N, C, D, H, W)`` or ``(C, D, H, W)``. Output: same shape.
+    """
+
+    spatial_dims = 3
+
+
+class LocalResponseNorm(Module):
+    """Local response normalization across channels (AlexNet):
+    ``y_c = x_c / (k + alpha / size * sum of x^2 over the size channels around c) ^ beta``.
+
+    Args:
+        size: number of neighbouring channels in the window.
+        alpha: multiplier (default 1e-4).
+        beta: exponent (default 0.75).
+        k: additive constant (default 1).
+
+    Shape:
+        - Input: ``(N, C, *)``. Output: same shape.
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -1,5 +1,6 @@
 """Pooling layers: ``MaxPool2d``, ``MaxPool3d``, ``AvgPool2d``, ``AvgPool3d``, ``AdaptiveAvgPool2d``,
-``AdaptiveMaxPool2d``, ``MaxUnpool2d``."""
+``AdaptiveMaxPool2d``, ``MaxUnpool2d``, and ``MaxPool1d``, ``AvgPool1d``, ``AdaptiveAvgPool1d``,
+``AdaptiveMaxPool1d``, ``LPPool1d``, ``LPPool2d``."""
 
 from __future__ import annotations
 
@@ -204,3 +205,150 @@ class MaxUnpool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool1d(_MaxPoolNd):
+    """Maximum over each ``kernel_size`` window of a sequence; the gradient flows only to each window's maximum.
+
+    Args:
+        kernel_size: window length.
+        stride: step between windows; defaults to ``kernel_size``.
+        padding: implicit -inf padding on both sides, at most half the kernel size.
+        dilation: spacing between window elements.
+        return_indices: also return the index into L of each maximum.
+        ceil_mode: round the output length up instead of down.
+
+    Shape:
+        - Input: ``(N, C, L)`` or ``(C, L)``.
+        - Output: ``(N, C, L_out)`` with ``L_out = floor((L + 2 p - d (k - 1) - 1) / s + 1)``.
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool1d(Module):
+    """Mean over each ``kernel_size`` window of a sequence; the gradient is spread evenly over the window.
+
+    Args:
+        kernel_size: window length.
+        stride: step between windows; defaults to ``kernel_size``.
+        padding: zero padding on both sides, at most half the kernel size.
+        ceil_mode: round the output length up instead of down.
+        count_include_pad: count the padded zeros in the divisor (default True).
+
+    Shape:
+        - Input: ``(N, C, L)`` or ``(C, L)``.
+        - Output: ``(N, C, L_out)`` with ``L_out = floor((L + 2 p - k) / s + 1)``.
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """Average pooling of a sequence with windows chosen so that the output has length ``output_size``.
+
+    Args:
+        output_size: L_out.
+
+    Shape:
+        - Input: ``(N, C, L)`` or ``(C, L)``. Output: ``(N, C, L_out)``.
+    """
+
+    def __init__(self, output_size: int) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(Module):
+    """Max pooling of a sequence with windows chosen so that the output has length ``output_size``.
+
+    Args:
+        output_size: L_out.
+        return_indices: also return the index into L of each maximum.
+
+    Shape:
+        - Input: ``(N, C, L)`` or ``(C, L)``. Output: ``(N, C, L_out)``.
+    """
+
+    def __init__(self, output_size: int, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class _LPPoolNd(Module):
+    """What LPPool1d and LPPool2d share: their settings and repr."""
+
+    def __init__(self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """Power-average pooling of a sequence: ``(sum of x^p over each window)^(1/p)``.
+
+    Args:
+        norm_type: p (1 is sum pooling; large p approaches max pooling).
+        kernel_size: window length.
+        stride: step between windows; defaults to ``kernel_size``.
+        ceil_mode: round the output length up instead of down.
+
+    Shape:
+        - Input: ``(N, C, L)`` or ``(C, L)``. Output: ``(N, C, L_out)``, ``L_out = floor((L - k) / s + 1)``.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool2d(_LPPoolNd):
+    """Power-average pooling: ``(sum of x^p over each window)^(1/p)``.
+
+    Args:
+        norm_type: p (1 is sum pooling; large p approaches max pooling).
+        kernel_size: int or ``(kH, kW)``.
+        stride: int or pair; defaults to ``kernel_size``.
+        ceil_mode: round the output size up instead of down.
+
+    Shape:
+        - Input: ``(N, C, H, W)`` or ``(C, H, W)``. Output: ``(N, C, H_out, W_out)``,
+          ``H_out = floor((H - kH) / sH + 1)``.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)

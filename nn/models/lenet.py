@@ -13,17 +13,17 @@ from ..module import Module
 class LeNet5(Module):
     """C1-S2-C3-S4-C5-F6-output, with the paper's layer names as attributes.
 
-    ====== ========================== ==============
-    layer  operation                  output (N, ...)
-    ====== ========================== ==============
-    c1     conv 5x5, 6 filters + ReLU 6 x 28 x 28
-    s2     max-pool 2x2, stride 2     6 x 14 x 14
-    c3     conv 5x5, 16 filters + ReLU 16 x 10 x 10
-    s4     max-pool 2x2, stride 2     16 x 5 x 5
+    ====== ============================ ===============
+    layer  operation                    output (N, ...)
+    ====== ============================ ===============
+    c1     conv 5x5, 6 filters + ReLU   6 x 28 x 28
+    s2     max-pool 2x2, stride 2       6 x 14 x 14
+    c3     conv 5x5, 16 filters + ReLU  16 x 10 x 10
+    s4     max-pool 2x2, stride 2       16 x 5 x 5
     c5     conv 5x5, 120 filters + ReLU 120 x 1 x 1
-    f6     linear 120 -> 84 + ReLU     84
-    output linear 84 -> num_classes   num_classes
-    ====== ========================== ==============
+    f6     linear 120 -> 84 + ReLU      84
+    output linear 84 -> num_classes     num_classes
+    ====== ============================ ===============
 
     C3 connects to all six S2 maps (the paper used a hand-chosen sparse table). 61,706 parameters
     with 10 classes.

@@ -1,0 +1,1 @@
+"""Helpers for testing gradlab and code built on it without special hardware (see ``device_array``)."""
