@@ -40,6 +40,8 @@ from .ops.trig import acos, acosh, asin, asinh, atan, atan2, atanh, cosh, sinh, 
 
 
 from . import linalg
+from . import cuda, device
+from .device import Device
 from .ops.conv import fold, unfold
 from .ops.indexing import (
     gather, index_add, index_copy, index_select, masked_fill, masked_scatter, masked_select, repeat_interleave,

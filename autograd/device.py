@@ -95,7 +95,7 @@ class Backend:
     """
 
     type: str
-    array_type: type
+    array_type: Any  # a class (``cupy.ndarray``)
     module: Any
     from_host: Callable[[np.ndarray, int], Any]
     index_of: Callable[[Any], int]
@@ -113,15 +113,19 @@ def register_backend(backend: Backend) -> None:
     _by_array_type[backend.array_type] = backend
 
 
+# Types that are never device arrays: answered first, since type promotion asks about every Python number.
+_HOST_TYPES = frozenset({np.ndarray, int, float, complex, bool, type(None)})
+
+
 def _backend_of(array: Any) -> Backend | None:
     kind = type(array)
-    if kind is np.ndarray:
+    if kind in _HOST_TYPES or isinstance(array, np.generic):
         return None
     backend = _by_array_type.get(kind)
-    if backend is None and "cupy" in sys.modules and "cuda" not in _backends:
+    if backend is None and "cuda" not in _backends:
         # A CuPy array made before gradlab was asked for "cuda": nothing can be a CuPy array before cupy is imported.
-        cupy = sys.modules["cupy"]
-        if isinstance(array, cupy.ndarray):
+        cupy = sys.modules.get("cupy")
+        if cupy is not None and isinstance(array, cupy.ndarray):
             backend = _load_cupy()
     if backend is None and not isinstance(array, np.ndarray):
         backend = next((b for b in _backends.values() if isinstance(array, b.array_type)), None)

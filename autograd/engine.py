@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .anomaly import AnomalyMode
+from .device import get_array_module
 from .function import AccumulateGrad, Function, freed_graph_error, get_gradient_edge
 from .grad_mode import grad_mode
 from .tensor import SCALAR_TYPES, ScalarTensor, Tensor, scalar_tensor, wrap
@@ -343,11 +344,16 @@ def _run_backward_on_numbers(node: Function, gradients: list, retain_graph: bool
                 numbers.append(value.data[()])
             else:
                 numbers.append(value)
-        node._saved, node._saved_versions = tuple(numbers), ()
-        try:
-            result = type(node).backward(node, gradient)
-        finally:
-            node._saved, node._saved_versions = saved, versions
+        # Backward reads them from a stand-in for the node (what ``scalar_backward`` lets it read: saved_tensors,
+        # next_edges, needs_input_grad), not from the node: another thread may be differentiating through this
+        # retained graph meanwhile and must see the saved tensors (swapping numbers into the node gave it a second
+        # derivative without its graph, silently wrong).
+        node_type = type(node)
+        on_numbers = node_type.__new__(node_type)
+        on_numbers._edges = node._edges
+        on_numbers.needs_input_grad = node.needs_input_grad
+        on_numbers._saved, on_numbers._saved_versions = tuple(numbers), ()
+        result = node_type.backward(on_numbers, gradient)
     if type(result) is not tuple:
         result = (result,)
     if len(result) < len(node._edges):
@@ -385,7 +391,10 @@ def _deliver(buffers: dict, owned: dict, node, output_nr: int, gradient: Tensor 
         buffer[output_nr] = scalar_tensor(current._value + gradient._value)  # owned: goes to .grad as a new array
     else:
         current, gradient = _as_tensor(current), _as_tensor(gradient)
-        total = buffer[output_nr] = wrap(current.data + gradient.data)
+        total = current.data + gradient.data
+        if isinstance(total, np.generic):
+            total = np.asarray(total)  # two 0-d arrays sum to a numpy scalar: .data is always an array
+        total = buffer[output_nr] = wrap(total)
         if type(node) is AccumulateGrad:
             owned[node] = total
 
@@ -468,7 +477,8 @@ def _run_backward(node: Function, gradients: list, retain_graph: bool) -> tuple:
         if output_meta is not None:
             # Like PyTorch, outputs that received no gradient get zeros, so backward sees every output.
             gradients = gradients + [None] * (len(output_meta) - len(gradients))
-            gradients = [wrap(np.zeros(shape, dtype)) if gradient is None else gradient
+            xp = get_array_module(*(gradient.data for gradient in gradients if gradient is not None))
+            gradients = [wrap(xp.zeros(shape, dtype)) if gradient is None else gradient
                          for gradient, (shape, dtype) in zip(gradients, output_meta)]
         result = type(node).backward(node, *gradients)
         if type(result) is not tuple:
@@ -529,7 +539,7 @@ def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_owned
             elif engine_owned and type(gradient.data) is np.ndarray and gradient.data.dtype == leaf.data.dtype:
                 leaf.grad = gradient
             else:
-                leaf.grad = wrap(np.array(gradient.data, dtype=leaf.data.dtype, order="C"))
+                leaf.grad = wrap(get_array_module(gradient.data).array(gradient.data, dtype=leaf.data.dtype, order="C"))
         else:
             leaf.grad.data += gradient.data
             leaf.grad._version[0] += 1

@@ -320,7 +320,9 @@ class Function(Node):
     """Whether ``backward`` also runs on numbers: written with operators and ``SomeFunction.apply`` calls only (no
     Tensor methods, no ``.data``), so that given a numpy scalar gradient and numpy scalars from ``saved_tensors`` it
     computes numpy scalars (``apply`` on numbers runs ``scalar_forward``). A backward pass without ``create_graph``
-    then runs it that way for the nodes the scalar path recorded: the same rule, no Tensor per intermediate value."""
+    then runs it that way for the nodes the scalar path recorded: the same rule, no Tensor per intermediate value.
+    Its ``ctx`` is then a stand-in holding ``saved_tensors``, ``next_edges`` and ``needs_input_grad`` only (the node
+    itself is left as it is, for other threads differentiating through it)."""
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
@@ -504,7 +506,7 @@ def _apply_scalar(cls: type, args: tuple) -> Any:
             if arg.requires_grad:
                 record = True
                 needs_input_grad.append(True)
-                if arg_type is ScalarTensor:
+                if arg_type is ScalarTensor and arg.grad_fn is not None:
                     edges.append(arg._edge)  # one edge per tensor, however many ops use it
                 else:
                     node = arg.grad_fn
@@ -608,6 +610,5 @@ node_observer = NodeObserver()
 # Imported last: tensor.py imports the engine and the ops, which need Function defined above.
 from .tensor import _UNSHARED, SCALAR_TYPES, ScalarTensor, Tensor, scalar_tensor, wrap
 
-_TENSORS = (Tensor, ScalarTensor)
 _SCALAR_DTYPES = {kind: np.dtype(kind) for kind in SCALAR_TYPES}
 _NUMBER_ARGUMENTS = frozenset({float, int, np.bool_})  # constants beside 0-d tensors: as numpy's scalars take them

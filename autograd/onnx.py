@@ -275,7 +275,9 @@ class _Graph:
         if key is not None and key in self.stored:
             return self.stored[key]
         name = name or f"{self.scope}/constant_{len(self.initializers)}"
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        # np.asarray(order="C"), not np.ascontiguousarray: that one makes a 0-d scalar 1-d, and the (1,) it
+        # broadcasts to would turn a 0-d result (a mean of everything) into shape (1,).
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(array, order="C"), name))
         if key is not None:
             self.stored[key] = name
         return name
@@ -473,8 +475,9 @@ def _constant_pad(op: _Op, x: Tensor, widths: Sequence[tuple[int, int]], value: 
 def _batch_norm(op: _Op, x: Tensor, weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,
                 running_var: Tensor | None, training: bool, momentum: float, eps: float) -> str:
     if op.attributes.get("training", True):
-        raise op.unsupported("batch norm with batch statistics (training=True); export runs modules in eval mode, "
-                             "so this is a functional batch_norm(..., training=True) call")
+        raise op.unsupported(f"batch norm with the statistics of the batch (training=True) over input {x.shape}; "
+                             f"export runs modules in eval mode, so this is a BatchNorm built with "
+                             f"track_running_stats=False or a functional batch_norm(..., training=True) call")
     channels = x.shape[1]
     scale = op.input(1) if weight is not None else op.graph.constant(np.ones(channels, x.dtype))
     shift = op.input(2) if bias is not None else op.graph.constant(np.zeros(channels, x.dtype))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 
@@ -234,13 +236,16 @@ class Tensor:
             raise RuntimeError(f"Boolean value of a tensor with {self.data.size} elements is ambiguous")
         return bool(self.data)
 
-    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False,
+           copy: bool = False) -> Tensor:
         """Differentiable move and/or cast: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``.
 
         Args:
             args: a dtype, a device (``"cuda"``, ``"cpu"``, a ``Device``), both (device first), or a Tensor whose
                 device and dtype to take.
             dtype, device: the same as keywords.
+            non_blocking: accepted for PyTorch's scripts; copies are synchronous.
+            copy: a new tensor even when nothing changes.
 
         Returns:
             ``self`` when it is already there with that dtype; otherwise a new tensor whose gradient flows back
@@ -258,7 +263,7 @@ class Tensor:
             result = _device.ToDevice.apply(result, _device.Device(device))
         if dtype is not None and result.data.dtype != np.dtype(dtype):
             result = shape_ops.Cast.apply(result, np.dtype(dtype))
-        return result
+        return result.clone() if copy and result is self else result
 
     def cuda(self, device: int | str | None = None) -> Tensor:
         """Differentiable copy to GPU ``device`` (default 0); ``self`` when it is there already."""
@@ -462,6 +467,8 @@ class Tensor:
     def copy_(self, source: Any) -> Tensor:
         """In place: copy ``source`` (broadcast to this shape) into this tensor."""
         source = source.data if isinstance(source, Tensor) else np.asarray(source)
+        # Across devices, as PyTorch's copy_ (load_state_dict of a CPU checkpoint into a model on a GPU).
+        source = _device.to_device(source, _device.device_of(self.data))
         try:
             np.broadcast_to(source, self.shape)
         except ValueError:
@@ -1261,6 +1268,15 @@ class Tensor:
 
 _DATA = Tensor.data  # the slot ``ScalarTensor.data`` shadows, written when the array is made
 _UNSHARED = (0,)  # the version of a ScalarTensor: it cannot be changed in place before it has its array
+_MATERIALISING = threading.Lock()  # taken when a ScalarTensor makes its array (see ScalarTensor.data)
+
+
+def _new_materialising_lock() -> None:
+    global _MATERIALISING
+    _MATERIALISING = threading.Lock()  # a forked child (a data-loader worker) must not inherit it held
+
+
+os.register_at_fork(after_in_child=_new_materialising_lock)
 SCALAR_TYPES = (np.float32, np.float64)  # the numbers ScalarTensor holds
 
 
@@ -1278,21 +1294,30 @@ class ScalarTensor(Tensor):
 
     @property
     def data(self) -> np.ndarray:
-        array = np.asarray(self._value)
-        _DATA.__set__(self, array)
-        self._version = [0]
-        self.__class__ = Tensor
-        return array
+        # Once, under a lock: two threads reading at once must get the same array and version counter, or one
+        # thread's in-place write (and its version bump, which backward checks) lands in an array the tensor dropped.
+        with _MATERIALISING:
+            if type(self) is ScalarTensor:  # else another thread made the array while this one waited
+                _DATA.__set__(self, np.asarray(self._value))
+                self._version = [0]
+                self.__class__ = Tensor
+        return _DATA.__get__(self)
 
     @data.setter
     def data(self, array: np.ndarray) -> None:
-        _DATA.__set__(self, array)
-        self._version = [0]
-        self.__class__ = Tensor
+        with _MATERIALISING:
+            _DATA.__set__(self, array)  # first: a thread that sees the class Tensor reads the slot unlocked
+            if type(self) is ScalarTensor:
+                self._version = [0]
+                self.__class__ = Tensor
 
     @property
     def shape(self) -> tuple[int, ...]:
         return ()
+
+    @property
+    def ndim(self) -> int:
+        return 0
 
     @property
     def dtype(self) -> np.dtype:

@@ -56,16 +56,17 @@ def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((BATCH, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, BATCH)
 
 
-def gradlab_trainer(images: np.ndarray, labels: np.ndarray,
-                    data_parallel: bool = False) -> tuple[Callable[[], Any], int]:
+def gradlab_trainer(images: np.ndarray, labels: np.ndarray, data_parallel: bool = False,
+                    device: str = "cpu") -> tuple[Callable[[], Any], int]:
     """A closure doing one training step of gradlab's resnet20 (returns the loss), and the parameter count;
-    ``data_parallel``: through ``DistributedDataParallel`` (``distributed.init()`` called)."""
+    ``data_parallel``: through ``DistributedDataParallel`` (``distributed.init()`` called); ``device``: where the
+    model and the batch live (``benchmarks/gpu_check.py`` passes "cuda")."""
     autograd.manual_seed(0)
-    model = nn.models.resnet20()
+    model = nn.models.resnet20().to(device)
     trained = DistributedDataParallel(model) if data_parallel else model
     optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     loss_fn = nn.CrossEntropyLoss()
-    x, y = autograd.tensor(images), autograd.tensor(labels)
+    x, y = autograd.tensor(images, device=device), autograd.tensor(labels, device=device)
 
     def step() -> Any:
         optimizer.zero_grad()
@@ -77,8 +78,8 @@ def gradlab_trainer(images: np.ndarray, labels: np.ndarray,
     return step, sum(p.numel() for p in model.parameters())
 
 
-def torch_trainer(images: np.ndarray, labels: np.ndarray,
-                  data_parallel: bool = False) -> tuple[Callable[[], Any], int]:
+def torch_trainer(images: np.ndarray, labels: np.ndarray, data_parallel: bool = False,
+                  device: str = "cpu") -> tuple[Callable[[], Any], int]:
     """The same step for ResNet-20 written with torch.nn: BasicBlocks with 1x1 conv + BN projection shortcuts,
     exactly gradlab's ``nn.models.resnet20``; ``data_parallel``: through torch's DDP (process group initialised)."""
     import torch
@@ -119,11 +120,11 @@ def torch_trainer(images: np.ndarray, labels: np.ndarray,
             return self.fc(x.mean(dim=(2, 3)))
 
     torch.manual_seed(0)
-    model = ResNet20()
+    model = ResNet20().to(device)
     trained = tnn.parallel.DistributedDataParallel(model) if data_parallel else model
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     loss_fn = tnn.CrossEntropyLoss()
-    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+    x, y = torch.from_numpy(images).to(device), torch.from_numpy(labels).to(device)
 
     def step() -> Any:
         optimizer.zero_grad()

@@ -67,12 +67,5 @@ def _escape_docstring(app, what, name, obj, options, lines: list[str]) -> None:
             literal_indent = indent
 
 
-def _tutorials_placeholder(app, docname: str, source: list[str]) -> None:
-    """While docs/tutorials holds no notebook, the tutorials page says so instead of an empty toctree."""
-    if docname == "tutorials" and not any((Path(app.srcdir) / "tutorials").glob("*.ipynb")):
-        source[0] = re.sub(r"```\{toctree\}.*?```", "No tutorial has been written yet.", source[0], flags=re.S)
-
-
 def setup(app):
     app.connect("autodoc-process-docstring", _escape_docstring, priority=400)  # napoleon's priority is 500
-    app.connect("source-read", _tutorials_placeholder)

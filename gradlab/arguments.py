@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+import autograd
 import nn
 from nn.models import LeNet5, resnet18, resnet20, resnet32, resnet50, resnet56, resnet_digits
 
@@ -49,6 +50,30 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device cpu|cuda|cuda:N`` (default cpu), checked by ``usable_device`` once parsed."""
+    parser.add_argument("--device", default="cpu", help="where to compute: cpu (default), cuda or cuda:N (an NVIDIA "
+                        "GPU, through CuPy)")
+
+
+def usable_device(name: str) -> autograd.Device:
+    """The ``--device`` as a Device that works here.
+
+    Raises:
+        UsageError: not a device name.
+        CommandError: "cuda" without CuPy or without a GPU (the message says which).
+    """
+    try:
+        device = autograd.Device(name)
+    except ValueError as error:
+        raise UsageError(f"--device: {error}") from None
+    try:
+        autograd.device.module_for(device)
+    except RuntimeError as error:
+        raise CommandError(f"--device {name}: {error}") from None
+    return device
 
 
 def positive_float(text: str) -> float:

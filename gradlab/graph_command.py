@@ -13,7 +13,7 @@ import nn.functional as F
 import viz
 from viz.dot import INSTALL_GRAPHVIZ
 
-from .arguments import MODELS, UsageError, add_model_argument, int_at_least
+from .arguments import MODELS, UsageError, add_device_argument, add_model_argument, int_at_least, usable_device
 
 HELP = "render a model's training-step graph (module clusters, gradient colours) to an SVG, PNG or PDF file"
 FORMATS = ("svg", "png", "pdf")
@@ -30,6 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--audit", action="store_true",
                         help="re-check every op's backward against finite differences and mark failures")
     parser.add_argument("--batch", type=int_at_least(1), default=2, help="batch size of the random input")
+    add_device_argument(parser)
     parser.add_argument("--format", choices=FORMATS,
                         help="output format (default: the suffix of --out, else svg)")
     parser.add_argument("--out", type=Path, help="output file; its suffix (.svg, .png, .pdf) sets the format "
@@ -40,15 +41,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the model, run one training step's forward and backward, render it, print the file's path."""
+    """Build the model, run one training step's forward and backward, render it, print the file's path.
+
+    Raises:
+        UsageError: ``--steps`` with an option only the picture uses (it would be ignored).
+    """
+    ignored = [flag for flag, given in (("--out", args.out), ("--format", args.format), ("--grads", args.grads),
+                                        ("--saved", args.saved), ("--audit", args.audit)) if given]
+    if args.steps is not None and ignored:
+        raise UsageError(f"--steps writes only the step-through page: {', '.join(ignored)} would be ignored")
     out, output_format = output_file(args.out, args.format, args.model)
     spec = MODELS[args.model]
     shape = spec.input_shape
+    device = usable_device(args.device)
     autograd.manual_seed(0)
-    model = spec.build(10, shape[0])
-    inputs = autograd.randn(args.batch, *shape)
+    model = spec.build(10, shape[0]).to(device)
+    inputs = autograd.randn(args.batch, *shape, device=device)
     rng = np.random.default_rng(0)
-    labels = autograd.tensor(rng.integers(0, 10, size=args.batch))
+    labels = autograd.tensor(rng.integers(0, 10, size=args.batch), device=device)
     if args.steps is not None:
         return write_steps(args, model, inputs, labels)
     start = time.perf_counter()
@@ -90,8 +100,10 @@ def write_steps(args: argparse.Namespace, model, inputs: autograd.Tensor, labels
     return 0
 
 
-def output_file(out: Path | None, output_format: str | None, model: str) -> tuple[Path, str]:
+def output_file(out: Path | None, output_format: str | None, model: str, option: str = "--out") -> tuple[Path, str]:
     """The file to write and its format: the suffix of ``out`` sets the format unless ``--format`` does.
+
+    ``option`` is the flag that gave ``out``, named in the errors (``gradlab lint --draw`` shares these rules).
 
     Raises:
         UsageError: ``--format`` contradicts the suffix, or the suffix is not one of FORMATS.
@@ -104,9 +116,10 @@ def output_file(out: Path | None, output_format: str | None, model: str) -> tupl
         output_format = output_format or "svg"
         return out.with_name(f"{out.name}.{output_format}"), output_format
     if suffix not in FORMATS:
-        raise UsageError(f"--out {out}: the suffix .{suffix} is not one of .{', .'.join(FORMATS)} (or give a name "
-                         f"without a suffix and --format)")
+        hint = " and --format" if option == "--out" else ""  # gradlab lint --draw has no --format
+        raise UsageError(f"{option} {out}: the suffix .{suffix} is not one of .{', .'.join(FORMATS)} (or give a name "
+                         f"without a suffix{hint})")
     if output_format is not None and output_format != suffix:
-        raise UsageError(f"--out {out} asks for {suffix} but --format says {output_format}: make them agree, or "
+        raise UsageError(f"{option} {out} asks for {suffix} but --format says {output_format}: make them agree, or "
                          f"leave --format out")
     return out, suffix

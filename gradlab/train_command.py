@@ -36,8 +36,8 @@ from nn.data import CIFAR10, MNIST, DataLoader, DistributedSampler, ImageDataset
 from nn.data import transforms as T
 from nn.parallel import DistributedDataParallel
 
-from .arguments import (INTERRUPTED, MODELS, CommandError, UsageError, add_model_argument, canonical_model_name,
-                        int_at_least, positive_float)
+from .arguments import (INTERRUPTED, MODELS, CommandError, UsageError, add_device_argument, add_model_argument,
+                        canonical_model_name, int_at_least, positive_float, usable_device)
 from .launcher import mpiexec_command
 from .run_lock import RunLock
 
@@ -109,6 +109,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (its checkpoint and metrics)")
     start.add_argument("--force", action="store_true", help="replace the run already in --out: its checkpoint, "
                        "metrics and plots are deleted before training starts")
+    add_device_argument(parser)
     parser.add_argument("--limit", type=int_at_least(1),
                         help="use only the first N training and N test images (quick checks)")
     parser.add_argument("--nproc", type=int_at_least(1),
@@ -184,15 +185,16 @@ def run(args: argparse.Namespace) -> int:
         out = default_folder(config)
     if processes > world:
         return launch(processes, args.command_line, out)
+    device = usable_device(args.device)
     if distributed.get_rank() != 0:
-        return train(config, checkpoint, resumed, out, args.health)
+        return train(config, checkpoint, resumed, out, args.health, device)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CommandError(f"cannot create the output folder {out}: {error.strerror or error}") from None
     with RunLock(out):
         prepare_folder(out, resumed, args.force)
-        return train(config, checkpoint, resumed, out, args.health)
+        return train(config, checkpoint, resumed, out, args.health, device)
 
 
 def launch(nproc: int, command_line: list[str], out: Path) -> int:
@@ -241,7 +243,7 @@ def prepare_folder(out: Path, resumed: Path | None, force: bool) -> None:
 
 
 def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Path | None, out: Path,
-          health: bool = False) -> int:
+          health: bool = False, device: autograd.Device | str = "cpu") -> int:
     """The body of ``run`` once ``out`` is locked (by rank 0): ``checkpoint`` is the run read from ``resumed``, or
     None; ``health`` watches it with ``viz.HealthMonitor`` (rank 0). Every rank runs it; rank 0 alone prints and
     writes."""
@@ -252,7 +254,8 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
     # images differ, the crops and flips at one position of the ranks' batches do not.
     autograd.manual_seed(config["seed"])
     train_set, test_set = load_datasets(config, train_transform=True)
-    model = MODELS[config["model"]].build(len(classes_of(config["dataset"])), train_set.data.shape[1])
+    # On the device before the optimizer and the checkpoint: both then put their state beside the parameters.
+    model = MODELS[config["model"]].build(len(classes_of(config["dataset"])), train_set.data.shape[1]).to(device)
     optimizer = make_optimizer(config, model)
     total_epochs, start_epoch = config["epochs"], 0
     history: list[dict[str, float]] = []
@@ -341,11 +344,12 @@ def train(config: dict[str, Any], checkpoint: dict[str, Any] | None, resumed: Pa
         if monitor is not None:  # also for a run that diverged or was interrupted: then it matters most
             monitor.close()
             written = monitor.save(out)
-            print(f"wrote the health of {monitor.steps} steps ({len(monitor.warnings)} warnings) to "
+            warnings = len(monitor.warnings)
+            print(f"wrote the health of {monitor.steps} steps ({warnings} warning{'' if warnings == 1 else 's'}) to "
                   f"{', '.join(str(path) for path in written)}")
     if not main:
         return 0
-    print(f"test accuracy {history[-1]['test_acc']:.2%} after {total_epochs} epochs "
+    print(f"test accuracy {history[-1]['test_acc']:.2%} after {total_epochs} epoch{'' if total_epochs == 1 else 's'} "
           f"({sum(row['seconds'] for row in history[start_epoch:]):.1f} s of training and evaluation)")
     print(f"wrote {out / CHECKPOINT}, {out / 'metrics.json'}, {out / 'metrics.csv'}")
     if viz is not None:
@@ -379,6 +383,7 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer
         Diverged: a step's loss is NaN or infinite; that step's backward and update are not run.
     """
     model.train()
+    device = next(model.parameters()).device  # the loader's batches are made on the CPU
     world = distributed.get_world_size()
     seen = correct = 0
     loss_sum = 0.0
@@ -386,6 +391,7 @@ def train_epoch(model: nn.Module, loader: DataLoader, optimizer: optim.Optimizer
     with progress_bar(total=len(loader.dataset), desc=description, unit="img", leave=False, file=sys.stderr,
                       dynamic_ncols=True, disable=distributed.get_rank() != 0 or not sys.stderr.isatty()) as bar:
         for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
             position.step += 1
             optimizer.zero_grad()
             logits = model(images)
@@ -606,11 +612,12 @@ def loss_sum_and_predictions(model: nn.Module, dataset: ImageDataset, loss_fn: n
     model.eval()
     loss_sum = 0.0
     predictions = [np.zeros(0, np.int64)]  # a rank's share of a tiny test set may be empty
+    device = next(model.parameters()).device
     with autograd.no_grad():
         for images, labels in DataLoader(dataset, batch_size=batch_size):
-            logits = model(images)
-            loss_sum += loss_fn(logits, labels).item() * len(labels)
-            predictions.append(logits.data.argmax(1))
+            logits = model(images.to(device))
+            loss_sum += loss_fn(logits, labels.to(device)).item() * len(labels)
+            predictions.append(logits.argmax(1).cpu().numpy())
     return loss_sum, np.concatenate(predictions)
 
 

@@ -6,8 +6,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from autograd.tensor import Tensor, wrap
+from autograd.tensor import Tensor
 
+from .arguments import check_learning_rate, check_non_negative
+from .buffers import add_zero_buffers, update_square_average
 from .optimizer import Optimizer
 
 
@@ -35,14 +37,11 @@ class Adadelta(Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1.0, rho: float = 0.9,
                  eps: float = 1e-6, weight_decay: float = 0, *, maximize: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_learning_rate(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_non_negative("epsilon", eps)
+        check_non_negative("weight_decay", weight_decay)
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
 
@@ -50,25 +49,18 @@ class Adadelta(Optimizer):
         rho, eps = group["rho"], group["eps"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = wrap(np.zeros_like(param))
-            state["acc_delta"] = wrap(np.zeros_like(param))
+            add_zero_buffers(state, param, "square_avg", "acc_delta")
         state["step"] += 1
         direction = self._direction(param, grad, group["weight_decay"], group["maximize"])
         square_avg, acc_delta = state["square_avg"].data, state["acc_delta"].data
         scratch, delta = self._buffer(param, 1), self._buffer(param, 2)
-        square_avg *= rho
-        np.multiply(direction, direction, out=scratch)
-        scratch *= 1 - rho
-        square_avg += scratch
+        update_square_average(square_avg, direction, rho, scratch)
         np.add(acc_delta, eps, out=delta)
         np.sqrt(delta, out=delta)
         np.add(square_avg, eps, out=scratch)
         np.sqrt(scratch, out=scratch)
         delta /= scratch
         delta *= direction
-        acc_delta *= rho
-        np.multiply(delta, delta, out=scratch)
-        scratch *= 1 - rho
-        acc_delta += scratch
+        update_square_average(acc_delta, delta, rho, scratch)
         delta *= group["lr"]
         param -= delta

@@ -6,8 +6,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from autograd.tensor import Tensor, wrap
+from autograd.tensor import Tensor
 
+from .arguments import check_adam_arguments
+from .buffers import add_zero_buffers, apply_decoupled_weight_decay, update_average, update_square_average
 from .optimizer import Optimizer
 
 
@@ -39,16 +41,7 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  amsgrad: bool = False, *, maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_adam_arguments(lr, betas, eps, weight_decay)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
                     "maximize": maximize, "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
@@ -57,28 +50,17 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = wrap(np.zeros_like(param))
-            state["exp_avg_sq"] = wrap(np.zeros_like(param))
+            add_zero_buffers(state, param, "exp_avg", "exp_avg_sq")
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = wrap(np.zeros_like(param))
+                add_zero_buffers(state, param, "max_exp_avg_sq")
         state["step"] += 1
         step = state["step"]
-        weight_decay = group["weight_decay"]
-        if group["decoupled_weight_decay"]:
-            if weight_decay:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0
-        direction = self._direction(param, grad, weight_decay, group["maximize"])
+        l2_weight_decay = apply_decoupled_weight_decay(param, group)
+        direction = self._direction(param, grad, l2_weight_decay, group["maximize"])
         exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
         scratch = self._buffer(param, 1)
-        # m += (1 - beta1) * (g - m): the lerp PyTorch uses, same value as beta1 * m + (1 - beta1) * g.
-        np.subtract(direction, exp_avg, out=scratch)
-        scratch *= 1 - beta1
-        exp_avg += scratch
-        exp_avg_sq *= beta2
-        np.multiply(direction, direction, out=scratch)
-        scratch *= 1 - beta2
-        exp_avg_sq += scratch
+        update_average(exp_avg, direction, beta1, scratch)
+        update_square_average(exp_avg_sq, direction, beta2, scratch)
         if group["amsgrad"]:
             second_moment = np.maximum(state["max_exp_avg_sq"].data, exp_avg_sq, out=state["max_exp_avg_sq"].data)
         else:

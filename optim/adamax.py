@@ -6,8 +6,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from autograd.tensor import Tensor, wrap
+from autograd.tensor import Tensor
 
+from .arguments import check_adam_arguments
+from .buffers import add_zero_buffers, update_average
 from .optimizer import Optimizer
 
 
@@ -35,16 +37,7 @@ class Adamax(Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0, *,
                  maximize: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_adam_arguments(lr, betas, eps, weight_decay)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
 
@@ -52,15 +45,12 @@ class Adamax(Optimizer):
         lr, (beta1, beta2) = group["lr"], group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = wrap(np.zeros_like(param))
-            state["exp_inf"] = wrap(np.zeros_like(param))
+            add_zero_buffers(state, param, "exp_avg", "exp_inf")
         state["step"] += 1
         direction = self._direction(param, grad, group["weight_decay"], group["maximize"])
         exp_avg, exp_inf = state["exp_avg"].data, state["exp_inf"].data
         scratch = self._buffer(param, 1)
-        np.subtract(direction, exp_avg, out=scratch)
-        scratch *= 1 - beta1
-        exp_avg += scratch
+        update_average(exp_avg, direction, beta1, scratch)
         exp_inf *= beta2
         np.abs(direction, out=scratch)
         scratch += group["eps"]

@@ -6,8 +6,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from autograd.tensor import Tensor, wrap
+from autograd.tensor import Tensor
 
+from .arguments import check_learning_rate, check_non_negative
+from .buffers import add_zero_buffers
 from .optimizer import Optimizer
 
 
@@ -39,10 +41,8 @@ class ASGD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2, lambd: float = 1e-4,
                  alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0, *, maximize: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_learning_rate(lr)
+        check_non_negative("weight_decay", weight_decay)
         defaults = {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0, "weight_decay": weight_decay,
                     "maximize": maximize}
         super().__init__(params, defaults)
@@ -53,7 +53,7 @@ class ASGD(Optimizer):
             state["step"] = 0
             state["eta"] = float(lr)
             state["mu"] = 1.0
-            state["ax"] = wrap(np.zeros_like(param))
+            add_zero_buffers(state, param, "ax")
         state["step"] += 1
         step, eta = state["step"], state["eta"]
         direction = self._direction(param, grad, group["weight_decay"], group["maximize"])

@@ -9,6 +9,7 @@ import numpy as np
 from autograd.grad_mode import enable_grad, no_grad
 from autograd.tensor import Tensor
 
+from .arguments import check_learning_rate
 from .optimizer import Optimizer
 
 
@@ -49,8 +50,7 @@ class LBFGS(Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1, max_iter: int = 20,
                  max_eval: int | None = None, tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9,
                  history_size: int = 100, line_search_fn: str | None = None) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_learning_rate(lr)
         if line_search_fn not in (None, "strong_wolfe"):
             raise ValueError(f"LBFGS: only 'strong_wolfe' is supported as line_search_fn, got {line_search_fn!r}")
         if max_eval is None:
@@ -68,7 +68,7 @@ class LBFGS(Optimizer):
         super().add_param_group(param_group)
 
     def _gather_flat_grad(self) -> np.ndarray:
-        return np.concatenate([np.zeros(p.data.size, p.dtype) if p.grad is None else p.grad.data.ravel()
+        return np.concatenate([np.zeros_like(p.data, shape=(p.data.size,)) if p.grad is None else p.grad.data.ravel()
                                for p in self._params])
 
     def _add_grad(self, step_size: float, update: np.ndarray) -> None:

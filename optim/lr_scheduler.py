@@ -331,22 +331,11 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _uses_beta1(optimizer)
             if last_epoch == -1:
-                for group, high, low in zip(groups, _per_group("max_momentum", max_momentum, groups),
-                                            _per_group("base_momentum", base_momentum, groups)):
-                    self._set_momentum(group, high)
-                    group["max_momentum"] = high
-                    group["base_momentum"] = low
+                _start_momentum_cycle(groups, _per_group("max_momentum", max_momentum, groups),
+                                      _per_group("base_momentum", base_momentum, groups), self.use_beta1)
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _anneal(self, start: float, end: float, fraction: float) -> float:
         if self.anneal_strategy == "cos":
@@ -365,7 +354,8 @@ class OneCycleLR(LRScheduler):
                     fraction = (step - start_step) / (end_step - start_step)
                     lrs.append(self._anneal(group[lr_from], group[lr_to], fraction))
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[momentum_from], group[momentum_to], fraction))
+                        _set_momentum(group, self._anneal(group[momentum_from], group[momentum_to], fraction),
+                                      self.use_beta1)
                     break
                 start_step = end_step
         return lrs
@@ -515,6 +505,35 @@ def _per_group(name: str, value: float | Sequence[float], groups: list[dict[str,
             raise ValueError(f"expected {len(groups)} values for {name}, got {len(value)}")
         return list(value)
     return [value] * len(groups)
+
+
+def _uses_beta1(optimizer: Optimizer) -> bool:
+    """Whether a momentum-cycling scheduler (``OneCycleLR``, ``CyclicLR``) cycles Adam's beta1 (``betas[0]``)
+    rather than SGD's ``momentum``.
+
+    Raises:
+        ValueError: the optimizer has neither.
+    """
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+    return "betas" in optimizer.defaults
+
+
+def _set_momentum(group: dict[str, Any], value: float, use_beta1: bool) -> None:
+    """Set the group's ``betas[0]`` (``use_beta1``) or its ``momentum`` to ``value``."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
+
+
+def _start_momentum_cycle(groups: list[dict[str, Any]], max_momentums: list[float], base_momentums: list[float],
+                          use_beta1: bool) -> None:
+    """Start each group's momentum at its upper bound, and keep both bounds in the group (as PyTorch does)."""
+    for group, high, low in zip(groups, max_momentums, base_momentums, strict=True):
+        _set_momentum(group, high, use_beta1)
+        group["max_momentum"] = high
+        group["base_momentum"] = low
 
 
 class MultiplicativeLR(LambdaLR):
@@ -692,20 +711,13 @@ class CyclicLR(LRScheduler):
         self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _uses_beta1(optimizer)
             self.base_momentums = _per_group("base_momentum", base_momentum, groups)
             self.max_momentums = _per_group("max_momentum", max_momentum, groups)
             if last_epoch == -1:
-                for high, low, group in zip(self.max_momentums, self.base_momentums, groups):
-                    self._set_momentum(group, high)
-                    group["max_momentum"] = high
-                    group["base_momentum"] = low
+                _start_momentum_cycle(groups, self.max_momentums, self.base_momentums, self.use_beta1)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
-
-    _set_momentum = OneCycleLR._set_momentum
 
     def _scale(self, cycle: int) -> float:
         argument = cycle if self.scale_mode == "cycle" else self.last_epoch
@@ -725,7 +737,7 @@ class CyclicLR(LRScheduler):
         lrs = [base_lr + (max_lr - base_lr) * height * scale for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
         if self.cycle_momentum:
             for group, low, high in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
-                self._set_momentum(group, high - (high - low) * height * scale)
+                _set_momentum(group, high - (high - low) * height * scale, self.use_beta1)
         return lrs
 
     def state_dict(self) -> dict[str, Any]:

@@ -6,8 +6,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from autograd.tensor import Tensor, wrap
+from autograd.tensor import Tensor
 
+from .arguments import check_adam_arguments, check_non_negative
+from .buffers import add_zero_buffers, apply_decoupled_weight_decay, update_average, update_square_average
 from .optimizer import Optimizer
 
 
@@ -41,18 +43,8 @@ class NAdam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *,
                  maximize: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        check_adam_arguments(lr, betas, eps, weight_decay)
+        check_non_negative("momentum_decay", momentum_decay)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay,
                     "maximize": maximize}
@@ -63,29 +55,19 @@ class NAdam(Optimizer):
         if not state:
             state["step"] = 0
             state["mu_product"] = 1.0
-            state["exp_avg"] = wrap(np.zeros_like(param))
-            state["exp_avg_sq"] = wrap(np.zeros_like(param))
+            add_zero_buffers(state, param, "exp_avg", "exp_avg_sq")
         state["step"] += 1
         step = state["step"]
-        weight_decay = group["weight_decay"]
-        if group["decoupled_weight_decay"]:
-            if weight_decay:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0
-        direction = self._direction(param, grad, weight_decay, group["maximize"])
+        l2_weight_decay = apply_decoupled_weight_decay(param, group)
+        direction = self._direction(param, grad, l2_weight_decay, group["maximize"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * group["momentum_decay"]))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * group["momentum_decay"]))
         state["mu_product"] *= mu
         mu_product = state["mu_product"]
         exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
         scratch, denominator = self._buffer(param, 1), self._buffer(param, 2)
-        np.subtract(direction, exp_avg, out=scratch)
-        scratch *= 1 - beta1
-        exp_avg += scratch
-        exp_avg_sq *= beta2
-        np.multiply(direction, direction, out=scratch)
-        scratch *= 1 - beta2
-        exp_avg_sq += scratch
+        update_average(exp_avg, direction, beta1, scratch)
+        update_square_average(exp_avg_sq, direction, beta2, scratch)
         np.divide(exp_avg_sq, 1 - beta2 ** step, out=denominator)
         np.sqrt(denominator, out=denominator)
         denominator += eps

@@ -6,8 +6,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from autograd.tensor import Tensor, wrap
+from autograd.tensor import Tensor
 
+from .arguments import check_adam_arguments
+from .buffers import add_zero_buffers, apply_decoupled_weight_decay, update_average, update_square_average
 from .optimizer import Optimizer
 
 
@@ -40,16 +42,7 @@ class RAdam(Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_adam_arguments(lr, betas, eps, weight_decay)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
@@ -58,25 +51,15 @@ class RAdam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = wrap(np.zeros_like(param))
-            state["exp_avg_sq"] = wrap(np.zeros_like(param))
+            add_zero_buffers(state, param, "exp_avg", "exp_avg_sq")
         state["step"] += 1
         step = state["step"]
-        weight_decay = group["weight_decay"]
-        if group["decoupled_weight_decay"]:
-            if weight_decay:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0
-        direction = self._direction(param, grad, weight_decay, group["maximize"])
+        l2_weight_decay = apply_decoupled_weight_decay(param, group)
+        direction = self._direction(param, grad, l2_weight_decay, group["maximize"])
         exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
         scratch = self._buffer(param, 1)
-        np.subtract(direction, exp_avg, out=scratch)
-        scratch *= 1 - beta1
-        exp_avg += scratch
-        exp_avg_sq *= beta2
-        np.multiply(direction, direction, out=scratch)
-        scratch *= 1 - beta2
-        exp_avg_sq += scratch
+        update_average(exp_avg, direction, beta1, scratch)
+        update_square_average(exp_avg_sq, direction, beta2, scratch)
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
         # The length of the approximated simple moving average: the variance of the adaptive rate is finite

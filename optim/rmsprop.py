@@ -6,8 +6,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from autograd.tensor import Tensor, wrap
+from autograd.tensor import Tensor
 
+from .arguments import check_learning_rate, check_non_negative
+from .buffers import add_zero_buffers, update_average, update_square_average
 from .optimizer import Optimizer
 
 
@@ -40,16 +42,11 @@ class RMSprop(Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
                  maximize: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        check_learning_rate(lr)
+        check_non_negative("epsilon", eps)
+        check_non_negative("momentum", momentum)
+        check_non_negative("weight_decay", weight_decay)
+        check_non_negative("alpha", alpha)
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
                     "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
@@ -58,24 +55,19 @@ class RMSprop(Optimizer):
         alpha = group["alpha"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = wrap(np.zeros_like(param))
+            add_zero_buffers(state, param, "square_avg")
             if group["momentum"] > 0:
-                state["momentum_buffer"] = wrap(np.zeros_like(param))
+                add_zero_buffers(state, param, "momentum_buffer")
             if group["centered"]:
-                state["grad_avg"] = wrap(np.zeros_like(param))
+                add_zero_buffers(state, param, "grad_avg")
         state["step"] += 1
         direction = self._direction(param, grad, group["weight_decay"], group["maximize"])
         square_avg = state["square_avg"].data
         scratch = self._buffer(param, 1)
-        square_avg *= alpha
-        np.multiply(direction, direction, out=scratch)
-        scratch *= 1 - alpha
-        square_avg += scratch
+        update_square_average(square_avg, direction, alpha, scratch)
         if group["centered"]:
             grad_avg = state["grad_avg"].data
-            np.subtract(direction, grad_avg, out=scratch)
-            scratch *= 1 - alpha
-            grad_avg += scratch
+            update_average(grad_avg, direction, alpha, scratch)
             np.multiply(grad_avg, grad_avg, out=scratch)
             np.subtract(square_avg, scratch, out=scratch)
             denominator = np.sqrt(scratch, out=scratch)

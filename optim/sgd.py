@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from autograd.kernels import optimizers
 from autograd.tensor import Tensor, wrap
 
 from .optimizer import Optimizer
@@ -53,24 +54,12 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
-        direction = self._direction(param, grad, group["weight_decay"], group["maximize"])
-        momentum = group["momentum"]
-        if momentum != 0:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = wrap(direction.copy())
-                buffer = state["momentum_buffer"].data
-            else:
-                buffer = state["momentum_buffer"].data
-                buffer *= momentum
-                if group["dampening"]:
-                    scaled = np.multiply(direction, 1 - group["dampening"], out=self._buffer(param, 1))
-                    buffer += scaled
-                else:
-                    buffer += direction
-            if group["nesterov"]:
-                lookahead = np.multiply(buffer, momentum, out=self._buffer(param, 1))
-                lookahead += direction
-                direction = lookahead
-            else:
-                direction = buffer
-        param -= np.multiply(direction, group["lr"], out=self._buffer(param, 2))
+        # One kernel does the whole step block by block in the cache (autograd/kernels/optimizers.py).
+        buffer, first = None, False
+        if group["momentum"] != 0:
+            first = "momentum_buffer" not in state
+            if first:
+                state["momentum_buffer"] = wrap(np.empty_like(param))
+            buffer = state["momentum_buffer"].data
+        optimizers.sgd(param, grad, buffer, first, group["lr"], group["momentum"], group["dampening"],
+                       group["weight_decay"], group["nesterov"], group["maximize"])

@@ -1,5 +1,5 @@
-"""The command line's rough edges, run as real processes: one set of model names, defaults in --help, --version,
-output formats from the suffix, no stray files, the progress bar only on a terminal, and a short install hint
+"""The command line's rough edges, run as real processes (--help, which argparse prints alike in any process, is
+read in this one): one set of model names, defaults in --help, --version, output formats from the suffix, no stray files, the progress bar only on a terminal, and a short install hint
 without graphviz; and the pictures' details (curves, grad-flow legend, graph legend and contrast)."""
 
 import fcntl
@@ -46,19 +46,31 @@ def test_version():
     assert run.returncode == 0 and run.stdout.strip() == f"gradlab {importlib.metadata.version('gradlab')}"
 
 
-def test_every_command_with_a_model_takes_the_same_names():
+def help_of(command, capsys):
+    """``gradlab COMMAND --help`` as printed (in this process: argparse's help needs no fresh interpreter)."""
+    from gradlab.cli import main
+
+    with pytest.raises(SystemExit) as exit:
+        main([command, "--help"])
+    assert exit.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_every_command_with_a_model_takes_the_same_names(capsys):
     from gradlab.cli import COMMANDS
 
-    with_model = [name for name in COMMANDS if "--model" in gradlab(name, "--help").stdout]
-    assert {"train", "graph"} <= set(with_model)
+    helps = {name: help_of(name, capsys) for name in COMMANDS}
+    with_model = [name for name, text in helps.items() if "--model" in text]
+    assert {"train", "graph", "lint"} <= set(with_model)
     for name in with_model:
-        assert model_choices(gradlab(name, "--help").stdout) == sorted(MODELS), name
+        assert model_choices(helps[name]) == sorted(MODELS), name
 
 
-def test_help_shows_defaults():
-    graph = " ".join(gradlab("graph", "--help").stdout.split())
-    assert "(default: resnet20)" in graph and "(default: 1)" in graph and "batch size of the random input (default: 2)" in graph
-    train = " ".join(gradlab("train", "--help").stdout.split())
+def test_help_shows_defaults(capsys):
+    graph = " ".join(help_of("graph", capsys).split())
+    assert "(default: resnet20)" in graph and "(default: 1)" in graph
+    assert "batch size of the random input (default: 2)" in graph
+    train = " ".join(help_of("train", capsys).split())
     assert "default: resnet_digits for digits" in train and "15 for digits" in train and "(default: 0)" in train
     assert "(default: None)" not in train and "(default: False)" not in train
 

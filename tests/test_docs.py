@@ -73,7 +73,16 @@ def test_each_picture_page_shows_its_picture(site):
             assert (site / "_images" / picture).is_file(), f"{picture} of {page.name} was not copied"
 
 
+def test_supported_ops_page_is_a_table_linking_the_differences(site):
+    html = (site / "supported_ops.html").read_text()
+    assert "<table" in html and 'href="differences.html"' in html
+    assert "nn.Conv2d" in text(site / "supported_ops.html")
+    assert "supported_ops.html" in (site / "index.html").read_text()
+
+
 def test_every_tutorial_notebook_is_a_page(site):
-    for notebook in (ROOT / "docs" / "tutorials").glob("*.ipynb"):
+    notebooks = sorted((ROOT / "docs" / "tutorials").glob("*.ipynb"))
+    assert len(notebooks) >= 6
+    for notebook in notebooks:
         assert (site / "tutorials" / f"{notebook.stem}.html").is_file(), notebook.name
         assert f"tutorials/{notebook.stem}.html" in (site / "tutorials.html").read_text()

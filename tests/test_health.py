@@ -94,6 +94,16 @@ def test_a_learning_rate_far_too_high_trips_the_update_ratio_and_says_so(capsys)
     assert "update-ratio" not in rules(run(lr=1e-3, steps=12))
 
 
+def test_an_update_ratio_just_above_the_limit_prints_as_above_it():
+    lines = []
+    monitor = viz.HealthMonitor(cnn(), log=lines.append)
+    for _ in range(viz.health.UPDATE_WINDOW):
+        monitor.check_update("0", {"grad_norm": 1.0, "update_ratio": 1.01 * viz.health.UPDATE_RATIO_LIMIT})
+    monitor.flush(monitor.steps)
+    (line,) = lines
+    assert "update ratio 1.01e-02 above 1e-02" in line
+
+
 def test_a_missing_zero_grad_is_named_and_zeroing_either_way_is_not():
     monitor = run(steps=3, zero_grad=False)
     (warning,) = [warning for warning in monitor.warnings if warning.rule == "missing-zero-grad"]
@@ -188,6 +198,12 @@ def test_save_writes_csv_json_and_the_heat_maps(tmp_path):
     assert (tmp_path / "health.png").stat().st_size > 10_000
 
 
+def test_save_before_the_first_step_writes_the_tables_only(tmp_path):
+    monitor = viz.HealthMonitor(cnn(), log=None)
+    assert [path.name for path in monitor.save(tmp_path)] == ["health.csv", "health.json"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["health.csv", "health.json"]
+
+
 def test_close_removes_every_hook():
     model = cnn()
     optimizer = optim.SGD(model.parameters(), lr=0.01)
@@ -246,8 +262,12 @@ def test_gradlab_train_health_writes_the_files_and_prints_warnings(tmp_path, cap
     assert main(["train", "--health", "--limit", "64", "--epochs", "1", "--batch-size", "16", "--lr", "5",
                  "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "wrote the health of 4 steps" in out
-    assert (tmp_path / "health.csv").is_file() and (tmp_path / "health.json").is_file()
+    warnings = json.loads((tmp_path / "health.json").read_text())["warnings"]
+    assert warnings  # lr 5 kills ReLUs within a few steps
+    assert f"health warning at step {warnings[0]['step']} [{warnings[0]['rule']}]" in out
+    count = len(warnings)
+    assert f"wrote the health of 4 steps ({count} warning{'' if count == 1 else 's'})" in out
+    assert (tmp_path / "health.csv").is_file() and (tmp_path / "health.png").stat().st_size > 10_000
 
 
 def test_the_optimizer_step_hooks_run_before_and_after_the_update_and_can_be_removed():

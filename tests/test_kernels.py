@@ -391,3 +391,42 @@ def test_relu_kernels_of_views_and_scalars():
     np.testing.assert_array_equal(elementwise.relu(x), np.maximum(x, 0))
     np.testing.assert_array_equal(elementwise.masked(x, x > 0), np.maximum(x, 0))
     assert elementwise.relu(np.array(-2.0)).item() == 0.0 and elementwise.relu(np.array(3.0)).item() == 3.0
+
+
+# SGD's update kernel (autograd/kernels/optimizers.py): block by block, the same bits as whole-array expressions.
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (70001,), (2, 65536), (300, 513)])
+@pytest.mark.parametrize("options", [dict(momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False),
+                                     dict(momentum=0.9, dampening=0.0, weight_decay=5e-4, nesterov=False),
+                                     dict(momentum=0.8, dampening=0.3, weight_decay=0.0, nesterov=False),
+                                     dict(momentum=0.8, dampening=0.0, weight_decay=0.1, nesterov=True)])
+@pytest.mark.parametrize("maximize", [False, True])
+@pytest.mark.parametrize("first", [False, True])
+def test_sgd_kernel_matches_the_reference(shape, options, maximize, first):
+    from autograd.kernels import optimizers
+
+    rng = np.random.default_rng(23)
+    param, grad, buffer = (rng.standard_normal(shape).astype(np.float32) for _ in range(3))
+    buffer = buffer if options["momentum"] else None
+    expected_param, expected_buffer = optimizers.reference_sgd(param, grad, buffer, first, 0.1,
+                                                               maximize=maximize, **options)
+    grad_before = grad.copy()
+    optimizers.sgd(param, grad, buffer, first, 0.1, maximize=maximize, **options)
+    np.testing.assert_array_equal(param, expected_param)
+    np.testing.assert_array_equal(grad, grad_before)  # the gradient is never a scratch array
+    if buffer is not None:
+        np.testing.assert_array_equal(buffer, expected_buffer)
+
+
+def test_sgd_kernel_of_views_updates_them_in_place():
+    from autograd.kernels import optimizers
+
+    rng = np.random.default_rng(24)
+    base, grad, buffer = (rng.standard_normal((200, 700)) for _ in range(3))
+    param = base.T  # Fortran order: updated as a whole array, never through a flat copy
+    expected_param, expected_buffer = optimizers.reference_sgd(param, grad.T, buffer.T, False, 0.5, 0.9, 0.0, 0.01,
+                                                               False, False)
+    optimizers.sgd(param, grad.T, buffer.T, False, 0.5, 0.9, 0.0, 0.01, False, False)
+    np.testing.assert_array_equal(base.T, expected_param)
+    np.testing.assert_array_equal(buffer.T, expected_buffer)

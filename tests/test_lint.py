@@ -224,9 +224,24 @@ def test_a_detach_names_the_module_cut_off_and_does_not_report_its_consequences_
     assert "2 parameters before it get no gradient" in finding.message  # fc1's, not reported as unused
 
 
+def test_a_mask_computed_from_the_batch_is_not_a_cut():
+    class Masked(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(16, 4)
+
+        def forward(self, x):
+            return self.fc(x) * (x[:, :4] > 0).float()  # a comparison has no gradient, in PyTorch too
+
+    report = viz.lint(Masked(), features(), cross_entropy)
+    assert report.clean, str(report)
+
+
 def test_a_model_whose_output_is_cut_whole_is_an_error():
     report = viz.lint(_Detached(), features(), cross_entropy)
     assert report.rules() == {"detached-branch"} and report.findings[0].op == "output"
+    with pytest.raises(RuntimeError, match="no graph to draw"):
+        report.draw()
 
 
 class _Detached(nn.Module):
@@ -249,6 +264,22 @@ def test_the_activation_scale_table_reports_every_weight_layer():
     first = report.layers[0]
     assert first.gain > 2 * first.expected[1]  # std 1 weights on 16 inputs: gain about 4
     np.testing.assert_allclose(first.gain, first.rms_out / first.rms_in)
+
+
+def test_an_embedding_is_a_lookup_not_a_layer_that_scales_its_input():
+    class Bag(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = nn.Embedding(50, 16)
+            self.fc = nn.Linear(16, 4)
+
+        def forward(self, indices):
+            return self.fc(self.embedding(indices).mean(1))
+
+    autograd.manual_seed(0)
+    report = viz.lint(Bag(), autograd.tensor(np.random.default_rng(0).integers(0, 50, size=(BATCH, 5))))
+    assert report.clean, str(report)
+    assert [layer.module for layer in report.layers] == ["fc"]
 
 
 # ResNet-50 and ResNet-56 take seconds each; `gradlab lint --all` lints them clean too.
@@ -305,6 +336,20 @@ def test_gradlab_lint_exits_0_on_a_clean_model_and_draws_it(capsys, tmp_path):
     assert main(["lint", "--model", "resnet_digits", "--draw", str(out), "--depth", "0"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "resnet_digits: lint: clean (0 findings)"
     assert out.read_text().startswith("<?xml")
+
+
+def test_gradlab_lint_draw_takes_its_format_from_the_suffix_as_graph_out_does(capsys, tmp_path):
+    assert main(["lint", "--model", "mlp", "--draw", str(tmp_path / "plain")]) == 0
+    assert (tmp_path / "plain.svg").read_text().startswith("<?xml")
+    for wrong in (["--model", "mlp", "--draw", str(tmp_path / "lint.jpg")],
+                  ["--all", "--draw", str(tmp_path / "all.svg")]):
+        with pytest.raises(SystemExit) as exit:
+            main(["lint", *wrong])
+        assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert "--draw " in err and "the suffix .jpg is not one of .svg, .png, .pdf" in err and "--format" not in err
+    assert "give --model instead of --all" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["plain.svg"]
 
 
 def test_gradlab_lint_exits_1_when_it_finds_something(capsys, monkeypatch):

@@ -368,3 +368,23 @@ def test_batch_norm_on_helper_threads_gives_the_bits_of_one_chunk(training, monk
     monkeypatch.setattr(elementwise, "SHARED_SWEEP_BYTES", 1 << 62)
     for a, b in zip(chunked, run()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_of_a_permuted_input_equals_that_of_its_contiguous_copy(training):
+    # The kernels write through (N, C*L) reshapes of their output: it must be C-contiguous whatever the input's
+    # layout (a channels-last tensor permuted to NCHW gave garbage before).
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((2, 4, 4, 3)).astype(np.float32)
+    mean, var = Tensor(rng.standard_normal(3).astype(np.float32)), Tensor(rng.uniform(0.5, 2, 3).astype(np.float32))
+    results = []
+    for contiguous in (False, True):
+        x = Tensor(data.copy(), requires_grad=True)
+        permuted = x.permute(0, 3, 1, 2)
+        assert not permuted.data.flags.c_contiguous
+        y = F.batch_norm(permuted.contiguous() if contiguous else permuted, mean.clone(), var.clone(),
+                         training=training)
+        (y * y).sum().backward()
+        results.append((y.data, x.grad.data))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

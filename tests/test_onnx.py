@@ -174,6 +174,15 @@ def test_gelu_before_opset_20_is_composed():
         np.testing.assert_allclose(out, F.gelu(x, approximate=approximate).data, rtol=1e-5, atol=1e-6)
 
 
+def test_a_0d_result_stays_0d():
+    x = autograd.randn(2, 3)
+    proto = export(lambda t: t.mean() * 2.0, x)  # scalar constants are 0-d initializers, not (1,)
+    assert all(list(initializer.dims) == [] for initializer in proto.graph.initializer)
+    (out,) = _run(proto, {"t": x})
+    assert out.shape == ()
+    np.testing.assert_allclose(out, (x.mean() * 2.0).data, rtol=1e-6)
+
+
 def test_reduction_axes_follow_the_opset():
     x = autograd.randn(2, 3, 4)
     for opset in (13, 18):
@@ -194,8 +203,10 @@ def test_unmapped_op_is_an_error_that_names_it():
         export(nn.Sequential(nn.Linear(4, 4), Slicer()), autograd.randn(2, 4))
     with pytest.raises(UnsupportedOperatorError, match="Where.*softplus"):
         export(nn.Softplus(), autograd.randn(2, 4))
-    with pytest.raises(UnsupportedOperatorError, match="BatchNorm.*training=True"):
+    with pytest.raises(UnsupportedOperatorError, match=r"BatchNorm.*training=True\) over input \(4, 3\)"):
         export(lambda t: F.batch_norm(t, None, None, training=True), autograd.randn(4, 3))
+    with pytest.raises(UnsupportedOperatorError, match="track_running_stats=False"):
+        export(nn.BatchNorm2d(3, track_running_stats=False), autograd.randn(2, 3, 4, 4))
     assert "Conv2d" in supported_ops() and "Index" not in supported_ops()
 
 

@@ -189,7 +189,7 @@ def lbfgs_run(module, line_search_fn, steps=3, **kwargs):
         evaluations.append(float(loss.detach()))
         return loss
 
-    losses = [float(optimizer.step(closure)) for _ in range(steps)]
+    losses = [float(optimizer.step(closure).detach()) for _ in range(steps)]
     point = x.data if module is autograd else x.detach().numpy()
     return np.array(point), losses, evaluations, optimizer
 
@@ -201,6 +201,7 @@ def test_lbfgs_on_rosenbrock_matches_torch(line_search_fn, kwargs):
     theirs, their_losses, their_evaluations, reference = lbfgs_run(torch, line_search_fn, **kwargs)
     np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(our_evaluations, their_evaluations, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(our_losses, their_losses, rtol=1e-9, atol=1e-12)
     state, their_state = optimizer.state_dict()["state"][0], reference.state_dict()["state"][0]
     assert set(state) <= set(their_state) and state["n_iter"] == their_state["n_iter"]
 
@@ -210,6 +211,28 @@ def test_lbfgs_with_line_search_finds_the_rosenbrock_minimum():
     np.testing.assert_allclose(point, [1.0, 1.0], atol=1e-4)
     assert evaluations[-1] < 1e-9
     assert optimizer.state[optimizer.param_groups[0]["params"][0]]["func_evals"] == len(evaluations)
+
+
+def test_lbfgs_state_round_trip_continues_the_same_iterations(tmp_path):
+    def run(checkpoint_at):
+        x = autograd.tensor(np.array([-1.5, 2.0]), requires_grad=True)
+        optimizer = optim.LBFGS([x], history_size=5)
+
+        def closure():
+            optimizer.zero_grad()
+            loss = rosenbrock(x)
+            loss.backward()
+            return loss
+
+        for step in range(4):
+            if step == checkpoint_at:
+                autograd.save(optimizer.state_dict(), tmp_path / "lbfgs")
+                optimizer = optim.LBFGS([x], history_size=5)
+                optimizer.load_state_dict(autograd.load(tmp_path / "lbfgs"))
+            optimizer.step(closure)
+        return x.data
+
+    np.testing.assert_allclose(run(checkpoint_at=2), run(checkpoint_at=None), rtol=1e-12)
 
 
 def test_lbfgs_refuses_groups_and_a_missing_closure():
@@ -277,6 +300,24 @@ def test_scheduler_closed_forms():
     lrs, momenta = sequence(lr_scheduler.CyclicLR(optimizer, 0.0, 0.4, step_size_up=2), 6)
     np.testing.assert_allclose(lrs, [0.0, 0.2, 0.4, 0.2, 0.0, 0.2], atol=1e-15)
     np.testing.assert_allclose(momenta, [0.9, 0.85, 0.8, 0.85, 0.9, 0.85])
+
+
+def test_cyclic_lr_cycles_adams_beta1_as_torch_does():
+    torch = pytest.importorskip("torch")
+
+    def betas(module, optimizer):
+        scheduler = module.CyclicLR(optimizer, 0.001, 0.01, step_size_up=2, base_momentum=0.85, max_momentum=0.95)
+        values = []
+        for _ in range(6):
+            values.append((scheduler.get_last_lr()[0], *optimizer.param_groups[0]["betas"]))
+            optimizer.step()
+            scheduler.step()
+        return np.array(values)
+
+    ours = betas(lr_scheduler, optim.Adam([autograd.zeros(2, requires_grad=True)]))
+    theirs = betas(torch.optim.lr_scheduler, torch.optim.Adam([torch.zeros(2, requires_grad=True)]))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    assert ours[2, 1] == pytest.approx(0.85) and ours[2, 2] == 0.999  # beta1 is lowest at the peak rate
 
 
 @pytest.mark.parametrize("name", ["CyclicLR", "ChainedScheduler", "CosineAnnealingWarmRestarts", "MultiplicativeLR"])

@@ -86,6 +86,13 @@ def test_a_gradient_is_needed_for_a_non_scalar_output():
     assert steps[0].arrivals[0].source is None and steps[0].arrivals[0].gradient.text() == "[1, 2, 3]"
 
 
+def test_a_tensor_without_a_graph_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"the output \(shape \(2,\)\) has no graph: it does not require grad"):
+        viz.backward_steps(autograd.ones(2))
+    with pytest.raises(TypeError, match="backward_steps: expected the Tensor to differentiate, got float"):
+        viz.backward_steps(1.0)
+
+
 def test_big_gradients_show_shape_and_norm():
     x = autograd.ones(5, 5, requires_grad=True)
     steps = viz.backward_steps((x * 3).sum())
@@ -131,6 +138,23 @@ def test_graph_cli_writes_a_steps_page(tmp_path, capsys):
     assert printed[-1] == str(out) and "backward steps" in printed[-2]
     page = out.read_text()
     assert "<svg" in page and "CrossEntropy" in page
+
+
+def test_without_dot_jupyter_shows_the_steps_as_text(tmp_path, monkeypatch):
+    x, w, y, loss = fan_in_graph()
+    steps = viz.backward_steps(loss, {"x": x, "w": w})
+    monkeypatch.setenv("PATH", str(tmp_path))
+    shown = steps._repr_html_()
+    assert "apt-get install graphviz" in shown and f"BackwardSteps: {len(steps)} steps" in shown
+    assert "<script" not in shown
+
+
+def test_graph_cli_steps_refuses_the_options_of_the_picture(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["graph", "--model", "mlp", "--steps", str(tmp_path / "steps.html"), "--out", str(tmp_path / "g.svg"),
+              "--grads"])
+    assert exit.value.code == 2 and "--out, --grads would be ignored" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_graph_cli_steps_without_dot_says_how_to_install_it(tmp_path, monkeypatch, capsys):

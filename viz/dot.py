@@ -256,7 +256,8 @@ def _label(node: GraphNode, fill: str, font: str) -> str:
         lines.append(_line(" ".join(f"{key}={value}" for key, value in node.attributes.items()), 9, None))
     if node.shape is not None:
         dtype = f" {node.dtype}" if node.kind != "module" and node.dtype else ""
-        lines.append(_line(_shape(node.shape) + dtype, 9, muted))
+        device = f" {node.device}" if node.device else ""  # shown off the CPU only
+        lines.append(_line(_shape(node.shape) + dtype + device, 9, muted))
     if node.value is not None:
         lines.append(_line(f"data {_array(node.value)}", 10, None))
     if node.grad is not None:

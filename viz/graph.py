@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from autograd.audit import GraphAudit, recorded_inputs
+from autograd.device import device_of, to_device
 from autograd.engine import grad as autograd_grad
 from autograd.graph import AccumulateGrad, Node, get_gradient_edge, walk_graph
 from autograd.ops.shape import broadcast_axes
@@ -54,6 +55,7 @@ class GradStat:
     @classmethod
     def of(cls, gradient: np.ndarray) -> GradStat:
         """Summarise a gradient array (the norm is computed in float64)."""
+        gradient = to_device(gradient, "cpu")  # a GPU's gradient is summarised on the host
         norm = float(np.sqrt(np.sum(np.square(gradient, dtype=np.float64))))
         return cls(norm, np.array(gradient, copy=True) if gradient.size <= PRINTED_ELEMENTS else None)
 
@@ -70,6 +72,7 @@ class GraphNode:
         attributes: an op's small attributes (stride, dim, ...) as short strings; a module's class.
         shape: the tensor's shape (for ops and modules, the output's).
         dtype: the tensor's dtype name.
+        device: where the tensor lives (``"cuda:0"``), None on the CPU.
         module: dotted name of the module that made the node ("" when none is known).
         value: the tensor's value, when small enough to print.
         grad: the gradient that reached the node (None when not shown or not known).
@@ -89,6 +92,7 @@ class GraphNode:
     attributes: dict[str, str] = field(default_factory=dict)
     shape: tuple | None = None
     dtype: str | None = None
+    device: str | None = None
     module: str = ""
     value: np.ndarray | None = None
     grad: GradStat | None = None
@@ -306,6 +310,7 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
             graph_node = GraphNode(node_id, "param" if name else "leaf", name or "leaf", shape=tensor.data.shape,
                                    dtype=_dtype_name(tensor.data.dtype), module=modules.get(node, ""), node=node)
             graph_node.value = _shown_value(tensor.data, show_values)
+            graph_node.device = _device_name(tensor.data)
             if show_grads:
                 graph_node.grad = grads.get((node, 0))
         else:
@@ -315,6 +320,7 @@ def build_graph(output: Tensor | Sequence[Tensor], params: dict[str, Tensor] | N
             graph_node.shape, graph_node.dtype = _output_meta(node, tensor, consumed)
             if tensor is not None:
                 graph_node.value = _shown_value(tensor.data, show_values)
+                graph_node.device = _device_name(tensor.data)
             if show_grads:
                 graph_node.grad = grads.get((node, 0))
             if show_saved:
@@ -427,7 +433,15 @@ def _shown_value(array: np.ndarray, show_values: bool | None) -> np.ndarray | No
         return None
     if array.size > (SMALL_TENSOR if show_values is None else PRINTED_ELEMENTS):
         return None
-    return np.array(array, copy=True)
+    return np.array(to_device(array, "cpu"), copy=True)
+
+
+def _device_name(array: Any) -> str | None:
+    """``"cuda:0"`` for an array off the CPU; None (nothing drawn) on it."""
+    if type(array) is np.ndarray:
+        return None
+    device = device_of(array)
+    return None if device.type == "cpu" else str(device)
 
 
 def _attributes(node: Node) -> dict[str, str]:

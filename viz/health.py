@@ -22,7 +22,8 @@ import nn
 from autograd.grad_mode import is_grad_enabled
 from autograd.tensor import Tensor
 
-from .lint import GRADIENT_DEPTH_RATIO, MODE_DEPENDENT, NORMALIZATIONS, Finding, format_findings
+from .lint import DEAD_SHARE, GRADIENT_DEPTH_RATIO, MODE_DEPENDENT, NORMALIZATIONS, Finding, dead_share, format_findings
+from .plots import _figure_class
 
 METRICS = ("grad_norm", "weight_norm", "update_ratio", "act_mean", "act_std", "dead_relu", "bn_mean_drift",
            "bn_var_drift")
@@ -30,7 +31,6 @@ METRICS = ("grad_norm", "weight_norm", "update_ratio", "act_mean", "act_std", "d
 # thumb is about 1e-3; a median, so one noisy step does not).
 UPDATE_RATIO_LIMIT = 1e-2
 UPDATE_WINDOW = 10
-DEAD_LIMIT = 0.5
 # How each rule is marked on the heat-maps.
 MARKERS = {"update-ratio": "^", "non-finite": "X", "missing-zero-grad": "s", "dead-relu": "v",
            "eval-mode-in-training": "D", "train-mode-in-evaluation": "D", "gradient-depth": "P"}
@@ -145,7 +145,7 @@ class HealthMonitor:
             data = output.data[:self.sample]
             dead = None
             if isinstance(module, nn.ReLU) and data.ndim >= 2:
-                dead = float(np.mean(data.max(axis=(0,) + tuple(range(2, data.ndim))) <= 0))
+                dead = dead_share(data)
             # A sum and a dot product (BLAS, no temporaries): a quarter of the time of mean() and std().
             flat = np.ascontiguousarray(data).reshape(-1)
             mean = float(flat.sum()) / max(flat.size, 1)
@@ -202,7 +202,7 @@ class HealthMonitor:
                 self.trip("non-finite", name, "running statistics hold NaN or inf", math.inf)
         for label, (mean, std, dead) in self.activations.items():
             rows.setdefault(label, {}).update(act_mean=mean, act_std=std, dead_relu=dead)
-            if dead is not None and dead >= DEAD_LIMIT:
+            if dead is not None and dead >= DEAD_SHARE:
                 self.trip("dead-relu", label.split("#")[0], f"{dead:.0%} of the units never active on the batch",
                            dead)
         self.activations.clear()
@@ -232,7 +232,7 @@ class HealthMonitor:
         recent.append(ratio)
         median = float(np.median(recent))
         if len(recent) == UPDATE_WINDOW and median > UPDATE_RATIO_LIMIT:
-            self.trip("update-ratio", name, f"update ratio {median:.1e} above {UPDATE_RATIO_LIMIT:.0e} (median of "
+            self.trip("update-ratio", name, f"update ratio {median:.2e} above {UPDATE_RATIO_LIMIT:.0e} (median of "
                        f"{UPDATE_WINDOW} steps)", median, hint="learning rate probably too high")
 
     def trip(self, rule: str, module: str, message: str, badness: float, now: bool = False, hint: str = "") -> None:
@@ -293,7 +293,8 @@ class HealthMonitor:
 
     def save(self, folder: str | Path) -> list[Path]:
         """Write ``health.csv`` (one row per step and module), ``health.json`` (the same, plus the warnings) and
-        ``health.png`` (the heat-maps; skipped without matplotlib) into ``folder``.
+        ``health.png`` (the heat-maps; skipped without matplotlib, or before the first step: nothing to draw)
+        into ``folder``.
 
         Returns:
             the paths written.
@@ -309,6 +310,8 @@ class HealthMonitor:
                     "warnings": [warning.to_dict() for warning in self.warnings]}
         (folder / "health.json").write_text(json.dumps(document, indent=1) + "\n")
         written = [folder / "health.csv", folder / "health.json"]
+        if not self.steps:  # a run stopped before its first step
+            return written
         try:
             self.plot(folder / "health.png")
         except ImportError:
@@ -324,16 +327,12 @@ class HealthMonitor:
         Returns:
             the matplotlib ``Figure``.
         """
-        import matplotlib
-
-        if path is not None:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import TwoSlopeNorm
+        # Built without pyplot, as viz.plots builds its figures: no GUI backend is touched or switched.
+        figure = _figure_class()(figsize=(13, max(1.6 + 2 * 0.14 * len(self.modules()), 4)), layout="constrained")
+        from matplotlib.colors import TwoSlopeNorm  # matplotlib is known to be there now
 
         modules = self.modules()
-        height = 1.6 + 2 * 0.14 * len(modules)
-        figure, axes = plt.subplots(2, 1, figsize=(13, max(height, 4)), sharex=True, constrained_layout=True)
+        axes = figure.subplots(2, 1, sharex=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.log10(self.matrix("update_ratio"))
             grad = np.log10(self.matrix("grad_norm"))
@@ -356,7 +355,6 @@ class HealthMonitor:
         self.mark_warnings(axes, modules)
         if path is not None:
             figure.savefig(path, dpi=110)
-            plt.close(figure)
         return figure
 
     def mark_warnings(self, axes: Any, modules: list[str]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from autograd.tensor import Tensor
 
 from .dot import Digraph
 from .graph import GraphNode, _produced_tensors
-from .model import draw_model
+from .model import _first_tensor, draw_model
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,8 @@ class Finding:
         rule: the rule's id (a key of ``RULES``).
         module: dotted name of the module concerned ("" for the model itself).
         op: the op concerned (its ``name()``), or "" when the finding is about a module.
-        message: what was measured, in one line ("67% of the values fed to CrossEntropy are 0, made by Relu").
+        message: what was measured, in one line ("Relu clips the values fed to CrossEntropy: 67% of them equal its
+            minimum").
         node_id: the graph node it is drawn on (``n<index>`` as in ``viz.draw_model``), if any.
         step: the training step (``viz.HealthMonitor`` warnings), or None.
     """
@@ -172,6 +173,8 @@ class LintReport:
         findings: the problems, in rule order.
         layers: per weight layer, in forward order: activation scale and gradient ratio.
         dead: per ReLU op (by module), the share of units never active on the batch.
+        replay: draws the model's graph again with the given ``draw_model`` options (what ``draw`` calls);
+            None for a report that has no graph (an evaluation lint, or a model cut from autograd whole).
     """
 
     findings: list[Finding]
@@ -191,7 +194,7 @@ class LintReport:
     def __len__(self) -> int:
         return len(self.findings)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Finding]:
         return iter(self.findings)
 
     def __str__(self) -> str:
@@ -210,7 +213,8 @@ class LintReport:
             a ``Digraph``; ``.render("lint", format="svg")`` writes it.
         """
         if self.replay is None:
-            raise RuntimeError("lint: this report has no model to draw (it was not made by viz.lint)")
+            raise RuntimeError("lint: this report has no graph to draw: an evaluation lint (training=False) runs "
+                               "under no_grad, and a model whose output is cut from autograd records none")
         badges: dict[str, list[str]] = {}
         elsewhere = []
         for finding in self.findings:
@@ -226,7 +230,15 @@ class LintReport:
 
 def format_findings(findings: Sequence[Finding], title: str) -> str:
     """A plain-text table of findings: severity, rule, step (if any), module, op and what was found, then the
-    why and the fix of each rule once."""
+    why and the fix of each rule once.
+
+    Args:
+        findings: what to list, in the order given.
+        title: the first word of the header line ("lint", "health over 120 steps").
+
+    Returns:
+        the table, or ``"{title}: clean (0 findings)"`` when there is nothing to list.
+    """
     if not findings:
         return f"{title}: clean (0 findings)"
     errors = sum(finding.severity == "error" for finding in findings)
@@ -315,14 +327,6 @@ def _restore(buffers: list[tuple[Tensor, np.ndarray]]) -> None:
         buffer.data = data
 
 
-def _first_tensor(value: Any) -> Tensor | None:
-    if isinstance(value, Tensor):
-        return value
-    if isinstance(value, (tuple, list)):
-        return next((item for item in value if isinstance(item, Tensor)), None)
-    return None
-
-
 def _floating(value: Any) -> bool:
     return isinstance(value, Tensor) and value.data.dtype.kind == "f"
 
@@ -404,6 +408,18 @@ def _default_loss(output: Tensor) -> Tensor:
         labels = np.random.default_rng(0).integers(0, output.shape[1], size=output.shape[0])
         return nn.functional.cross_entropy(output, Tensor(labels))
     return (output * output).mean() * 0.5
+
+
+def dead_share(values: np.ndarray) -> float:
+    """The share of a ReLU's units never active on a batch.
+
+    Args:
+        values: the ReLU's output, ``(N, C, *)``: a unit is a channel (a feature for ``(N, C)``).
+
+    Returns:
+        the share of units whose output is 0 for every sample and position.
+    """
+    return float(np.mean(values.max(axis=(0,) + tuple(range(2, values.ndim))) <= 0))
 
 
 def _rms(array: np.ndarray) -> float:
@@ -544,6 +560,8 @@ class _Linter:
                     continue
                 if self.batch is None or argument.ndim == 0 or argument.shape[0] != self.batch:
                     continue  # a constant (a mask, a table), not an activation of the batch
+                if np.all((argument.data == 0) | (argument.data == 1)):
+                    continue  # a mask made by a comparison ((x > 0).float()), which has no gradient by nature
                 seen.add(id(argument))
                 node = self.by_node[consumer]
                 source = self.source_of(position)
@@ -650,6 +668,8 @@ class _Linter:
             weight = dict(call.module.named_parameters(recurse=False)).get("weight")
             if weight is None or weight.ndim < 2 or call.name in seen or not call.inputs or call.output is None:
                 continue
+            if not _floating(call.inputs[0]):
+                continue  # a lookup (an embedding reads indices): no product of weights and inputs to scale
             seen.add(call.name)
             rms_in, rms_out = _rms(call.inputs[0].data), _rms(call.output.data)
             receptive = int(np.prod(weight.shape[2:]))
@@ -685,8 +705,7 @@ class _Linter:
                 if share >= SATURATED_SHARE:
                     self.add("saturated-units", node, f"{share:.0%} of the {node.name} outputs are saturated")
             elif node.name == "Relu" and values.ndim >= 2:
-                axes = (0,) + tuple(range(2, values.ndim))
-                share = float(np.mean(~np.any(values > 0, axis=axes)))
+                share = dead_share(values)
                 dead_shares[node.module or node.id] = share
                 if share >= DEAD_SHARE:
                     self.add("dead-relu", node, f"{share:.0%} of the {values.shape[1]} units are never active on the "

@@ -27,7 +27,7 @@ from autograd.engine import queue_callback
 from autograd.graph import AccumulateGrad, Node, get_gradient_edge, walk_graph
 from autograd.tensor import Tensor
 
-from .dot import to_digraph
+from .dot import INSTALL_GRAPHVIZ, GraphvizNotFoundError, to_digraph
 from .graph import PRINTED_ELEMENTS, Graph, GraphNode, build_graph
 from .model import collapse_modules, draw_model
 
@@ -230,7 +230,13 @@ class BackwardSteps:
                 f'</head>\n<body>\n<h1 class="gs-title">{html.escape(title)}</h1>\n{self.fragment()}\n</body></html>\n')
 
     def _repr_html_(self) -> str:
-        return self.fragment(f"gradlab-steps-{id(self):x}")
+        """Jupyter's display: the player, or without graphviz's ``dot`` the install hint and the steps as text
+        (instead of a cell that fails)."""
+        try:
+            return self.fragment(f"gradlab-steps-{id(self):x}")
+        except GraphvizNotFoundError:
+            return (f"<pre>the graphviz 'dot' program was not found on PATH, so the player cannot draw the graph. "
+                    f"{html.escape(INSTALL_GRAPHVIZ)}\n\n{html.escape(repr(self))}</pre>")
 
     def save(self, path: str | Path) -> Path:
         """Write ``to_html()`` to ``path``.
@@ -260,12 +266,18 @@ def backward_steps(loss: Tensor, params: dict[str, Tensor] | None = None, *, gra
         a ``BackwardSteps``: ``.steps`` in execution order, ``.save("steps.html")`` writes the page, and a
         notebook shows the player inline.
 
+    Raises:
+        TypeError: ``loss`` is not a Tensor.
+        ValueError: ``loss`` has no graph (it does not require grad).
+
     Example::
 
         >>> a = autograd.tensor(2.0, requires_grad=True); b = autograd.tensor(3.0, requires_grad=True)
         >>> viz.backward_steps(a * b + a).save("steps.html")   # Add, then Mul, then the leaves
     """
-    graph = build_graph(loss, params)
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"backward_steps: expected the Tensor to differentiate, got {type(loss).__name__}")
+    graph = build_graph(loss, params)  # which names a Tensor without a graph
     drawn = {node.node: (node.id, node) for node in graph.nodes if node.node is not None}
     return _record(loss, gradient, retain_graph, graph, drawn.__getitem__)
 
@@ -315,8 +327,6 @@ def _record(loss: Tensor, gradient: Tensor | None, retain_graph: bool | None, gr
 
     ``locate(node)`` gives the id of the drawn node that stands for ``node`` and ``node``'s own ``GraphNode``.
     """
-    if not isinstance(loss, Tensor) or not loss.requires_grad:
-        raise ValueError("backward_steps: expected a Tensor that requires grad (the output of a recorded graph)")
     root_edge = get_gradient_edge(loss)
     order = walk_graph([root_edge.node])
     leaves = [node for node in order if isinstance(node, AccumulateGrad)]
@@ -426,16 +436,17 @@ _CSS = """
 .gradlab-steps .gs-slider { flex: 1; max-width: 420px; }
 .gradlab-steps .gs-counter { font-weight: bold; min-width: 9em; }
 .gradlab-steps .gs-legend { font-size: 12px; color: #555; margin-bottom: 8px; }
-.gradlab-steps .gs-key { display: inline-block; width: 22px; height: 10px; margin: 0 4px 0 12px; vertical-align: middle; }
+.gradlab-steps .gs-key { display: inline-block; width: 22px; height: 10px; margin: 0 4px 0 12px;
+  vertical-align: middle; }
 .gradlab-steps .gs-key-running { background: #ffe8cc; border: 3px solid #e8590c; height: 6px; }
 .gradlab-steps .gs-key-arrive { border-top: 3px dashed #e8590c; height: 0; }
 .gradlab-steps .gs-key-send { border-top: 3px solid #1d4ed8; height: 0; }
 .gradlab-steps .gs-key-done { background: #e3f4e8; border: 2px solid #2f855a; height: 7px; }
 .gradlab-steps .gs-main { display: flex; gap: 16px; align-items: flex-start; }
-.gradlab-steps .gs-graph { flex: 0 1 auto; max-height: 82vh; overflow: auto; border: 1px solid #ddd;
+.gradlab-steps .gs-graph { flex: 0 1 auto; min-width: 0; max-height: 82vh; overflow: auto; border: 1px solid #ddd;
   border-radius: 4px; padding: 4px; }
 .gradlab-steps .gs-graph svg { display: block; }
-.gradlab-steps .gs-panel { flex: 1 1 360px; min-width: 320px; max-width: 560px; }
+.gradlab-steps .gs-panel { flex: 1 0 400px; max-width: 560px; }  /* never squeezed: a wide graph scrolls instead */
 .gradlab-steps .gs-panel h3 { margin: 4px 0 6px; font-size: 17px; }
 .gradlab-steps .gs-panel h4 { margin: 12px 0 4px; font-size: 14px; color: #444; }
 .gradlab-steps .gs-rule { background: #f6f3ea; border-left: 3px solid #c49a2c; padding: 5px 8px;

@@ -38,6 +38,11 @@ def centre(x: np.ndarray, mean: np.ndarray, out: np.ndarray, grad: np.ndarray | 
     Returns ``(sum((x - mean)**2),)`` without ``grad``; with it, ``(sum(grad), sum(grad * (x - mean)))``, the two
     sums of batch norm's backward. All arrays are (N, C, L); ``mean`` is (C,).
     """
+    if type(x) is not np.ndarray:
+        # A device array (CuPy's): its einsum has no out=, and the cache this sweep keeps slices in is the CPU's.
+        centred, *sums = reference_centre(x, mean, grad)
+        out[...] = centred
+        return tuple(sums)
     n, channels, length = x.shape
     rows, out_rows = x.reshape(n, channels * length), out.reshape(n, channels * length)
     mean_row = _channel_row(mean, length)

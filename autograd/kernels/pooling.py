@@ -18,6 +18,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..device import get_array_module
 from .conv import window_extent, window_slice
 
 
@@ -60,7 +61,7 @@ def _padded(x: np.ndarray, spec: PoolSpec, out_size: Sequence[int], fill: float 
     extent = [window_extent(o, k, s, d) for o, k, s, d in zip(out_size, spec.kernel, spec.stride, spec.dilation)]
     if not any(spec.padding) and all(e <= n for e, n in zip(extent, size)):
         return x
-    padded = np.full((*x.shape[:2], *(max(e, p + n) for e, p, n in zip(extent, spec.padding, size))), fill, x.dtype)
+    padded = np.full_like(x, fill, shape=(*x.shape[:2], *(max(e, p + n) for e, p, n in zip(extent, spec.padding, size))))
     padded[(slice(None), slice(None), *(slice(p, p + n) for p, n in zip(spec.padding, size)))] = x
     return padded
 
@@ -96,10 +97,12 @@ def _argmax_windows(taps: Sequence[np.ndarray], positions: np.ndarray,
     The running maximum is kept with which tap it came from, a small integer: choosing between index arrays
     with a mask costs 10x as much in numpy as the arithmetic below, and the indices are gathered once at the end.
     """
+    xp = get_array_module(taps[0])
+    positions, first = xp.asarray(positions), xp.asarray(first)  # made from shapes, on the host: sent once
     best = taps[0].copy()
-    which = np.zeros(best.shape, np.min_scalar_type(len(taps) - 1))
+    which = np.zeros_like(best, dtype=np.min_scalar_type(len(taps) - 1))
     for k, tap in enumerate(taps[1:], 1):
-        tap = np.ascontiguousarray(tap)  # the strided window read once, for both passes below
+        tap = xp.ascontiguousarray(tap)  # the strided window read once, for both passes below
         better = tap > best  # strictly: an equal maximum later in the window does not win
         np.maximum(best, tap, out=best)  # propagates NaN
         np.maximum(which, better * which.dtype.type(k), out=which)  # k only grows, so the latest better tap wins
@@ -110,7 +113,7 @@ def _argmax_windows(taps: Sequence[np.ndarray], positions: np.ndarray,
     plane = math.prod(best.shape[2:])
     flat = which.reshape(*best.shape[:2], plane).astype(np.intp)
     flat *= plane
-    flat += np.arange(plane)
+    flat += get_array_module(best).arange(plane)
     index = positions.reshape(-1).take(flat).reshape(best.shape)
     np.copyto(index, first, where=best == lowest(best.dtype))  # the padding holds it too: point at a real element
     return best, index
@@ -152,7 +155,7 @@ def spread_windows(x: np.ndarray, spec: PoolSpec, size: Sequence[int]) -> np.nda
     (the adjoint of ``window_sums``). Returns a view of x's dtype, of shape (N, C, *size)."""
     out_size = x.shape[2:]
     extent = [window_extent(o, k, s, 1) for o, k, s in zip(out_size, spec.kernel, spec.stride)]
-    padded = np.zeros((*x.shape[:2], *(max(e, p + n) for e, p, n in zip(extent, spec.padding, size))), x.dtype)
+    padded = np.zeros_like(x, shape=(*x.shape[:2], *(max(e, p + n) for e, p, n in zip(extent, spec.padding, size))))
     for tap in _taps(spec, out_size):
         padded[tap] += x
     return padded[(slice(None), slice(None), *(slice(p, p + n) for p, n in zip(spec.padding, size)))]
@@ -186,8 +189,8 @@ def max_unpool(x: np.ndarray, indices: np.ndarray, size: Sequence[int]) -> np.nd
     """Zeros of (N, C, *size) with each value of ``x`` added at its flat index into its channel's volume."""
     n, c = x.shape[:2]
     plane = math.prod(size)
-    out = np.zeros((n, c, plane), x.dtype)
-    flat = indices.reshape(n * c, -1) + np.arange(0, n * c * plane, plane)[:, None]
+    out = np.zeros_like(x, shape=(n, c, plane))
+    flat = indices.reshape(n * c, -1) + get_array_module(indices).arange(0, n * c * plane, plane)[:, None]
     np.add.at(out.reshape(-1), flat.reshape(-1), x.reshape(-1))
     return out.reshape(n, c, *size)
 
@@ -206,7 +209,8 @@ def adaptive_max_pool(x: np.ndarray, out_size: tuple[int, int]) -> tuple[np.ndar
     # and repeating an element changes neither the max nor (first one wins) its index.
     offsets = [(np.minimum(row_start + i, row_end - 1), np.minimum(col_start + j, col_end - 1))
                for i in range(int((row_end - row_start).max())) for j in range(int((col_end - col_start).max()))]
-    taps = [x[:, :, rows[:, None], cols[None, :]] for rows, cols in offsets]
+    xp = get_array_module(x)  # the bins come from sizes, on the host; the index arrays go to x's device
+    taps = [x[:, :, xp.asarray(rows)[:, None], xp.asarray(cols)[None, :]] for rows, cols in offsets]
     positions = np.stack([rows[:, None] * w + cols[None, :] for rows, cols in offsets])
     return _argmax_windows(taps, positions, row_start[:, None] * w + col_start[None, :])
 

@@ -133,6 +133,8 @@ OPS = [
     OpInfo("stack", lambda a, b: autograd.stack([a, b], dim=-1),
            lambda rng: [Sample("dim=-1", (leaf(rng, 2, 3), leaf(rng, 2, 3)))]),
     OpInfo("split", lambda a: autograd.split(a, [1, 3], dim=1)[1], lambda rng: [Sample("[1,3]", (leaf(rng, 2, 4),))]),
+    OpInfo("chunk", lambda a: autograd.chunk(a, 3, dim=1)[2], lambda rng: [Sample("7 in 3: the last one smaller",
+                                                                                   (leaf(rng, 2, 7),))]),
     OpInfo("where", lambda a, b: autograd.where(a.data > 0, a, b),
            lambda rng: [Sample("broadcast", (leaf(rng, 3, 4, gap=0.1), leaf(rng, 4)))]),
     OpInfo("pad", lambda a: autograd.pad(a, (1, 2, 0, 1), value=0.5), _shape_samples),

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import device_of, to_device
 from ..errors import OpError
 from ..function import Function
 from ..kernels import elementwise as kernels
@@ -198,10 +199,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     Returns:
         Tensor of the input's shape.
     """
-    if dim is None:
-        dim = implicit_softmax_dim("softmax", input.ndim, _stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
+    input, dim = _softmax_arguments("softmax", input, dim, dtype, _stacklevel)
     return Softmax.apply(input, dim)
 
 
@@ -216,10 +214,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
     Returns:
         Tensor of the input's shape.
     """
-    if dim is None:
-        dim = implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
+    input, dim = _softmax_arguments("log_softmax", input, dim, dtype, _stacklevel)
     return LogSoftmax.apply(input, dim)
 
 
@@ -454,6 +449,7 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, mask: np.ndarray) -> np.ndarray:
+        mask = to_device(mask, device_of(x.data))  # drawn by the host generator (the CPU's stream): sent to x's device
         ctx.save_for_backward(mask)
         return x.data * mask
 
@@ -721,12 +717,17 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     return first * Sigmoid.apply(second)
 
 
-def implicit_softmax_dim(op: str, ndim: int, stacklevel: int) -> int:
-    """PyTorch's legacy choice when a softmax gets no dim, with its deprecation warning: 0 for 0-, 1- and 3-d
-    inputs (one unbatched sample), else 1."""
-    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as an "
-                  f"argument.", stacklevel=stacklevel)
-    return 0 if ndim in (0, 1, 3) else 1
+def _softmax_arguments(op: str, input: Tensor, dim: int | None, dtype: Any, stacklevel: int) -> tuple[Tensor, int]:
+    """The input cast to ``dtype`` (when given) and the dim of softmax, log_softmax and softmin.
+
+    Without a dim, PyTorch's legacy choice with its deprecation warning (``stacklevel`` counted from here, so the
+    wrappers pass their own ``_stacklevel``): 0 for 0-, 1- and 3-d inputs (one unbatched sample), else 1.
+    """
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X as "
+                      f"an argument.", stacklevel=stacklevel)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return (input if dtype is None else input.to(dtype)), dim
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
@@ -740,10 +741,7 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
     Returns:
         Tensor of the input's shape.
     """
-    if dim is None:
-        dim = implicit_softmax_dim("softmin", input.ndim, _stacklevel)
-    if dtype is not None:
-        input = input.to(dtype)
+    input, dim = _softmax_arguments("softmin", input, dim, dtype, _stacklevel)
     return Softmax.apply(-input, dim)
 
 

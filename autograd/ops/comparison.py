@@ -8,15 +8,17 @@ operand, so they are what a reduction over data with missing values wants. ``fma
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
 from ..errors import OpError
 from ..function import Function
-from ..tensor import Tensor, unwrap, wrap
-from .elementwise import _broadcasting, _shape
+from ..tensor import Tensor, unwrap
+from .elementwise import _broadcasting
 from .indexing import where
+from .logical import _bool_broadcasting
 from .shape import sum_to
 
 
@@ -102,10 +104,8 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
                       f"{np.result_type(b)}")
     if rtol < 0 or atol < 0:
         raise ValueError(f"isclose: rtol and atol must be non-negative, got rtol={rtol} and atol={atol}")
-    try:
-        return wrap(np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
-    except ValueError:
-        raise OpError(f"isclose: shapes {_shape(input)} and {_shape(other)} cannot be broadcast together") from None
+    close = functools.partial(np.isclose, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return _bool_broadcasting(close, "isclose", a, b)
 
 
 def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:

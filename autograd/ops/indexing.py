@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import DimensionError, OpError
 from ..function import Function
 from ..tensor import Tensor, unwrap
@@ -31,6 +32,11 @@ def _is_int(part: Any) -> bool:
     return isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_))
 
 
+def _is_array(part: Any) -> bool:
+    """A numpy or device (CuPy) array: CuPy's is no ``np.ndarray`` subclass."""
+    return isinstance(part, np.ndarray) or get_array_module(part) is not np
+
+
 def _split_ints(key: Any) -> tuple[tuple, tuple] | None:
     """PyTorch applies the ints of an index first, as selections, then the index arrays to what is left; numpy
     treats an int as an index array, which moves the indexed dimensions to the front when a slice separates it
@@ -41,13 +47,13 @@ def _split_ints(key: Any) -> tuple[tuple, tuple] | None:
         key mixes no ints with index arrays (where numpy's rule is PyTorch's).
     """
     if not isinstance(key, tuple) or not any(map(_is_int, key)) or not any(
-            isinstance(part, np.ndarray) and part.ndim for part in key):
+            _is_array(part) and part.ndim for part in key):
         return None
     ints, rest = [], []
     for part in key:
         if _is_int(part):
             ints.append(part)
-        elif isinstance(part, np.ndarray):
+        elif _is_array(part):
             ints.extend([slice(None)] * (part.ndim if part.dtype == np.bool_ else 1))
             rest.append(part)
         elif part is Ellipsis:
@@ -59,8 +65,19 @@ def _split_ints(key: Any) -> tuple[tuple, tuple] | None:
     return tuple(ints), tuple(rest)
 
 
+def _on_device_of(array: Any, key: Any) -> Any:
+    """``key`` with its host index arrays (from lists, ranges, shapes) copied to ``array``'s device, as PyTorch
+    moves a list index to a CUDA tensor's device; the key itself for host data."""
+    if type(array) is np.ndarray:
+        return key
+    if isinstance(key, tuple):
+        return tuple(_on_device_of(array, part) for part in key)
+    return get_array_module(array).asarray(key) if type(key) is np.ndarray else key
+
+
 def select(array: np.ndarray, key: Any) -> np.ndarray:
     """``array[key]`` with PyTorch's result shape (see ``_split_ints``)."""
+    key = _on_device_of(array, key)
     split = _split_ints(key)
     return array[key] if split is None else array[split[0]][split[1]]
 
@@ -88,14 +105,15 @@ def add_at(shape: tuple, flat_index: np.ndarray, values: np.ndarray) -> np.ndarr
     Scattering through one flat index is much faster in numpy than ``np.add.at`` with a tuple of
     index arrays (about 15x for a gather's gradient).
     """
-    result = np.zeros(int(np.prod(shape)), values.dtype)
+    result = np.zeros_like(values, shape=(int(np.prod(shape)),))
     np.add.at(result, flat_index.ravel(), values.ravel())
     return result.reshape(shape)
 
 
-def flat_positions(shape: tuple) -> np.ndarray:
-    """Each element's flat index, in an array of ``shape``: indexing it tells where picks came from."""
-    return np.arange(int(np.prod(shape))).reshape(shape)
+def flat_positions(shape: tuple, like: Any = None) -> np.ndarray:
+    """Each element's flat index, in an array of ``shape`` on ``like``'s device: indexing it tells where picks came
+    from."""
+    return get_array_module(like).arange(int(np.prod(shape))).reshape(shape)
 
 
 class Index(Function):
@@ -123,10 +141,10 @@ class IndexAdd(Function):
     def forward(ctx, x: Tensor, shape: tuple, key: Any) -> np.ndarray:
         ctx.save_for_backward(key)
         if _is_basic(key):
-            result = np.zeros(shape, x.data.dtype)
+            result = np.zeros_like(x.data, shape=shape)  # on x's device
             result[key] = x.data
             return result
-        return add_at(shape, select(flat_positions(shape), key), x.data)
+        return add_at(shape, select(flat_positions(shape, x.data), key), x.data)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -164,7 +182,7 @@ def _leading(shape: tuple, dim: int, index_shape: tuple) -> tuple:
 
 def positions_along(shape: tuple, dim: int, index: np.ndarray) -> np.ndarray:
     """The flat positions in a tensor of ``shape`` that gather/scatter along ``dim`` with ``index`` address."""
-    return np.take_along_axis(flat_positions(shape)[_leading(shape, dim, index.shape)], index, axis=dim)
+    return np.take_along_axis(flat_positions(shape, index)[_leading(shape, dim, index.shape)], index, axis=dim)
 
 
 class Gather(Function):
@@ -244,7 +262,8 @@ def where(condition: Tensor | np.ndarray, input: Any, other: Any) -> Tensor:
     Returns:
         Tensor of the broadcast shape.
     """
-    condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    # A device array stays on its device: np.asarray would copy it to the host (CuPy refuses).
+    condition = condition.data if isinstance(condition, Tensor) else get_array_module(condition).asarray(condition)
     return Where.apply(condition.astype(bool, copy=False), input, other)
 
 
@@ -255,7 +274,7 @@ def where(condition: Tensor | np.ndarray, input: Any, other: Any) -> Tensor:
 
 
 def _index_array(op: str, index: Any) -> np.ndarray:
-    index = np.asarray(unwrap(index))
+    index = get_array_module(index).asarray(unwrap(index))
     if index.dtype.kind not in "iu":
         raise OpError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
     return index
@@ -273,7 +292,7 @@ def _scatter_parts(op: str, input: Tensor, dim: int, index: Any, src: Tensor) ->
 
 def _written(shape: tuple, positions: np.ndarray) -> np.ndarray:
     """A bool array of ``shape``, True at the flat ``positions``."""
-    mask = np.zeros(int(np.prod(shape)), bool)
+    mask = np.zeros_like(positions, shape=(int(np.prod(shape)),), dtype=bool)
     mask[positions.ravel()] = True
     return mask.reshape(shape)
 
@@ -576,13 +595,13 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     last = len(index) - 1 - last
     if len(last) != len(index):
         source, index = Index.apply(source, _along(dim, last)), index[last]
-    written = np.zeros(input.shape, bool)
+    written = np.zeros_like(input.data, dtype=bool)
     written[_along(dim, index)] = True
     return Where.apply(written, IndexAdd.apply(source, input.shape, _along(dim, index)), input)
 
 
 def _mask_array(op: str, mask: Any, shape: tuple | None = None) -> np.ndarray:
-    mask = np.asarray(unwrap(mask))
+    mask = get_array_module(mask).asarray(unwrap(mask))  # a device mask stays on its device
     if mask.dtype != np.bool_:
         raise OpError(f"{op}: mask must be a bool tensor, got dtype {mask.dtype}")
     if shape is not None:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import OpError
 from ..function import Function
 from ..tensor import Tensor
@@ -160,8 +161,9 @@ class Einsum(Function):
         ctx.sizes = {letter: size for subscripts, operand in zip(inputs, operands)
                      for letter, size in zip(subscripts, operand.data.shape)}
         ctx.save_for_backward(*operands)
-        return np.asarray(np.einsum(",".join(inputs) + "->" + output, *(o.data for o in operands),
-                                    optimize=len(operands) > 2))
+        # asarray: a full contraction gives a numpy scalar; the module's keeps a device's 0-d array there.
+        return get_array_module(operands[0].data).asarray(
+            np.einsum(",".join(inputs) + "->" + output, *(o.data for o in operands), optimize=len(operands) > 2))
 
     @staticmethod
     def backward(ctx, grad: Tensor):

@@ -78,7 +78,8 @@ def isfinite(input: Tensor) -> Tensor:
     return wrap(np.asarray(np.isfinite(input.data)))
 
 
-def _logical(ufunc: Callable, op: str, a: Any, b: Any) -> Tensor:
+def _bool_broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> Tensor:
+    """``ufunc(a, b)`` over the broadcast operands, as a tensor without a gradient (the logical ops, isclose)."""
     try:
         return wrap(np.asarray(ufunc(unwrap(a), unwrap(b))))
     except ValueError:
@@ -95,7 +96,7 @@ def logical_and(input: Any, other: Any) -> Tensor:
     Returns:
         bool Tensor of the broadcast shape.
     """
-    return _logical(np.logical_and, "logical_and", input, other)
+    return _bool_broadcasting(np.logical_and, "logical_and", input, other)
 
 
 def logical_or(input: Any, other: Any) -> Tensor:
@@ -108,7 +109,7 @@ def logical_or(input: Any, other: Any) -> Tensor:
     Returns:
         bool Tensor of the broadcast shape.
     """
-    return _logical(np.logical_or, "logical_or", input, other)
+    return _bool_broadcasting(np.logical_or, "logical_or", input, other)
 
 
 def logical_xor(input: Any, other: Any) -> Tensor:
@@ -121,7 +122,7 @@ def logical_xor(input: Any, other: Any) -> Tensor:
     Returns:
         bool Tensor of the broadcast shape.
     """
-    return _logical(np.logical_xor, "logical_xor", input, other)
+    return _bool_broadcasting(np.logical_xor, "logical_xor", input, other)
 
 
 def logical_not(input: Tensor) -> Tensor:

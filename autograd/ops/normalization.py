@@ -61,7 +61,9 @@ class BatchNorm(Function):
         length = math.prod(data.shape[2:])
         count = samples * length
         flat = data.reshape(samples, channels, length)
-        out = np.empty_like(flat)
+        # C order: the kernels write through (N, C*L) reshapes of it, which must be views (a permuted input's flat
+        # is not C-contiguous, nor is an einsum's result on a device).
+        out = np.empty_like(flat, order="C")
         if training:
             # Three sweeps (the sums; centring with the sum of squares; the affine map), each on all cores. The
             # variance comes from the centred values, never from E[x^2] - E[x]^2, which cancels in float32.
@@ -166,7 +168,7 @@ def _batch_norm_backward_arrays(ctx, grad: np.ndarray, data: np.ndarray, weight:
     needs = ctx.needs_input_grad
     sum_g = centred = sum_g_centred = None
     if wants_centred:
-        centred = np.empty_like(flat)
+        centred = np.empty_like(flat, order="C")  # as in forward
         sum_g, sum_g_centred = kernels.centre(flat, mean, centred, grad_flat)
     elif wants_sum_g:
         sum_g = kernels.channel_sums(grad_flat)
@@ -176,7 +178,7 @@ def _batch_norm_backward_arrays(ctx, grad: np.ndarray, data: np.ndarray, weight:
                                                        None if weight is None else weight.data, sum_g,
                                                        sum_g_centred)
         if shift is None:
-            grad_input = kernels.channel_affine(grad_flat, scale, None, np.empty_like(grad_flat))
+            grad_input = kernels.channel_affine(grad_flat, scale, None, np.empty_like(grad_flat, order="C"))
         else:
             # scale * (g - shift - slope * (x - mean)), in the buffer of centred (its last use).
             grad_input = kernels.channel_affine(centred, -slope, -shift, centred, grad_flat, scale)
@@ -260,6 +262,16 @@ def _normalize(input: Tensor, dims: tuple, eps: float) -> Tensor:
     return centred * ((centred * centred).mean(dims, keepdim=True) + eps) ** -0.5
 
 
+def _scale_shift(result: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple) -> Tensor:
+    """``result * weight + bias`` (either skipped when None), weight and bias viewed in ``shape``: the channel
+    layout of ``_stat_shape`` for group and instance norm, the normalized shape itself for layer norm."""
+    if weight is not None:
+        result = result * weight.reshape(shape)
+    if bias is not None:
+        result = result + bias.reshape(shape)
+    return result
+
+
 def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalize over the last dimensions, then scale and shift elementwise.
@@ -288,11 +300,7 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     if input.dtype == HALF:
         return layer_norm(input.float(), normalized, _float32(weight), _float32(bias), eps).to(HALF)
     result = _normalize(input, tuple(range(input.ndim - count, input.ndim)), eps)
-    if weight is not None:
-        result = result * weight
-    if bias is not None:
-        result = result + bias
-    return result
+    return _scale_shift(result, weight, bias, normalized)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -324,11 +332,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     grouped = input.reshape(shape[0], num_groups, -1)
     result = _normalize(grouped, (2,), eps).reshape(shape)
     stat_shape = _stat_shape(shape)
-    if weight is not None:
-        result = result * weight.reshape(stat_shape)
-    if bias is not None:
-        result = result + bias.reshape(stat_shape)
-    return result
+    return _scale_shift(result, weight, bias, stat_shape)
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
@@ -378,11 +382,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
         raise OpError(f"{op}: running_mean and running_var are required when use_input_stats=False")
     else:
         result = (input - running_mean.reshape(stat_shape)) * (running_var.reshape(stat_shape) + eps) ** -0.5
-    if weight is not None:
-        result = result * weight.reshape(stat_shape)
-    if bias is not None:
-        result = result + bias.reshape(stat_shape)
-    return result
+    return _scale_shift(result, weight, bias, stat_shape)
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import OpError
 from ..function import Function
 from ..kernels.conv import window_extent
@@ -146,7 +147,9 @@ class _AvgPool(Function):
         total = window_sums(x.data, spec, accumulation)
         ctx.spec, ctx.count_include_pad, ctx.divisor_override = spec, count_include_pad, divisor_override
         ctx.input_size = size
-        total /= window_divisor(size, spec, count_include_pad, divisor_override).astype(accumulation, copy=False)
+        # The divisors come from shapes (host memory): sent to the data's device.
+        total /= get_array_module(total).asarray(window_divisor(size, spec, count_include_pad, divisor_override),
+                                                 dtype=accumulation)
         return total.astype(x.data.dtype, copy=False)
 
     @staticmethod
@@ -176,7 +179,7 @@ class _AvgSpread(Function):
                 size: tuple[int, ...]) -> np.ndarray:
         # Overlapping windows add up in float32 for a float16 input.
         accumulation = accumulation_dtype(x.data.dtype)
-        divisor = window_divisor(size, spec, count_include_pad, divisor_override)
+        divisor = get_array_module(x.data).asarray(window_divisor(size, spec, count_include_pad, divisor_override))
         share = x.data / divisor.astype(accumulation, copy=False)
         ctx.spec, ctx.count_include_pad, ctx.divisor_override = spec, count_include_pad, divisor_override
         return spread_windows(share, spec, size).astype(x.data.dtype)
@@ -390,7 +393,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | None | Sequence[int | 
         start, end = adaptive_bins(size, count)
         positions = np.arange(size)
         inside = (positions >= start[:, None]) & (positions < end[:, None])
-        averaging.append(wrap((inside / (end - start)[:, None]).astype(input.dtype)))
+        # Built from sizes on the host, sent to the input's device.
+        averaging.append(wrap(get_array_module(input).asarray((inside / (end - start)[:, None]).astype(input.dtype))))
     return matmul(matmul(averaging[0], input), averaging[1].mT)
 
 
@@ -466,6 +470,20 @@ def _single(op: str, value: int | Sequence[int], name: str, minimum: int) -> int
     return int_tuple(value, 1, name, op, minimum)[0]
 
 
+def _window_1d(op: str, input: Tensor, kernel_size: int | Sequence[int],
+               stride: int | Sequence[int] | None) -> tuple[int, int]:
+    """A 1-d pooling's checked input, and its kernel length and stride (the kernel's by default)."""
+    _check_input(op, input, 1)
+    kernel = _single(op, kernel_size, "kernel_size", 1)
+    stride = kernel if stride is None else _single(op, stride, "stride", 1)
+    return kernel, stride
+
+
+def _drop_row(result: Tensor | tuple[Tensor, Tensor], return_indices: bool) -> Tensor | tuple[Tensor, Tensor]:
+    """A 2-d pooling's result on the (N, C, 1, L) image back to (N, C, L_out), with its indices if returned."""
+    return tuple(part.squeeze(-2) for part in result) if return_indices else result.squeeze(-2)
+
+
 def max_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
                padding: int | Sequence[int] = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
@@ -484,12 +502,10 @@ def max_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
         the pooled tensor, or (pooled, indices) with int64 indices.
     """
     op = "max_pool1d"
-    _check_input(op, input, 1)
-    kernel = _single(op, kernel_size, "kernel_size", 1)
-    stride = kernel if stride is None else _single(op, stride, "stride", 1)
+    kernel, stride = _window_1d(op, input, kernel_size, stride)
     result = _max_pool(op, input.unsqueeze(-2), (1, kernel), (1, stride), (0, _single(op, padding, "padding", 0)),
                        (1, _single(op, dilation, "dilation", 1)), ceil_mode, return_indices, 2)
-    return tuple(part.squeeze(-2) for part in result) if return_indices else result.squeeze(-2)
+    return _drop_row(result, return_indices)
 
 
 def avg_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
@@ -507,9 +523,7 @@ def avg_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
         Tensor of the input's dtype.
     """
     op = "avg_pool1d"
-    _check_input(op, input, 1)
-    kernel = _single(op, kernel_size, "kernel_size", 1)
-    stride = kernel if stride is None else _single(op, stride, "stride", 1)
+    kernel, stride = _window_1d(op, input, kernel_size, stride)
     return _avg_pool_call(op, input.unsqueeze(-2), (1, kernel), (1, stride), (0, _single(op, padding, "padding", 0)),
                           ceil_mode, count_include_pad, None, 2).squeeze(-2)
 
@@ -546,8 +560,7 @@ def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int],
         the pooled tensor, or (pooled, indices) with int64 indices.
     """
     length = _adaptive_length("adaptive_max_pool1d", input, output_size)
-    result = adaptive_max_pool2d(input.unsqueeze(-2), (1, length), return_indices)
-    return tuple(part.squeeze(-2) for part in result) if return_indices else result.squeeze(-2)
+    return _drop_row(adaptive_max_pool2d(input.unsqueeze(-2), (1, length), return_indices), return_indices)
 
 
 def _lp_pool(op: str, input: Tensor, norm_type: float, kernel: tuple[int, ...], stride: tuple[int, ...],
@@ -578,9 +591,7 @@ def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],
         Tensor of the input's dtype.
     """
     op = "lp_pool1d"
-    _check_input(op, input, 1)
-    kernel = _single(op, kernel_size, "kernel_size", 1)
-    stride = kernel if stride is None else _single(op, stride, "stride", 1)
+    kernel, stride = _window_1d(op, input, kernel_size, stride)
     return _lp_pool(op, input.unsqueeze(-2), norm_type, (1, kernel), (1, stride), ceil_mode).squeeze(-2)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import tensor as _tensor
+from ..device import get_array_module
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _COMPLEX_OF = {np.dtype(np.float16): np.dtype(np.complex64), np.dtype(np.float32): np.dtype(np.complex64),
@@ -82,7 +83,7 @@ def result_type(*operands: Any) -> np.dtype:
     groups: list[np.dtype | None] = [None, None, None]  # dimensioned, 0-d, numbers
     for operand in operands:
         array = operand.data if isinstance(operand, _tensor.Tensor) else operand
-        if type(array) is np.ndarray:
+        if type(array) is np.ndarray or get_array_module(array) is not np:  # a device (CuPy) array: a tensor too
             group, dtype = (0 if array.ndim else 1), array.dtype
         else:
             group, dtype = 2, _scalar_dtype(array)

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import OpError
 from ..function import Function
 from ..kernels.pooling import adaptive_bins
@@ -30,6 +31,7 @@ from .reduction import accumulation_dtype
 
 def _matmul_along(data: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray:
     """Apply the (out, in) ``matrix`` to dimension ``axis`` of ``data``."""
+    matrix = get_array_module(data).asarray(matrix)  # built from sizes on the host; a device's copy is one transfer
     if axis == data.ndim - 1:
         return data @ matrix.T
     return np.swapaxes(matrix @ np.swapaxes(data, axis, -2), axis, -2)
@@ -66,13 +68,14 @@ class IndexSelect(Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, axis: int, index: np.ndarray) -> np.ndarray:
+        index = get_array_module(x.data).asarray(index)  # from sizes, on the host: sent to x's device
         ctx.axis, ctx.index, ctx.size = axis, index, x.data.shape[axis]
         return np.take(x.data, index, axis=axis)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        selection = np.zeros((len(ctx.index), ctx.size), grad.dtype)
-        selection[np.arange(len(ctx.index)), ctx.index] = 1
+        selection = np.zeros_like(grad.data, shape=(len(ctx.index), ctx.size))
+        selection[get_array_module(ctx.index).arange(len(ctx.index)), ctx.index] = 1
         return MatmulAlong.apply(grad, ctx.axis, selection.T), None, None
 
 

@@ -26,7 +26,9 @@ class _PiecewiseConstant(Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        return tuple(None if edge is None else wrap(np.zeros(edge.shape, edge.dtype)) for edge in ctx.next_edges)
+        # *_like(grad): the zeros go on the gradient's device.
+        return tuple(None if edge is None else wrap(np.zeros_like(grad.data, shape=edge.shape, dtype=edge.dtype))
+                     for edge in ctx.next_edges)
 
 
 def _integral(x: Tensor) -> bool:
@@ -130,7 +132,7 @@ class Copysign(Function):
         (flip,) = ctx.saved_tensors
         a, b = ctx.next_edges
         return (sum_to(grad * flip.astype(grad.dtype), a.shape) if a else None,
-                wrap(np.zeros(b.shape, b.dtype)) if b else None)
+                wrap(np.zeros_like(grad.data, shape=b.shape, dtype=b.dtype)) if b else None)
 
 
 class _Modulo(Function):

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import get_array_module
 from ..function import Function
 from ..tensor import Tensor
 from .elementwise import exp, log
@@ -141,7 +142,7 @@ def _cumulative_extreme(op: str, accumulate: np.ufunc, input: Tensor, dim: int) 
         latest |= np.isnan(data)
     shape = [1] * data.ndim
     shape[dim] = -1
-    positions = np.where(latest, np.arange(data.shape[dim]).reshape(shape), 0)
+    positions = np.where(latest, get_array_module(data).arange(data.shape[dim]).reshape(shape), 0)
     indices = np.maximum.accumulate(positions, axis=dim).astype(np.int64)
     return ValuesIndices(Gather.apply(input, dim, indices), Tensor(indices))
 
@@ -228,7 +229,7 @@ class Prod(Function):
         ctx.save_for_backward(x)
         data = x.data
         result = np.prod(data, axis=ctx.axes, keepdims=keepdim, dtype=accumulation_dtype(data.dtype))
-        return np.asarray(result).astype(data.dtype, copy=False)
+        return get_array_module(data).asarray(result).astype(data.dtype, copy=False)  # 0-d array, on data's device
 
     @staticmethod
     def backward(ctx, grad: Tensor):

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import DimensionError, OpError
 from ..function import Function
 from ..tensor import ScalarTensor, Tensor
@@ -347,11 +348,12 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     return Triangle.apply(input, True, diagonal)
 
 
-def _diagonal_key(shape: tuple, offset: int, dim1: int, dim2: int) -> tuple:
-    """The index of the diagonal ``offset`` of dims (dim1, dim2) moved last: (..., rows, cols)."""
+def _diagonal_key(shape: tuple, offset: int, dim1: int, dim2: int, like: Any = None) -> tuple:
+    """The index of the diagonal ``offset`` of dims (dim1, dim2) moved last: (..., rows, cols), on ``like``'s
+    device."""
     rows, cols = shape[dim1], shape[dim2]
     length = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
-    start = np.arange(length)
+    start = get_array_module(like).arange(length)
     return (Ellipsis, start - min(offset, 0), start + max(offset, 0))
 
 
@@ -382,8 +384,8 @@ class DiagonalScatter(Function):
     @staticmethod
     def forward(ctx, x: Tensor, shape: tuple, offset: int, dim1: int, dim2: int) -> np.ndarray:
         ctx.offset, ctx.dim1, ctx.dim2 = offset, dim1, dim2
-        result = np.zeros(shape, x.data.dtype)
-        np.moveaxis(result, (dim1, dim2), (-2, -1))[_diagonal_key(shape, offset, dim1, dim2)] = x.data
+        result = np.zeros_like(x.data, shape=shape)  # on x's device
+        np.moveaxis(result, (dim1, dim2), (-2, -1))[_diagonal_key(shape, offset, dim1, dim2, result)] = x.data
         return result
 
     @staticmethod
@@ -498,7 +500,7 @@ class WindowsAdd(Function):
         count = x.data.shape[dim]
         shape = list(x.data.shape[:-1])
         shape[dim] = length
-        result = np.zeros(shape, x.data.dtype)
+        result = np.zeros_like(x.data, shape=shape)  # on x's device
         prefix = (slice(None),) * dim
         for offset in range(size):
             result[prefix + (slice(offset, offset + (count - 1) * step + 1, step),)] += x.data[..., offset]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import OpError
 from ..tensor import Tensor, wrap
 from .indexing import Gather
@@ -101,7 +102,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     dim = _dim("topk", input, dim)
     _check_k("topk", k, input.shape[dim], 0, dim, original.shape)
     order = sort_indices(input.data, dim, descending=largest)
-    result = _picked(input, dim, np.take(order, np.arange(k), axis=dim))
+    result = _picked(input, dim, np.take(order, get_array_module(order).arange(k), axis=dim))
     return result if original.ndim or k == 0 else _as_shape_of(result, original)
 
 

@@ -8,7 +8,10 @@ Example::
 """
 
 from . import transforms
-from .dataloader import DataLoader
-from .dataset import Dataset, ImageDataset, Subset, TensorDataset, default_collate, random_split
+from .dataloader import DataLoader, WorkerInfo, get_worker_info
+from .dataset import ConcatDataset, Dataset, ImageDataset, Subset, TensorDataset, default_collate, random_split
 from .datasets import CIFAR10, MNIST, load_digits, read_idx
-from .sampler import DistributedSampler
+from .sampler import (
+    BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+    WeightedRandomSampler,
+)

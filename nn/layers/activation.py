@@ -19,11 +19,37 @@ from ..module import Module
 from ..parameter import Parameter
 
 
-def _inplace_repr(inplace: bool) -> str:
-    return "inplace=True" if inplace else ""
+class _InplaceActivation(Module):
+    """An activation that takes PyTorch's ``inplace`` flag and shows it in the repr when it is set.
+
+    Subclasses with hyperparameters store them after ``super().__init__(inplace)`` and list them in
+    ``_hyperparameter_repr``, which the repr puts before the flag.
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def _hyperparameter_repr(self) -> str:
+        return ""
+
+    def extra_repr(self) -> str:
+        parts = [self._hyperparameter_repr(), "inplace=True" if self.inplace else ""]
+        return ", ".join(part for part in parts if part)
 
 
-class ReLU(Module):
+class _DimActivation(Module):
+    """An activation applied along one dimension ``dim``, shown in the repr."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class ReLU(_InplaceActivation):
     """``max(0, x)`` elementwise.
 
     Args:
@@ -33,18 +59,11 @@ class ReLU(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
 
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
 
-
-class LeakyReLU(Module):
+class LeakyReLU(_InplaceActivation):
     """``x`` for positive x, ``negative_slope * x`` otherwise.
 
     Args:
@@ -56,18 +75,17 @@ class LeakyReLU(Module):
     """
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
-        super().__init__()
+        super().__init__(inplace)
         self.negative_slope = negative_slope
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope)
 
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+    def _hyperparameter_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
 
 
-class ELU(Module):
+class ELU(_InplaceActivation):
     """``x`` for positive x, ``alpha * (exp(x) - 1)`` otherwise.
 
     Args:
@@ -79,15 +97,14 @@ class ELU(Module):
     """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
+        super().__init__(inplace)
         self.alpha = alpha
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.elu(input, self.alpha)
 
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+    def _hyperparameter_repr(self) -> str:
+        return f"alpha={self.alpha}"
 
 
 class GELU(Module):
@@ -111,7 +128,7 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """``x * sigmoid(x)`` (also called swish).
 
     Args:
@@ -121,15 +138,8 @@ class SiLU(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
 
 
 class Sigmoid(Module):
@@ -154,7 +164,7 @@ class Tanh(Module):
         return F.tanh(input)
 
 
-class Softmax(Module):
+class Softmax(_DimActivation):
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``: the outputs along it are positive and sum to 1.
 
     Args:
@@ -164,18 +174,11 @@ class Softmax(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
     def forward(self, input: Tensor) -> Tensor:
         return F.softmax(input, self.dim, _stacklevel=5)  # dim None: F.softmax's implicit choice and warning
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_DimActivation):
     """``x_i - log(sum_j exp(x_j))`` along ``dim``, computed without overflow.
 
     Args:
@@ -185,19 +188,12 @@ class LogSoftmax(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim, _stacklevel=5)
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
 
 # ----------------------------------------------------------------------------- the rest of PyTorch's activations
-class ReLU6(Module):
+class ReLU6(_InplaceActivation):
     """``min(max(0, x), 6)`` elementwise.
 
     Args:
@@ -207,18 +203,11 @@ class ReLU6(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.relu6(input)
 
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
 
-
-class Hardtanh(Module):
+class Hardtanh(_InplaceActivation):
     """``clamp(x, min_val, max_val)``: linear between the two values, constant outside.
 
     Args:
@@ -231,21 +220,20 @@ class Hardtanh(Module):
     """
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
         if min_val > max_val:
             raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+        super().__init__(inplace)
         self.min_val = min_val
         self.max_val = max_val
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.hardtanh(input, self.min_val, self.max_val)
 
-    def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+    def _hyperparameter_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
 
 
-class Hardswish(Module):
+class Hardswish(_InplaceActivation):
     """``x * relu6(x + 3) / 6`` (MobileNetV3).
 
     Args:
@@ -255,18 +243,11 @@ class Hardswish(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.hardswish(input)
 
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
 
-
-class Hardsigmoid(Module):
+class Hardsigmoid(_InplaceActivation):
     """``relu6(x + 3) / 6``: a piecewise-linear sigmoid.
 
     Args:
@@ -276,18 +257,11 @@ class Hardsigmoid(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.hardsigmoid(input)
 
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
 
-
-class Mish(Module):
+class Mish(_InplaceActivation):
     """``x * tanh(softplus(x))``.
 
     Args:
@@ -297,18 +271,11 @@ class Mish(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.mish(input)
 
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
 
-
-class CELU(Module):
+class CELU(_InplaceActivation):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
 
     Args:
@@ -320,18 +287,17 @@ class CELU(Module):
     """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
+        super().__init__(inplace)
         self.alpha = alpha
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.celu(input, self.alpha)
 
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+    def _hyperparameter_repr(self) -> str:
+        return f"alpha={self.alpha}"
 
 
-class SELU(Module):
+class SELU(_InplaceActivation):
     """``scale * elu(x, alpha)`` with the self-normalising constants (Klambauer et al. 2017).
 
     Args:
@@ -341,15 +307,8 @@ class SELU(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.selu(input)
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
 
 
 class Softsign(Module):
@@ -397,7 +356,7 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class Softmin(Module):
+class Softmin(_DimActivation):
     """``softmax(-x)`` along ``dim``.
 
     Args:
@@ -407,15 +366,8 @@ class Softmin(Module):
         - Input: any. Output: same shape.
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
     def forward(self, input: Tensor) -> Tensor:
         return F.softmin(input, self.dim, _stacklevel=5)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
 
 class PReLU(Module):
@@ -449,7 +401,7 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class GLU(Module):
+class GLU(_DimActivation):
     """Gated linear unit ``a * sigmoid(b)``, with ``a`` and ``b`` the halves of the input along ``dim``.
 
     Args:
@@ -460,17 +412,13 @@ class GLU(Module):
     """
 
     def __init__(self, dim: int = -1) -> None:
-        super().__init__()
-        self.dim = dim
+        super().__init__(dim)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.glu(input, self.dim)
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
-
-class Threshold(Module):
+class Threshold(_InplaceActivation):
     """``x`` where ``x > threshold``, else ``value``.
 
     Args:
@@ -483,13 +431,12 @@ class Threshold(Module):
     """
 
     def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
-        super().__init__()
+        super().__init__(inplace)
         self.threshold = threshold
         self.value = value
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.threshold(input, self.threshold, self.value)
 
-    def extra_repr(self) -> str:
-        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+    def _hyperparameter_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}"

@@ -174,11 +174,11 @@ class MultiheadAttention(Module):
         # (L, N, E) -> (N, heads, L, head_dim)
         q, k, v = (x.reshape(x.shape[0], batch, heads, head_dim).permute(1, 2, 0, 3) for x in (q, k, v))
         if self.add_zero_attn:
-            zeros = Tensor(np.zeros((batch, heads, 1, head_dim), q.dtype))
+            zeros = Tensor(np.zeros_like(q.data, shape=(batch, heads, 1, head_dim)))  # on q's device
             k, v = cat([k, zeros], dim=2), cat([v, zeros], dim=2)
             extra += 1
         # The appended keys are never masked: both masks get zero columns for them.
-        mask = np.zeros((1, 1, target, source + extra), q.dtype)
+        mask = np.zeros_like(q.data, shape=(1, 1, target, source + extra))
         if attn is not None:
             mask = mask + np.pad(attn, [(0, 0)] * (attn.ndim - 1) + [(0, extra)])
         if padding is not None:

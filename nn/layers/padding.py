@@ -40,99 +40,240 @@ class _PadNd(Module):
         return f"{self.padding}, value={self.value}" if self.mode == "constant" else f"{self.padding}"
 
 
-_SHAPES = {1: "``(C, W)`` or ``(N, C, W)``", 2: "``(C, H, W)`` or ``(N, C, H, W)``",
-           3: "``(C, D, H, W)`` or ``(N, C, D, H, W)``"}
-_ORDER = {1: "(left, right)", 2: "(left, right, top, bottom)", 3: "(left, right, top, bottom, front, back)"}
-
-
-def _doc(summary: str, dims: int, value: bool = False) -> str:
-    fill = "\n        value: the fill value." if value else ""
-    return f"""{summary}
-
-    Args:
-        padding: an int for every side, or {_ORDER[dims]}.{fill}
-
-    Shape:
-        - Input: {_SHAPES[dims]}. Output: each padded dimension grown by its two widths.
-    """
-
-
-class ConstantPad1d(_PadNd):
-    __doc__ = _doc("Pad the last dimension with ``value``.", 1, value=True)
-    dims = 1
+class _ConstantPadNd(_PadNd):
+    """ConstantPad1d, 2d and 3d: the fill value is a required argument, as in PyTorch."""
 
     def __init__(self, padding: int | Sequence[int], value: float) -> None:
         super().__init__(padding, value)
 
 
-class ConstantPad2d(ConstantPad1d):
-    __doc__ = _doc("Pad the last two dimensions with ``value``.", 2, value=True)
-    dims = 2
-
-
-class ConstantPad3d(ConstantPad1d):
-    __doc__ = _doc("Pad the last three dimensions with ``value``.", 3, value=True)
-    dims = 3
-
-
-class ZeroPad1d(_PadNd):
-    __doc__ = _doc("Pad the last dimension with zeros.", 1)
-    dims = 1
+class _WidthsOnlyPadNd(_PadNd):
+    """The padding layers set by their widths alone: zero, reflection, replication and circular padding."""
 
     def __init__(self, padding: int | Sequence[int]) -> None:
-        super().__init__(padding, 0.0)
+        super().__init__(padding)
 
 
-class ZeroPad2d(ZeroPad1d):
-    __doc__ = _doc("Pad the last two dimensions with zeros.", 2)
+class ConstantPad1d(_ConstantPadNd):
+    """Pad the last dimension with a constant value.
+
+    Args:
+        padding: an int for both sides, or ``(left, right)``; a negative width crops.
+        value: the fill value.
+
+    Shape:
+        - Input: ``(*, W_in)``.
+        - Output: ``(*, W_out)`` with ``W_out = W_in + left + right``.
+    """
+
+    dims = 1
+
+
+class ConstantPad2d(_ConstantPadNd):
+    """Pad the last two dimensions with a constant value.
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom)``; a negative width crops.
+        value: the fill value.
+
+    Shape:
+        - Input: ``(*, H_in, W_in)``.
+        - Output: ``(*, H_out, W_out)`` with ``H_out = H_in + top + bottom`` and ``W_out = W_in + left + right``.
+    """
+
     dims = 2
 
 
-class ZeroPad3d(ZeroPad1d):
-    __doc__ = _doc("Pad the last three dimensions with zeros.", 3)
+class ConstantPad3d(_ConstantPadNd):
+    """Pad the last three dimensions with a constant value.
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom, front, back)``; a negative width crops.
+        value: the fill value.
+
+    Shape:
+        - Input: ``(*, D_in, H_in, W_in)``.
+        - Output: ``(*, D_out, H_out, W_out)`` with ``D_out = D_in + front + back``,
+          ``H_out = H_in + top + bottom`` and ``W_out = W_in + left + right``.
+    """
+
     dims = 3
 
 
-class ReflectionPad1d(ZeroPad1d):
-    __doc__ = _doc("Mirror the last dimension about its edges (not repeating them); widths below its size.", 1)
+class ZeroPad1d(_WidthsOnlyPadNd):
+    """Pad the last dimension with zeros.
+
+    Args:
+        padding: an int for both sides, or ``(left, right)``; a negative width crops.
+
+    Shape:
+        - Input: ``(*, W_in)``.
+        - Output: ``(*, W_out)`` with ``W_out = W_in + left + right``.
+    """
+
+    dims = 1
+
+
+class ZeroPad2d(_WidthsOnlyPadNd):
+    """Pad the last two dimensions with zeros.
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom)``; a negative width crops.
+
+    Shape:
+        - Input: ``(*, H_in, W_in)``.
+        - Output: ``(*, H_out, W_out)`` with ``H_out = H_in + top + bottom`` and ``W_out = W_in + left + right``.
+    """
+
+    dims = 2
+
+
+class ZeroPad3d(_WidthsOnlyPadNd):
+    """Pad the last three dimensions with zeros.
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom, front, back)``; a negative width crops.
+
+    Shape:
+        - Input: ``(*, D_in, H_in, W_in)``.
+        - Output: ``(*, D_out, H_out, W_out)`` with ``D_out = D_in + front + back``,
+          ``H_out = H_in + top + bottom`` and ``W_out = W_in + left + right``.
+    """
+
+    dims = 3
+
+
+class ReflectionPad1d(_WidthsOnlyPadNd):
+    """Pad the last dimension with its reflection about the edges, which are not repeated.
+
+    Args:
+        padding: an int for both sides, or ``(left, right)``; each width below ``W_in``, a negative width crops.
+
+    Shape:
+        - Input: ``(C, W_in)`` or ``(N, C, W_in)``.
+        - Output: ``(C, W_out)`` or ``(N, C, W_out)`` with ``W_out = W_in + left + right``.
+    """
+
     mode, dims = "reflect", 1
 
 
-class ReflectionPad2d(ZeroPad1d):
-    __doc__ = _doc("Mirror the last two dimensions about their edges; widths below their sizes.", 2)
+class ReflectionPad2d(_WidthsOnlyPadNd):
+    """Pad the last two dimensions with their reflection about the edges, which are not repeated.
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom)``; each width below its dimension's
+            size, a negative width crops.
+
+    Shape:
+        - Input: ``(C, H_in, W_in)`` or ``(N, C, H_in, W_in)``.
+        - Output: ``(C, H_out, W_out)`` or ``(N, C, H_out, W_out)`` with ``H_out = H_in + top + bottom`` and
+          ``W_out = W_in + left + right``.
+    """
+
     mode, dims = "reflect", 2
 
 
-class ReflectionPad3d(ZeroPad1d):
-    __doc__ = _doc("Mirror the last three dimensions about their edges; widths below their sizes.", 3)
+class ReflectionPad3d(_WidthsOnlyPadNd):
+    """Pad the last three dimensions with their reflection about the edges, which are not repeated.
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom, front, back)``; each width below its
+            dimension's size, a negative width crops.
+
+    Shape:
+        - Input: ``(C, D_in, H_in, W_in)`` or ``(N, C, D_in, H_in, W_in)``.
+        - Output: ``(C, D_out, H_out, W_out)`` or ``(N, C, D_out, H_out, W_out)`` with
+          ``D_out = D_in + front + back``, ``H_out = H_in + top + bottom`` and ``W_out = W_in + left + right``.
+    """
+
     mode, dims = "reflect", 3
 
 
-class ReplicationPad1d(ZeroPad1d):
-    __doc__ = _doc("Repeat the edge values of the last dimension.", 1)
+class ReplicationPad1d(_WidthsOnlyPadNd):
+    """Pad the last dimension by repeating its edge values.
+
+    Args:
+        padding: an int for both sides, or ``(left, right)``; a negative width crops.
+
+    Shape:
+        - Input: ``(C, W_in)`` or ``(N, C, W_in)``.
+        - Output: ``(C, W_out)`` or ``(N, C, W_out)`` with ``W_out = W_in + left + right``.
+    """
+
     mode, dims = "replicate", 1
 
 
-class ReplicationPad2d(ZeroPad1d):
-    __doc__ = _doc("Repeat the edge values of the last two dimensions.", 2)
+class ReplicationPad2d(_WidthsOnlyPadNd):
+    """Pad the last two dimensions by repeating their edge values.
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom)``; a negative width crops.
+
+    Shape:
+        - Input: ``(C, H_in, W_in)`` or ``(N, C, H_in, W_in)``.
+        - Output: ``(C, H_out, W_out)`` or ``(N, C, H_out, W_out)`` with ``H_out = H_in + top + bottom`` and
+          ``W_out = W_in + left + right``.
+    """
+
     mode, dims = "replicate", 2
 
 
-class ReplicationPad3d(ZeroPad1d):
-    __doc__ = _doc("Repeat the edge values of the last three dimensions.", 3)
+class ReplicationPad3d(_WidthsOnlyPadNd):
+    """Pad the last three dimensions by repeating their edge values.
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom, front, back)``; a negative width crops.
+
+    Shape:
+        - Input: ``(C, D_in, H_in, W_in)`` or ``(N, C, D_in, H_in, W_in)``.
+        - Output: ``(C, D_out, H_out, W_out)`` or ``(N, C, D_out, H_out, W_out)`` with
+          ``D_out = D_in + front + back``, ``H_out = H_in + top + bottom`` and ``W_out = W_in + left + right``.
+    """
+
     mode, dims = "replicate", 3
 
 
-class CircularPad1d(ZeroPad1d):
-    __doc__ = _doc("Wrap the last dimension around (periodic padding).", 1)
+class CircularPad1d(_WidthsOnlyPadNd):
+    """Pad the last dimension by wrapping it around (periodic padding).
+
+    Args:
+        padding: an int for both sides, or ``(left, right)``; each width at most ``W_in``, a negative width crops.
+
+    Shape:
+        - Input: ``(C, W_in)`` or ``(N, C, W_in)``.
+        - Output: ``(C, W_out)`` or ``(N, C, W_out)`` with ``W_out = W_in + left + right``.
+    """
+
     mode, dims = "circular", 1
 
 
-class CircularPad2d(ZeroPad1d):
-    __doc__ = _doc("Wrap the last two dimensions around (periodic padding).", 2)
+class CircularPad2d(_WidthsOnlyPadNd):
+    """Pad the last two dimensions by wrapping them around (periodic padding).
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom)``; each width at most its dimension's
+            size, a negative width crops.
+
+    Shape:
+        - Input: ``(C, H_in, W_in)`` or ``(N, C, H_in, W_in)``.
+        - Output: ``(C, H_out, W_out)`` or ``(N, C, H_out, W_out)`` with ``H_out = H_in + top + bottom`` and
+          ``W_out = W_in + left + right``.
+    """
+
     mode, dims = "circular", 2
 
 
-class CircularPad3d(ZeroPad1d):
-    __doc__ = _doc("Wrap the last three dimensions around (periodic padding).", 3)
+class CircularPad3d(_WidthsOnlyPadNd):
+    """Pad the last three dimensions by wrapping them around (periodic padding).
+
+    Args:
+        padding: an int for every side, or ``(left, right, top, bottom, front, back)``; each width at most its
+            dimension's size, a negative width crops.
+
+    Shape:
+        - Input: ``(C, D_in, H_in, W_in)`` or ``(N, C, D_in, H_in, W_in)``.
+        - Output: ``(C, D_out, H_out, W_out)`` or ``(N, C, D_out, H_out, W_out)`` with
+          ``D_out = D_in + front + back``, ``H_out = H_in + top + bottom`` and ``W_out = W_in + left + right``.
+    """
+
     mode, dims = "circular", 3

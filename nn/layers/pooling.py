@@ -12,15 +12,26 @@ from .. import functional as F
 from ..module import Module
 
 
-class _MaxPoolNd(Module):
-    """What MaxPool2d and MaxPool3d share: their settings and repr."""
+class _WindowPoolNd(Module):
+    """What the poolings over sliding windows share: the window settings, the stride defaulting to the kernel
+    size (non-overlapping windows), and their repr."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _MaxPoolNd(_WindowPoolNd):
+    """What MaxPool1d, MaxPool2d and MaxPool3d share: their settings and repr."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding)
         self.dilation = dilation
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
@@ -74,21 +85,15 @@ class MaxPool3d(_MaxPoolNd):
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
-class _AvgPoolNd(Module):
-    """What AvgPool2d and AvgPool3d share: their settings and repr."""
+class _AvgPoolNd(_WindowPoolNd):
+    """What AvgPool2d and AvgPool3d share: their settings (AvgPool1d has no ``divisor_override``, as in PyTorch)."""
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: int | None = None) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
+        super().__init__(kernel_size, stride, padding)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AvgPool2d(_AvgPoolNd):
@@ -134,7 +139,26 @@ class AvgPool3d(_AvgPoolNd):
                             self.count_include_pad, self.divisor_override)
 
 
-class AdaptiveAvgPool2d(Module):
+class _AdaptivePoolNd(Module):
+    """What the adaptive poolings share: the target ``output_size`` and the repr."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class _AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    """What AdaptiveMaxPool1d and AdaptiveMaxPool2d add: the option to return each maximum's index."""
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
     """Average pooling with windows chosen so that the output has size ``output_size``.
 
     Args:
@@ -145,18 +169,11 @@ class AdaptiveAvgPool2d(Module):
         - Output: ``(N, C, H_out, W_out)``. ``output_size=1`` is global average pooling.
     """
 
-    def __init__(self, output_size: Any) -> None:
-        super().__init__()
-        self.output_size = output_size
-
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size)
 
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
 
-
-class AdaptiveMaxPool2d(Module):
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max pooling with windows chosen so that the output has size ``output_size``.
 
     Args:
@@ -168,19 +185,11 @@ class AdaptiveMaxPool2d(Module):
         - Output: ``(N, C, H_out, W_out)``.
     """
 
-    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
-        self.return_indices = return_indices
-
     def forward(self, input: Tensor) -> Any:
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
 
-
-class MaxUnpool2d(Module):
+class MaxUnpool2d(_WindowPoolNd):
     """Partial inverse of ``MaxPool2d``: each value goes back to the position its maximum came from,
     zeros elsewhere (SegNet's decoder).
 
@@ -194,17 +203,8 @@ class MaxUnpool2d(Module):
         - Output: ``(N, C, H_out, W_out)`` with ``H_out = (H - 1) s - 2 p + k``, or ``output_size``.
     """
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
-
     def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
         return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -228,7 +228,7 @@ class MaxPool1d(_MaxPoolNd):
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
-class AvgPool1d(Module):
+class AvgPool1d(_WindowPoolNd):
     """Mean over each ``kernel_size`` window of a sequence; the gradient is spread evenly over the window.
 
     Args:
@@ -245,10 +245,7 @@ class AvgPool1d(Module):
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
+        super().__init__(kernel_size, stride, padding)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
@@ -256,11 +253,8 @@ class AvgPool1d(Module):
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-
-class AdaptiveAvgPool1d(Module):
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
     """Average pooling of a sequence with windows chosen so that the output has length ``output_size``.
 
     Args:
@@ -270,18 +264,11 @@ class AdaptiveAvgPool1d(Module):
         - Input: ``(N, C, L)`` or ``(C, L)``. Output: ``(N, C, L_out)``.
     """
 
-    def __init__(self, output_size: int) -> None:
-        super().__init__()
-        self.output_size = output_size
-
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool1d(input, self.output_size)
 
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
 
-
-class AdaptiveMaxPool1d(Module):
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max pooling of a sequence with windows chosen so that the output has length ``output_size``.
 
     Args:
@@ -292,16 +279,8 @@ class AdaptiveMaxPool1d(Module):
         - Input: ``(N, C, L)`` or ``(C, L)``. Output: ``(N, C, L_out)``.
     """
 
-    def __init__(self, output_size: int, return_indices: bool = False) -> None:
-        super().__init__()
-        self.output_size = output_size
-        self.return_indices = return_indices
-
     def forward(self, input: Tensor) -> Any:
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
 
 
 class _LPPoolNd(Module):

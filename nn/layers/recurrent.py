@@ -29,8 +29,6 @@ from ..parameter import Parameter
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-
-
 def _rnn_mode(op: str, nonlinearity: str) -> str:
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"{op}: unknown nonlinearity {nonlinearity!r}; expected 'tanh' or 'relu'")
@@ -102,7 +100,9 @@ class RNNBase(Module):
         directions = 2 if self.bidirectional else 1
         sizes = (self.proj_size or self.hidden_size,) + ((self.hidden_size,) if self.mode == "LSTM" else ())
         if hx is None:
-            parts = [Tensor(np.zeros((self.num_layers * directions, batch, size), dtype)) for size in sizes]
+            like = self.weight_ih_l0.data  # zeros on the parameters' device
+            parts = [Tensor(np.zeros_like(like, shape=(self.num_layers * directions, batch, size), dtype=dtype))
+                     for size in sizes]
         else:
             parts = list(hx) if self.mode == "LSTM" else [hx]
             if self.mode == "LSTM" and len(parts) != 2:
@@ -116,16 +116,15 @@ class RNNBase(Module):
         return [tuple(part[index] for part in parts) for index in range(self.num_layers * directions)]
 
     def forward(self, input: Tensor, hx: Tensor | tuple[Tensor, Tensor] | None = None):
-        """Run the layers over the sequence.
+        """Run the layers over the sequence (the shapes are in the class's docstring).
 
         Args:
-            input: ``(L, N, H_in)``, ``(N, L, H_in)`` with ``batch_first``, or ``(L, H_in)`` unbatched.
-            hx: initial state ``(D * num_layers, N, H_out)`` (zeros if None); for an LSTM a pair ``(h_0, c_0)``,
-                ``c_0`` of size ``hidden_size``. Unbatched: without the N dimension.
+            input: the sequence, ``(L, N, H_in)``, ``(N, L, H_in)`` with ``batch_first``, or ``(L, H_in)``.
+            hx: the initial state, for an LSTM a pair ``(h_0, c_0)``; zeros if None.
 
         Returns:
-            ``(output, h_n)`` (``(output, (h_n, c_n))`` for an LSTM): output ``(L, N, D * H_out)`` holds the last
-            layer's h at every step, both directions concatenated; h_n the final state of every layer and direction.
+            ``(output, h_n)``, for an LSTM ``(output, (h_n, c_n))``, output the last layer's h at every step
+            (both directions concatenated) and h_n (and c_n) the final state of every layer and direction.
         """
         name = type(self).__name__
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
@@ -181,30 +180,39 @@ class RNNBase(Module):
         return text
 
 
-_LAYER_ARGS = """
+class RNN(RNNBase):
+    """Multi-layer Elman RNN: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``, act tanh or relu.
+
     Args:
         input_size: features of each input step (H_in).
-        hidden_size: features of the hidden state.
+        hidden_size: features of the hidden state (H_out).
         num_layers: stacked layers, each reading the previous one's outputs (default 1).
-        bias: learn ``bias_ih`` and ``bias_hh`` (default True).
-        batch_first: inputs and outputs are (N, L, H) instead of (L, N, H); the states stay (D * layers, N, H).
-        dropout: dropout probability on the outputs of every layer but the last, while training.
-        bidirectional: run a second set of layers backwards in time (D = 2) and concatenate the outputs."""
-
-
-class RNN(RNNBase):
-    __doc__ = """Elman RNN: ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` with act tanh or relu.
-""" + _LAYER_ARGS + """
         nonlinearity: ``'tanh'`` (default) or ``'relu'``.
+        bias: learn ``bias_ih`` and ``bias_hh`` (default True).
+        batch_first: input and output are ``(N, L, H)`` instead of ``(L, N, H)``; the states are not affected
+            (default False).
+        dropout: dropout probability on the outputs of every layer but the last, while training (default 0).
+        bidirectional: add a second set of layers that runs backwards in time (D = 2) and concatenate the two
+            directions' outputs (default False).
 
     Shape:
-        - input ``(L, N, H_in)``, hx ``(D * num_layers, N, hidden_size)``; output ``(L, N, D * hidden_size)``,
-          h_n like hx. See ``RNNBase.forward``.
+        - input: ``(L, N, H_in)``, ``(N, L, H_in)`` with batch_first, or ``(L, H_in)`` unbatched.
+        - hx: ``(D * num_layers, N, H_out)``, or ``(D * num_layers, H_out)`` unbatched; zeros if None.
+        - output: ``(L, N, D * H_out)``, ``(N, L, D * H_out)`` with batch_first, or ``(L, D * H_out)``
+          unbatched.
+        - h_n: like hx.
+
+    Returns:
+        ``(output, h_n)``, output the last layer's h at every step and h_n the final h of every layer and
+        direction.
 
     Attributes:
-        weight_ih_l{k}: ``(hidden_size, H_in)`` for k = 0, ``(hidden_size, D * hidden_size)`` after;
-        weight_hh_l{k}: ``(hidden_size, hidden_size)``; bias_ih_l{k}, bias_hh_l{k}: ``(hidden_size,)``; all from
-        U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+        weight_ih_l{k}: ``(hidden_size, H_in)`` for k = 0, ``(hidden_size, D * hidden_size)`` after.
+        weight_hh_l{k}: ``(hidden_size, hidden_size)``.
+        bias_ih_l{k}, bias_hh_l{k}: ``(hidden_size,)``.
+
+    The backward direction's parameters end in ``_reverse``; all start from U(-1/sqrt(hidden_size),
+    1/sqrt(hidden_size)), as in PyTorch.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -220,19 +228,44 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    __doc__ = """Long short-term memory (Hochreiter & Schmidhuber 1997), gates (i, f, g, o):
-    ``c_t = f c_{t-1} + i g``, ``h_t = o tanh(c_t)`` (projected to ``proj_size`` by ``weight_hr`` if set).
-""" + _LAYER_ARGS + """
-        proj_size: if positive, h is projected to this size (Sak et al. 2014); must be below hidden_size.
+    """Multi-layer long short-term memory RNN (Hochreiter & Schmidhuber 1997).
+
+    Each layer and step computes, with ``s = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh`` split into gates
+    (i, f, g, o): ``c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g)`` and ``h_t = sigmoid(o) tanh(c_t)``, then
+    ``h_t = h_t W_hr^T`` if ``proj_size > 0``.
+
+    Args:
+        input_size: features of each input step (H_in).
+        hidden_size: features of the cell state c (H_cell), and of h without a projection.
+        num_layers: stacked layers, each reading the previous one's outputs (default 1).
+        bias: learn ``bias_ih`` and ``bias_hh`` (default True).
+        batch_first: input and output are ``(N, L, H)`` instead of ``(L, N, H)``; the states are not affected
+            (default False).
+        dropout: dropout probability on the outputs of every layer but the last, while training (default 0).
+        bidirectional: add a second set of layers that runs backwards in time (D = 2) and concatenate the two
+            directions' outputs (default False).
+        proj_size: if positive, project h to this size (Sak et al. 2014); below hidden_size (default 0).
 
     Shape:
-        - input ``(L, N, H_in)``, hx ``(h_0, c_0)`` with h_0 ``(D * num_layers, N, H_out)`` (H_out = proj_size or
-          hidden_size) and c_0 ``(D * num_layers, N, hidden_size)``; output ``(L, N, D * H_out)``.
+        - input: ``(L, N, H_in)``, ``(N, L, H_in)`` with batch_first, or ``(L, H_in)`` unbatched.
+        - hx: a pair ``(h_0, c_0)``, ``(D * num_layers, N, H_out)`` and ``(D * num_layers, N, H_cell)``
+          (without N unbatched), H_out being proj_size if set, else hidden_size; zeros if None.
+        - output: ``(L, N, D * H_out)``, ``(N, L, D * H_out)`` with batch_first, or ``(L, D * H_out)``
+          unbatched.
+        - h_n, c_n: like h_0 and c_0.
+
+    Returns:
+        ``(output, (h_n, c_n))``, output the last layer's h at every step and h_n, c_n the final h and c of
+        every layer and direction.
 
     Attributes:
-        weight_ih_l{k}: ``(4 hidden_size, H_in)``; weight_hh_l{k}: ``(4 hidden_size, H_out)``; bias_ih_l{k},
-        bias_hh_l{k}: ``(4 hidden_size,)``; weight_hr_l{k}: ``(proj_size, hidden_size)``; all from
-        U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+        weight_ih_l{k}: ``(4 * hidden_size, H_in)`` for k = 0, ``(4 * hidden_size, D * H_out)`` after.
+        weight_hh_l{k}: ``(4 * hidden_size, H_out)``.
+        bias_ih_l{k}, bias_hh_l{k}: ``(4 * hidden_size,)``.
+        weight_hr_l{k}: ``(proj_size, hidden_size)``, only if ``proj_size > 0``.
+
+    Gates are stacked (i, f, g, o) in the weights and biases. The backward direction's parameters end in
+    ``_reverse``; all start from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -243,16 +276,41 @@ class LSTM(RNNBase):
 
 
 class GRU(RNNBase):
-    __doc__ = """Gated recurrent unit (Cho et al. 2014), gates (r, z, n):
-    ``n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn))``, ``h_t = (1 - z) n + z h_{t-1}``.
-""" + _LAYER_ARGS + """
+    """Multi-layer gated recurrent unit RNN (Cho et al. 2014).
+
+    Each layer and step computes, with gates (r, z, n):
+    ``r = sigmoid(x_t W_ir^T + b_ir + h_{t-1} W_hr^T + b_hr)``, z likewise,
+    ``n = tanh(x_t W_in^T + b_in + r (h_{t-1} W_hn^T + b_hn))`` and ``h_t = (1 - z) n + z h_{t-1}``.
+
+    Args:
+        input_size: features of each input step (H_in).
+        hidden_size: features of the hidden state (H_out).
+        num_layers: stacked layers, each reading the previous one's outputs (default 1).
+        bias: learn ``bias_ih`` and ``bias_hh`` (default True).
+        batch_first: input and output are ``(N, L, H)`` instead of ``(L, N, H)``; the states are not affected
+            (default False).
+        dropout: dropout probability on the outputs of every layer but the last, while training (default 0).
+        bidirectional: add a second set of layers that runs backwards in time (D = 2) and concatenate the two
+            directions' outputs (default False).
 
     Shape:
-        - input ``(L, N, H_in)``, hx ``(D * num_layers, N, hidden_size)``; output ``(L, N, D * hidden_size)``.
+        - input: ``(L, N, H_in)``, ``(N, L, H_in)`` with batch_first, or ``(L, H_in)`` unbatched.
+        - hx: ``(D * num_layers, N, H_out)``, or ``(D * num_layers, H_out)`` unbatched; zeros if None.
+        - output: ``(L, N, D * H_out)``, ``(N, L, D * H_out)`` with batch_first, or ``(L, D * H_out)``
+          unbatched.
+        - h_n: like hx.
+
+    Returns:
+        ``(output, h_n)``, output the last layer's h at every step and h_n the final h of every layer and
+        direction.
 
     Attributes:
-        weight_ih_l{k}: ``(3 hidden_size, H_in)``; weight_hh_l{k}: ``(3 hidden_size, hidden_size)``;
-        bias_ih_l{k}, bias_hh_l{k}: ``(3 hidden_size,)``; all from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
+        weight_ih_l{k}: ``(3 * hidden_size, H_in)`` for k = 0, ``(3 * hidden_size, D * hidden_size)`` after.
+        weight_hh_l{k}: ``(3 * hidden_size, hidden_size)``.
+        bias_ih_l{k}, bias_hh_l{k}: ``(3 * hidden_size,)``.
+
+    Gates are stacked (r, z, n) in the weights and biases. The backward direction's parameters end in
+    ``_reverse``; all start from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -294,7 +352,8 @@ class RNNCellBase(Module):
             input = input.unsqueeze(0)
         count = 2 if self.mode == "LSTM" else 1
         if hx is None:
-            state = tuple(Tensor(np.zeros((input.shape[0], self.hidden_size), input.dtype)) for _ in range(count))
+            state = tuple(Tensor(np.zeros_like(input.data, shape=(input.shape[0], self.hidden_size)))
+                          for _ in range(count))
         else:
             state = tuple(hx) if count == 2 else (hx,)
             state = state if batched else tuple(part.unsqueeze(0) for part in state)
@@ -310,20 +369,29 @@ class RNNCellBase(Module):
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
 
-_CELL_ARGS = """
+class RNNCell(RNNCellBase):
+    """One Elman RNN step: ``h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)``, act tanh or relu.
+
     Args:
         input_size: features of the input (H_in).
-        hidden_size: features of the hidden state.
-        bias: learn ``bias_ih`` and ``bias_hh`` (default True)."""
-
-
-class RNNCell(RNNCellBase):
-    __doc__ = """One Elman RNN step: ``h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)``.
-""" + _CELL_ARGS + """
+        hidden_size: features of the hidden state (H_out).
+        bias: learn ``bias_ih`` and ``bias_hh`` (default True).
         nonlinearity: ``'tanh'`` (default) or ``'relu'``.
 
     Shape:
-        - input ``(N, H_in)`` or ``(H_in,)``; hx and output ``(N, hidden_size)`` or ``(hidden_size,)``.
+        - input: ``(N, H_in)`` or ``(H_in,)``.
+        - hx: ``(N, H_out)`` or ``(H_out,)``; zeros if None.
+        - output: like hx.
+
+    Returns:
+        h', the next hidden state.
+
+    Attributes:
+        weight_ih: ``(hidden_size, input_size)``.
+        weight_hh: ``(hidden_size, hidden_size)``.
+        bias_ih, bias_hh: ``(hidden_size,)``.
+
+    All start from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh") -> None:
@@ -336,11 +404,30 @@ class RNNCell(RNNCellBase):
 
 
 class LSTMCell(RNNCellBase):
-    __doc__ = """One LSTM step, gates (i, f, g, o): ``c' = f c + i g``, ``h' = o tanh(c')``.
-""" + _CELL_ARGS + """
+    """One long short-term memory step.
+
+    With ``s = x W_ih^T + b_ih + h W_hh^T + b_hh`` split into gates (i, f, g, o):
+    ``c' = sigmoid(f) c + sigmoid(i) tanh(g)`` and ``h' = sigmoid(o) tanh(c')``.
+
+    Args:
+        input_size: features of the input (H_in).
+        hidden_size: features of the hidden and cell states (H_out).
+        bias: learn ``bias_ih`` and ``bias_hh`` (default True).
 
     Shape:
-        - input ``(N, H_in)`` or ``(H_in,)``; hx ``(h, c)`` and the output pair ``(N, hidden_size)`` each.
+        - input: ``(N, H_in)`` or ``(H_in,)``.
+        - hx: a pair ``(h, c)``, each ``(N, H_out)`` or ``(H_out,)``; zeros if None.
+        - output: a pair ``(h', c')`` like hx.
+
+    Returns:
+        ``(h', c')``, the next hidden and cell states.
+
+    Attributes:
+        weight_ih: ``(4 * hidden_size, input_size)``.
+        weight_hh: ``(4 * hidden_size, hidden_size)``.
+        bias_ih, bias_hh: ``(4 * hidden_size,)``.
+
+    Gates are stacked (i, f, g, o); all start from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
@@ -352,11 +439,30 @@ class LSTMCell(RNNCellBase):
 
 
 class GRUCell(RNNCellBase):
-    __doc__ = """One GRU step, gates (r, z, n): ``h' = (1 - z) n + z h``.
-""" + _CELL_ARGS + """
+    """One gated recurrent unit step.
+
+    With gates (r, z, n): ``r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)``, z likewise,
+    ``n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn))`` and ``h' = (1 - z) n + z h``.
+
+    Args:
+        input_size: features of the input (H_in).
+        hidden_size: features of the hidden state (H_out).
+        bias: learn ``bias_ih`` and ``bias_hh`` (default True).
 
     Shape:
-        - input ``(N, H_in)`` or ``(H_in,)``; hx and output ``(N, hidden_size)`` or ``(hidden_size,)``.
+        - input: ``(N, H_in)`` or ``(H_in,)``.
+        - hx: ``(N, H_out)`` or ``(H_out,)``; zeros if None.
+        - output: like hx.
+
+    Returns:
+        h', the next hidden state.
+
+    Attributes:
+        weight_ih: ``(3 * hidden_size, input_size)``.
+        weight_hh: ``(3 * hidden_size, hidden_size)``.
+        bias_ih, bias_hh: ``(3 * hidden_size,)``.
+
+    Gates are stacked (r, z, n); all start from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch.
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:

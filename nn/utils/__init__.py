@@ -12,9 +12,10 @@ from autograd.grad_mode import no_grad
 from autograd.ops.shape import cat
 from autograd.tensor import Tensor, wrap
 
-from .layers.conv import _ConvNd
-from .layers.linear import Linear
-from .module import Module
+from ..layers.conv import _ConvNd
+from ..layers.linear import Linear
+from ..module import Module
+from . import data
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:

@@ -1,0 +1,101 @@
+"""Optimizer updates on plain arrays: SGD's whole step (weight decay, momentum, Nesterov, the learning rate) done
+block by block while each block is in the cache.
+
+One update written as whole-array numpy calls makes about six passes over memory per parameter (the weight decay
+term, the buffer scaled and added to, the step scaled and subtracted). Here every pass runs on one block of a
+few hundred KB before the next block is read, so the parameter, its gradient and its momentum buffer cross the
+memory bus once each (and parameter and buffer once more, written back): ResNet-18's 11.7M parameters took 18.5
+ms a step instead of 25.7 (momentum and weight decay, float32, one thread, Xeon). It runs in the calling thread:
+handed to ``parallel.in_batch_chunks`` in runs of blocks, the helper thread took no block of a 9.4 MB parameter
+(wall clock as on one thread, no CPU time beside it), the short numpy calls giving it no turn at the GIL.
+
+``reference_sgd`` at the end is the same update on whole arrays, for ``tests/test_kernels.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from . import parallel
+
+# Elements per block: five arrays of it (parameter, gradient, buffer and two scratch rows) take 1.25 MB of
+# float32, inside a core's 2 MB L2 here. Smaller blocks cost more in Python (eight numpy calls per block).
+BLOCK = 1 << 16
+
+
+def sgd(param: np.ndarray, grad: np.ndarray, buffer: np.ndarray | None, first: bool, lr: float, momentum: float,
+        dampening: float, weight_decay: float, nesterov: bool, maximize: bool) -> None:
+    """One SGD step (PyTorch's formulation, see ``optim.SGD``) on ``param`` and ``buffer`` in place.
+
+    Args:
+        param: the parameter, updated in place.
+        grad: its gradient (read only).
+        buffer: the momentum buffer, same shape (updated in place), or None when ``momentum == 0``.
+        first: the buffer holds nothing yet: it is set to the first direction, not decayed into.
+        lr, momentum, dampening, weight_decay, nesterov, maximize: the group's options.
+    """
+    options = first, lr, momentum, dampening, weight_decay, nesterov, maximize
+    if type(param) is not np.ndarray:  # a device array: whole arrays through numpy's dispatch (blocks are for a CPU)
+        _sgd_block(param, grad, buffer, (np.empty_like(param), np.empty_like(param)), *options)
+        return
+    arrays = (param, grad) if buffer is None else (param, grad, buffer)
+    if param.size <= BLOCK or not all(array.flags.c_contiguous for array in arrays):
+        # One block (most parameters of a small CNN: the fewer calls, the better), or views: whole arrays.
+        scratch = parallel.workspace((2, *param.shape), param.dtype)
+        _sgd_block(param, grad, buffer, (scratch[0, ...], scratch[1, ...]), *options)  # ...: arrays even when 0-d
+        return
+    flat = [array.reshape(-1) for array in arrays]
+    scratch = parallel.workspace((2, BLOCK), param.dtype)
+    for start in range(0, param.size, BLOCK):
+        span = slice(start, start + BLOCK)
+        length = len(flat[0][span])
+        _sgd_block(flat[0][span], flat[1][span], None if buffer is None else flat[2][span],
+                   (scratch[0, :length], scratch[1, :length]), *options)
+
+
+def _sgd_block(param: np.ndarray, grad: np.ndarray, buffer: np.ndarray | None, scratch: Sequence[np.ndarray],
+               first: bool, lr: float, momentum: float, dampening: float, weight_decay: float, nesterov: bool,
+               maximize: bool) -> None:
+    """``sgd`` on one block, with two scratch arrays of its shape; the operations and their order are those of
+    ``reference_sgd``, so the bits are the same."""
+    decayed, scaled = scratch  # named once: the identity test below compares them
+    direction = grad
+    if weight_decay:
+        direction = np.multiply(param, weight_decay, out=decayed)
+        (np.subtract if maximize else np.add)(direction, grad, out=direction)
+    elif maximize:
+        direction = np.negative(grad, out=decayed)
+    if buffer is not None:
+        if first:
+            np.copyto(buffer, direction)
+        else:
+            buffer *= momentum
+            if dampening:
+                buffer += np.multiply(direction, 1 - dampening, out=scaled)
+            else:
+                buffer += direction
+        if nesterov:
+            lookahead = np.multiply(buffer, momentum, out=scaled)
+            lookahead += direction
+            direction = lookahead
+        else:
+            direction = buffer
+    # The step is scaled in a scratch row (the direction itself when it is one): never in the gradient or buffer.
+    step = direction if direction is decayed or direction is scaled else scaled
+    param -= np.multiply(direction, lr, out=step)
+
+
+def reference_sgd(param: np.ndarray, grad: np.ndarray, buffer: np.ndarray | None, first: bool, lr: float,
+                  momentum: float, dampening: float, weight_decay: float, nesterov: bool,
+                  maximize: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``sgd``'s new (param, buffer) from whole-array expressions, leaving the inputs as they are."""
+    direction = -grad if maximize else grad
+    if weight_decay:
+        direction = direction + weight_decay * param
+    new_buffer = None
+    if buffer is not None:
+        new_buffer = direction.copy() if first else momentum * buffer + (1 - dampening) * direction
+        direction = direction + momentum * new_buffer if nesterov else new_buffer
+    return param - lr * direction, new_buffer

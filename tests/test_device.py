@@ -1,0 +1,364 @@
+"""Devices: Device, get_array_module, Tensor.to/cuda/cpu, Module.to, optimizers, checkpoints and the op registry
+on the test device (``autograd.testing.device_array``), a numpy subclass that refuses host arrays as CuPy does."""
+
+import sys
+import types
+import warnings
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import autograd.cuda
+import nn
+import nn.functional as F
+import optim
+from autograd import device as _device
+from autograd.device import Device, get_array_module, to_device
+from autograd.opinfo import all_opinfos, unwrap_samples
+from autograd.testing.device_array import DeviceArray, DeviceMixError, record_mixes, xp
+from autograd.testing.parity import compare_op
+from nn.models import resnet_digits
+
+TEST = "test"
+
+
+def host(tensor):
+    return to_device(tensor.data, "cpu")
+
+
+# ----------------------------------------------------------------------------- Device and the array module
+def test_device_parses_compares_and_prints_like_torch():
+    assert Device("cuda:1") == Device("cuda", 1) and Device("cuda:1").index == 1
+    assert Device("cuda") != Device("cuda:0")
+    assert Device("cpu") == "cpu" and Device("cpu").index is None
+    assert str(Device("cuda:0")) == "cuda:0" and repr(Device("cpu")) == "device(type='cpu')"
+    assert repr(Device("cuda", 2)) == "device(type='cuda', index=2)"
+    assert Device(Device("cpu")) == Device("cpu") and hash(Device("cuda:0")) == hash(Device("cuda", 0))
+    with pytest.raises(ValueError, match="device type"):
+        Device("tpu")
+    with pytest.raises(ValueError, match="invalid device index"):
+        Device("cuda:x")
+    with pytest.raises(ValueError, match="no device 1"):
+        Device("cpu:1")
+
+
+def test_get_array_module_follows_the_data():
+    assert get_array_module(np.ones(2), 3.0) is np
+    assert get_array_module() is np
+    assert get_array_module(np.ones(2), xp.ones(2)) is xp
+    assert get_array_module(ag.ones(2, device=TEST)) is xp
+    assert get_array_module(ag.ones(2)) is np
+
+
+def _without_cupy(monkeypatch):
+    monkeypatch.setattr(_device, "_backends", dict(_device._backends))
+    monkeypatch.setattr(_device, "_by_array_type", dict(_device._by_array_type))
+    _device._backends.pop("cuda", None)
+
+
+def test_cuda_without_cupy_says_cupy_is_missing(monkeypatch):
+    _without_cupy(monkeypatch)
+    monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy raises ImportError
+    assert not autograd.cuda.is_available() and autograd.cuda.device_count() == 0
+    with pytest.raises(RuntimeError, match="CuPy is not installed.*pip install cupy"):
+        ag.ones(2).to("cuda")
+    with pytest.raises(RuntimeError, match="CuPy is not installed"):
+        nn.Linear(2, 2).cuda()
+    with pytest.raises(RuntimeError, match="CuPy is not installed"):
+        ag.zeros(2, device="cuda")
+
+
+def test_cuda_without_a_gpu_says_the_gpu_is_missing(monkeypatch):
+    _without_cupy(monkeypatch)
+
+    def no_driver():
+        raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+    fake = types.ModuleType("cupy")
+    fake.__version__ = "14.2.0"
+    fake.ndarray = type("ndarray", (), {})
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    assert not autograd.cuda.is_available()
+    with pytest.raises(RuntimeError, match="CuPy 14.2.0 is installed but no CUDA GPU can be used.*no CUDA-capable"):
+        ag.ones(2).cuda()
+
+
+def test_cpu_works_everywhere():
+    x = ag.ones(2)
+    assert x.device == "cpu" and x.to("cpu") is x and x.cpu() is x and not x.is_cuda
+    model = nn.Linear(2, 2)
+    assert model.to("cpu") is model and model.cpu() is model
+
+
+# ----------------------------------------------------------------------------- the test device itself
+def test_test_device_refuses_host_arrays_as_cupy_does():
+    a, h = xp.arange(6.0).reshape(2, 3), np.ones(3)
+    with pytest.raises(DeviceMixError, match="add: a host numpy array"):
+        a + h
+    with pytest.raises(DeviceMixError, match="concatenate"):
+        np.concatenate([a, h[None]])
+    with pytest.raises(DeviceMixError, match="getitem"):
+        a[np.array([0, 1])]
+    with pytest.raises(DeviceMixError, match="setitem"):
+        a[0] = h
+    with pytest.raises(DeviceMixError, match="maximum"):
+        xp.maximum(a, h)
+    assert type(a + 1) is DeviceArray and type(a[xp.asarray([1])]) is DeviceArray
+    assert type(xp.asarray(h)) is DeviceArray  # an explicit copy is allowed
+
+
+def test_test_device_mirrors_cupy_results():
+    a = xp.arange(6.0).reshape(2, 3)
+    total = a.sum()
+    assert type(total) is DeviceArray and total.ndim == 0 and float(total) == 15.0  # 0-d, not a scalar
+    assert type(a[1, 2]) is DeviceArray
+    assert type(np.linalg.norm(a)) is DeviceArray
+    assert a.flags.c_contiguous and not hasattr(a.flags, "writeable")
+    assert type(a.get()) is np.ndarray and np.array_equal(a.get(), np.arange(6.0).reshape(2, 3))
+    assert xp.ndarray is DeviceArray and xp.float32 is np.float32
+
+
+def test_record_mixes_counts_by_site():
+    a = xp.ones(3)
+    with record_mixes() as mixes:
+        for _ in range(2):
+            a * np.ones(3)
+    assert sum(mixes.values()) == 2 and len(mixes) == 1
+    ((site, op),) = mixes
+    assert op == "multiply" and site.endswith(f"test_device.py:{test_record_mixes_counts_by_site.__code__.co_firstlineno + 4}")
+
+
+# ----------------------------------------------------------------------------- Tensor
+def test_tensor_device_is_read_off_the_array():
+    x = ag.tensor([1.0, 2.0])
+    assert x.device == Device("cpu")
+    x.data = xp.asarray(x.data)
+    assert x.device == Device("test", 0)  # never stored: it follows the array
+
+
+def test_to_moves_casts_and_is_differentiable():
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.to(TEST)
+    assert y.device == "test:0" and type(y.data) is DeviceArray and y.grad_fn is not None
+    assert y.to(TEST) is y
+    (y * y).sum().backward()
+    assert x.grad.device == "cpu" and np.allclose(x.grad.numpy(), [2, 4, 6])  # the gradient moved back
+    both = x.to(TEST, ag.float64)
+    assert both.device == "test:0" and both.dtype == np.float64
+    assert x.to(ag.float64).dtype == np.float64 and x.to(dtype=ag.float16).dtype == np.float16
+    assert x.to(ag.zeros(1, dtype=ag.float64, device=TEST)).dtype == np.float64
+    assert y.cpu().device == "cpu" and type(y.cpu().data) is np.ndarray
+
+
+def test_move_has_a_second_derivative():
+    x = ag.tensor([1.0, 2.0], dtype=ag.float64, requires_grad=True)
+    (g,) = ag.grad((x.to(TEST) ** 3).sum(), [x], create_graph=True)
+    assert g.device == "cpu"
+    g.sum().backward()
+    assert np.allclose(x.grad.numpy(), [6.0, 12.0])
+
+
+def test_numpy_of_a_device_tensor_says_to_call_cpu():
+    with pytest.raises(TypeError, match=r"Use Tensor.cpu\(\)"):
+        ag.ones(2, device=TEST).numpy()
+    assert type(ag.ones(2, device=TEST).cpu().numpy()) is np.ndarray
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: ag.tensor([1.0, 2.0], device=d), lambda d: ag.zeros(2, 3, device=d), lambda d: ag.ones(2, device=d),
+    lambda d: ag.full((2,), 3.0, device=d), lambda d: ag.empty(2, device=d), lambda d: ag.arange(4, device=d),
+    lambda d: ag.eye(2, device=d), lambda d: ag.randint(5, size=(3,), device=d),
+], ids=["tensor", "zeros", "ones", "full", "empty", "arange", "eye", "randint"])
+def test_factories_take_a_device(make):
+    t = make(TEST)
+    assert type(t.data) is DeviceArray
+    reference = make(None)
+    assert t.shape == reference.shape and t.dtype == reference.dtype
+
+
+def test_random_factories_give_the_cpu_values_on_a_device():
+    for make in (ag.rand, ag.randn):
+        ag.manual_seed(3)
+        on_device = make(2, 3, device=TEST)
+        ag.manual_seed(3)
+        assert type(on_device.data) is DeviceArray and np.array_equal(host(on_device), make(2, 3).numpy())
+
+
+def test_like_factories_follow_the_tensor():
+    z = ag.ones(2, device=TEST)
+    for like in (ag.zeros_like, ag.ones_like, ag.empty_like, ag.rand_like, ag.randn_like):
+        assert like(z).device == "test:0" and like(z, device="cpu").device == "cpu"
+    assert ag.full_like(z, 7.0).device == "test:0"
+
+
+def test_mixing_devices_names_the_op_and_both_devices():
+    with pytest.raises(RuntimeError, match="add: expected all tensors to be on the same device.*cpu and test:0"):
+        ag.ones(2) + ag.ones(2, device=TEST)
+    with pytest.raises(RuntimeError, match="mul: .*test:0 and cpu"):
+        ag.ones(2, device=TEST) * ag.ones(2)
+
+
+# ----------------------------------------------------------------------------- modules, optimizers, checkpoints
+def test_module_to_moves_parameters_gradients_and_buffers_in_place():
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    params = list(model.parameters())
+    model(ag.randn(5, 3)).sum().backward()
+    assert model.to(TEST) is model
+    assert list(model.parameters()) == params  # the same objects
+    for tensor in [*model.parameters(), *(p.grad for p in model.parameters()), *model.buffers()]:
+        assert type(tensor.data) is DeviceArray
+    assert model[1].num_batches_tracked.dtype == np.int64
+    model.cpu()
+    assert all(type(p.data) is np.ndarray for p in model.parameters())
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda p: optim.Adam(p, lr=0.01, amsgrad=True), lambda p: optim.AdamW(p, lr=0.01),
+    lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True), lambda p: optim.Adagrad(p, lr=0.1),
+    lambda p: optim.Adamax(p), lambda p: optim.NAdam(p), lambda p: optim.RAdam(p), lambda p: optim.Adadelta(p),
+    lambda p: optim.ASGD(p),
+], ids=["sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam", "radam", "adadelta", "asgd"])
+def test_optimizer_made_before_the_move_steps_on_the_device_as_on_the_cpu(make):
+    results = []
+    for device in ("cpu", TEST):
+        ag.manual_seed(0)
+        model = nn.Linear(3, 2)
+        optimizer = make(model.parameters())  # before the move: it must follow the same Parameter objects
+        model.to(device)
+        x = ag.randn(4, 3, device=device)
+        for _ in range(3):
+            optimizer.zero_grad()
+            (model(x) ** 2).sum().backward()
+            optimizer.step()
+        for state in optimizer.state.values():
+            for value in state.values():
+                if isinstance(value, ag.Tensor) and value.ndim:
+                    assert _device.is_on(value.data, device), f"state on {value.device}, parameter on {device}"
+        results.append([host(p) for p in model.parameters()])
+    for cpu, dev in zip(*results):
+        assert type(dev) is np.ndarray and np.allclose(cpu, dev, rtol=1e-6, atol=1e-7)
+
+
+def test_optimizer_state_loads_onto_the_parameters_device():
+    model = nn.Linear(2, 2)
+    optimizer = optim.Adam(model.parameters())
+    model(ag.randn(3, 2)).sum().backward()
+    optimizer.step()
+    saved = optimizer.state_dict()
+    model.to(TEST)
+    fresh = optim.Adam(model.parameters())
+    fresh.load_state_dict(saved)
+    assert all(type(state["exp_avg"].data) is DeviceArray for state in fresh.state.values())
+
+
+def test_checkpoints_save_from_a_device_and_load_to_the_cpu(tmp_path):
+    model = nn.Linear(2, 3).to(TEST)
+    path = tmp_path / "model.gl"
+    ag.save(model.state_dict(), path)
+    loaded = ag.load(path)
+    assert all(type(value.data) is np.ndarray for value in loaded.values())
+    assert np.array_equal(loaded["weight"].numpy(), host(model.weight))
+    on_device = ag.load(path, map_location=TEST)
+    assert all(type(value.data) is DeviceArray for value in on_device.values())
+    assert all(type(value.data) is np.ndarray for value in ag.load(path, map_location="cpu").values())
+
+
+# ----------------------------------------------------------------------------- the op registry and a training step
+# Ops whose forward or backward still makes a host array beside device data (listed in README's "GPU (CuPy)"
+# section, to be fixed one by one): expected failures, so that a fix shows. Every other op must pass.
+KNOWN_HOST_OPS = {
+    "rpow scalar", "pow exponent 0", "gather", "cumprod", "unfold", "fold", "grid_sample", "affine_grid",
+    "scaled_dot_product_attention", "MultiheadAttention",
+}
+CASES = [(info, name, sample) for info in all_opinfos() for name, sample in unwrap_samples(info)]
+
+
+@pytest.mark.parametrize("info, name, sample", CASES, ids=[name for _, name, _ in CASES])
+def test_registry_op_on_the_test_device_equals_the_cpu(info, name, sample):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the samples of log, pow... reach their edges on purpose
+        problems = compare_op(info, sample, TEST)
+    if info.name in KNOWN_HOST_OPS and problems:
+        pytest.xfail(f"known host arrays: {problems[0]}")
+    assert problems == []
+
+
+def _digits_step(device):
+    ag.manual_seed(0)
+    model = resnet_digits()
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    model.to(device)
+    ag.manual_seed(1)
+    x, y = ag.randn(8, 1, 8, 8, device=device), ag.randint(10, size=(8,), device=device)
+    losses = []
+    for _ in range(2):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return model, losses
+
+
+def test_resnet_digits_trains_on_the_test_device_without_host_arrays():
+    cpu_model, cpu_losses = _digits_step("cpu")
+    with record_mixes() as mixes:
+        model, losses = _digits_step(TEST)
+    assert dict(mixes) == {}
+    assert np.allclose(losses, cpu_losses, rtol=1e-5)
+    for (name, param), cpu_param in zip(model.named_parameters(), cpu_model.parameters()):
+        assert type(param.data) is DeviceArray and type(param.grad.data) is DeviceArray, name
+        assert np.allclose(host(param), cpu_param.detach().numpy(), rtol=1e-4, atol=1e-6), name
+    assert all(type(buffer.data) is DeviceArray for buffer in model.buffers())
+
+
+# ----------------------------------------------------------------------------- copy_, the command line, the graph view
+def test_copy_into_a_device_tensor_moves_the_source():
+    target = ag.zeros(3, device=TEST)
+    target.copy_(ag.tensor([1.0, 2.0, 3.0]))
+    assert type(target.data) is DeviceArray and np.array_equal(host(target), [1, 2, 3])
+    model = nn.Linear(2, 2).to(TEST)
+    model.load_state_dict(nn.Linear(2, 2).state_dict())  # a CPU checkpoint into a model on the device
+    assert type(model.weight.data) is DeviceArray
+
+
+def test_train_command_takes_a_device(tmp_path, capsys):
+    from gradlab.cli import main
+
+    assert main(["train", "--device", TEST, "--limit", "32", "--epochs", "1", "--batch-size", "16",
+                 "--out", str(tmp_path / "run")]) == 0
+    with pytest.raises(SystemExit) as usage:
+        main(["train", "--device", "cuda:x", "--limit", "8", "--epochs", "1", "--out", str(tmp_path / "bad")])
+    assert usage.value.code == 2 and "invalid device index" in capsys.readouterr().err
+
+
+def test_graph_view_shows_the_device_off_the_cpu():
+    viz = pytest.importorskip("viz")
+    on_device = viz.draw_model(nn.Linear(3, 2).to(TEST), ag.randn(4, 3, device=TEST))
+    assert {node.device for node in on_device.graph.nodes if node.kind != "output"} == {"test:0"}
+    assert "test:0" in on_device.source
+    on_cpu = viz.draw_model(nn.Linear(3, 2), ag.randn(4, 3))
+    assert {node.device for node in on_cpu.graph.nodes} == {None}
+
+
+def test_gpu_check_runs_on_the_test_device(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "benchmarks" / "gpu_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    out = tmp_path / "gpu_check.json"
+    report = gpu_check.main(["--device", TEST, "--quick", "--out", str(out)])
+    assert json.loads(out.read_text())["resnet20_step_parity"] == report["resnet20_step_parity"]
+    assert report["resnet20_step_parity"]["loss_ok"] and report["resnet20_step_parity"]["gradients_ok"]
+    parity = report["registry_parity"]
+    assert parity["checked"] == len(CASES) and parity["skipped_for_time"] == 0
+    failing_ops = {info.name for info, name, _ in CASES if name in parity["failures"]}
+    assert failing_ops <= KNOWN_HOST_OPS
+    assert isinstance(report["step_time_ms"]["batch_4"]["gradlab_test"], float)
