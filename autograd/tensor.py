@@ -189,12 +189,12 @@ class Tensor:
                    dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> Any:
         """A DLPack capsule of the data, so ``torch.from_dlpack(t)`` and ``np.from_dlpack(t)`` share its memory.
 
-        Refused for tensors that require grad, as in PyTorch (the consumer would bypass the graph); export
-        ``t.detach()``, which shares the same memory. Writes through the consumer are not seen by gradlab's
-        in-place checks, as for ``numpy()``.
+        The data's array (numpy's, or CuPy's for a tensor on ``"cuda"``) makes the capsule. Refused for tensors that
+        require grad, as in PyTorch (the consumer would bypass the graph); export ``t.detach()``, which shares the
+        same memory. Writes through the consumer are not seen by gradlab's in-place checks, as for ``numpy()``.
 
         Args:
-            stream: the consumer's stream; None for host memory.
+            stream: the consumer's CUDA stream, for data on a GPU (CuPy synchronises with it); None for host memory.
             max_version: the highest DLPack version the consumer understands.
             dl_device: the device the consumer wants the data on.
             copy: True to export a copy, False to refuse one, None to copy only if needed.
@@ -211,7 +211,8 @@ class Tensor:
         return self.data.__dlpack__(**settings)
 
     def __dlpack_device__(self) -> tuple[int, int]:
-        """``(device type, device id)`` in DLPack's enumeration: ``(1, 0)``, the host, for numpy data."""
+        """``(device type, device id)`` in DLPack's enumeration, from the data's array: ``(1, 0)``, the host, for
+        numpy data, ``(2, i)`` for CuPy data on GPU ``i``."""
         return self.data.__dlpack_device__()
 
     def item(self) -> Any:
@@ -1424,24 +1425,33 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
     """A tensor that shares memory with another library's array through the DLPack protocol (no copy).
 
     Args:
-        ext_tensor: an object with ``__dlpack__`` and ``__dlpack_device__`` in host memory: a numpy array, a
-            torch tensor (one that requires grad is refused by torch: pass ``t.detach()``), a gradlab Tensor.
+        ext_tensor: an object with ``__dlpack__`` and ``__dlpack_device__`` in host memory or on an NVIDIA GPU: a
+            numpy or CuPy array, a torch tensor (one that requires grad is refused by torch: pass ``t.detach()``),
+            a gradlab Tensor. GPU memory is taken through ``cupy.from_dlpack``, so the tensor is on ``"cuda"``.
 
     Returns:
         a leaf Tensor (``requires_grad=False``) viewing the same memory with the same dtype; a write on either
         side is seen on the other.
+
+    Raises:
+        RuntimeError: for GPU memory when CuPy is not installed or sees no such GPU (the device layer's error).
+        BufferError: for memory on another kind of device.
     """
     if not hasattr(ext_tensor, "__dlpack__"):
         raise TypeError(f"from_dlpack(): expected an object with __dlpack__ (a numpy array, a torch tensor...), "
                         f"got {type(ext_tensor).__name__}")
     device_type, device_id = ext_tensor.__dlpack_device__()
+    if device_type == _DLPACK_CUDA:
+        # wrap, not Tensor(): Tensor() converts through np.asarray, which a CuPy array refuses.
+        return wrap(_device.module_for(_device.Device("cuda", int(device_id))).from_dlpack(ext_tensor))
     if device_type != _DLPACK_CPU:
-        raise BufferError(f"from_dlpack(): gradlab tensors live in host memory, the {type(ext_tensor).__name__} is "
-                          f"on DLPack device ({int(device_type)}, {device_id}); move it to the CPU first")
+        raise BufferError(f"from_dlpack(): gradlab tensors live in host memory or on CUDA GPUs, the "
+                          f"{type(ext_tensor).__name__} is on DLPack device ({int(device_type)}, {device_id}); "
+                          f"move it to the CPU first")
     return Tensor(np.from_dlpack(ext_tensor))
 
 
-_DLPACK_CPU = 1  # kDLCPU in DLPack's DLDeviceType
+_DLPACK_CPU, _DLPACK_CUDA = 1, 2  # kDLCPU and kDLCUDA in DLPack's DLDeviceType
 
 
 def set_default_dtype(d: Any) -> None:

@@ -5,6 +5,7 @@ from a 7-epoch ResNet-20 run with ``--health``.
 """
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -73,13 +74,8 @@ def main() -> None:
     viz.plot_backward_check(autograd.check_backward(conv_forward, conv_backward_mirrored, *conv_inputs(),
                                                     raise_exception=False), path=OUT + "backward_check.png")
 
-    # viz.lint's findings as badges: the README's model with a conv bias before batch norm and a log_softmax
-    # before cross_entropy.
-    autograd.manual_seed(0)
-    broken = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                           nn.Flatten(), nn.Linear(8, 4), nn.LogSoftmax(dim=1))
-    viz.lint(broken, autograd.randn(16, 1, 8, 8), cross_entropy_against([0, 1, 2, 3] * 4)).draw(
-        depth=None, rankdir="LR").render(outfile=OUT + "lint_badges.png", cleanup=True)
+    lint_badges()
+    backward_steps_player()
 
     # The curves gradlab train draws, from a short real run.
     from gradlab.cli import main as gradlab
@@ -93,6 +89,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         assert gradlab(["train", "--model", "resnet20", "--health", "--epochs", "7", "--out", folder]) == 0
         Path(OUT + "health_resnet20.png").write_bytes((Path(folder) / "health.png").read_bytes())
+
+
+def lint_badges() -> None:
+    """viz.lint's findings as badges: the README's model with a conv bias before batch norm and a log_softmax
+    before cross_entropy, one node per layer, top to bottom (every op left to right is too wide to read)."""
+    autograd.manual_seed(0)
+    broken = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                           nn.Flatten(), nn.Linear(8, 4), nn.LogSoftmax(dim=1))
+    viz.lint(broken, autograd.randn(16, 1, 8, 8), cross_entropy_against([0, 1, 2, 3] * 4)).draw(
+        depth=0, rankdir="TB").render(outfile=OUT + "lint_badges.png", cleanup=True)
+
+
+def backward_steps_player(clicks: int = 8) -> None:
+    """viz.backward_steps' HTML player on the README's scalar example, screenshot in headless Chromium after
+    ``clicks`` presses of Next (the player opens at step 0, before the first node runs)."""
+    from playwright.sync_api import sync_playwright
+
+    a, b = autograd.tensor(-4.0, requires_grad=True), autograd.tensor(2.0, requires_grad=True)
+    c = a + b
+    d = a * b + b ** 3
+    steps = viz.backward_steps((c - d).relu() + (c * d).tanh(), {"a": a, "b": b})
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        page_path = steps.save(Path(folder) / "steps.html")
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        browser = playwright.chromium.launch(executable_path=chromium)
+        page = browser.new_page(viewport={"width": 920, "height": 660})
+        page.goto(page_path.resolve().as_uri())
+        for _ in range(clicks):
+            page.click(".gs-next")
+        page.screenshot(path=OUT + "backward_steps.png", full_page=True)
+        browser.close()
 
 
 def conv_forward(x, w, b):

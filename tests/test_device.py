@@ -51,14 +51,7 @@ def test_get_array_module_follows_the_data():
     assert get_array_module(ag.ones(2)) is np
 
 
-def _without_cupy(monkeypatch):
-    monkeypatch.setattr(_device, "_backends", dict(_device._backends))
-    monkeypatch.setattr(_device, "_by_array_type", dict(_device._by_array_type))
-    _device._backends.pop("cuda", None)
-
-
-def test_cuda_without_cupy_says_cupy_is_missing(monkeypatch):
-    _without_cupy(monkeypatch)
+def test_cuda_without_cupy_says_cupy_is_missing(monkeypatch, without_cuda_backend):
     monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy raises ImportError
     assert not autograd.cuda.is_available() and autograd.cuda.device_count() == 0
     with pytest.raises(RuntimeError, match="CuPy is not installed.*pip install cupy"):
@@ -69,9 +62,7 @@ def test_cuda_without_cupy_says_cupy_is_missing(monkeypatch):
         ag.zeros(2, device="cuda")
 
 
-def test_cuda_without_a_gpu_says_the_gpu_is_missing(monkeypatch):
-    _without_cupy(monkeypatch)
-
+def test_cuda_without_a_gpu_says_the_gpu_is_missing(monkeypatch, without_cuda_backend):
     def no_driver():
         raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
 

@@ -1,9 +1,13 @@
 """DLPack: gradlab tensors and other libraries' arrays share memory both ways, without copies."""
 
+import sys
+import types
+
 import numpy as np
 import pytest
 
 import autograd
+import autograd.cuda
 from autograd import Tensor
 
 
@@ -88,3 +92,61 @@ def test_a_copy_is_made_only_when_asked():
     assert not np.shares_memory(copied, t.data)
     copied[0] = 9.0
     assert t.data[0] == 1.0
+
+
+# ----------------------------------------------------------------------------- GPU memory (through CuPy)
+
+class OnTheGpu:
+    """A DLPack producer reporting CUDA memory (kDLCUDA = 2), as a CuPy array or a torch CUDA tensor does."""
+
+    def __init__(self, device_id: int = 0) -> None:
+        self.device_id = device_id
+
+    def __dlpack__(self, **settings):
+        raise AssertionError("host code read the capsule of GPU memory")
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return 2, self.device_id
+
+
+def test_gpu_memory_without_cupy_is_the_device_layers_error(monkeypatch, without_cuda_backend):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy raises ImportError
+    with pytest.raises(RuntimeError, match="cuda: CuPy is not installed.*pip install cupy-cuda12x"):
+        autograd.from_dlpack(OnTheGpu())
+
+
+def test_gpu_memory_is_taken_by_cupy_from_dlpack(monkeypatch, without_cuda_backend):
+    taken, made = [], np.zeros(3)  # ``made`` stands in for the CuPy array cupy.from_dlpack returns
+    fake = types.ModuleType("cupy")
+    fake.__version__ = "14.2.0"
+    fake.ndarray = type("ndarray", (), {})
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+    fake.from_dlpack = lambda obj: taken.append(obj) or made
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    source = OnTheGpu()
+    t = autograd.from_dlpack(source)
+    assert taken == [source] and t.data is made and not t.requires_grad
+    with pytest.raises(RuntimeError, match="device cuda:1 was asked for, but only 1 GPU"):
+        autograd.from_dlpack(OnTheGpu(1))
+
+
+def test_memory_on_other_devices_is_refused():
+    producer = OnTheGpu()
+    producer.__dlpack_device__ = lambda: (10, 0)  # kDLROCM
+    with pytest.raises(BufferError, match=r"from_dlpack\(\).*OnTheGpu is on DLPack device \(10, 0\).*CPU first"):
+        autograd.from_dlpack(producer)
+
+
+@pytest.mark.skipif(not autograd.cuda.is_available(), reason="needs CuPy and a CUDA GPU")
+def test_cupy_shares_gpu_memory_both_ways():
+    import cupy
+
+    source = cupy.arange(4, dtype=cupy.float32)
+    t = autograd.from_dlpack(source)
+    assert t.device == "cuda:0" and t.dtype == np.float32
+    source += 10
+    np.testing.assert_array_equal(t.cpu().numpy(), [10, 11, 12, 13])
+    assert tuple(int(v) for v in t.__dlpack_device__()) == (2, 0)
+    back = cupy.from_dlpack(t)
+    back[0] = -1
+    assert float(source[0]) == -1.0
