@@ -4,10 +4,11 @@ block by block while each block is in the cache.
 One update written as whole-array numpy calls makes about six passes over memory per parameter (the weight decay
 term, the buffer scaled and added to, the step scaled and subtracted). Here every pass runs on one block of a
 few hundred KB before the next block is read, so the parameter, its gradient and its momentum buffer cross the
-memory bus once each (and parameter and buffer once more, written back): ResNet-18's 11.7M parameters took 18.5
-ms a step instead of 25.7 (momentum and weight decay, float32, one thread, Xeon). It runs in the calling thread:
-handed to ``parallel.in_batch_chunks`` in runs of blocks, the helper thread took no block of a 9.4 MB parameter
-(wall clock as on one thread, no CPU time beside it), the short numpy calls giving it no turn at the GIL.
+memory bus once each (and parameter and buffer once more, written back): ResNet-18's 11.7M parameters took 16.1
+ms a step instead of 23.4 (momentum and weight decay, float32, one thread, Xeon). It runs in the calling thread:
+handed to ``parallel.in_batch_chunks`` in runs of blocks, a 9.4 MB parameter took 2.3 ms on two threads (3.0 ms of
+CPU, half the blocks on the helper) against 1.8 ms on one, presumably the GIL changing hands around each of the
+eight short numpy calls per block.
 
 ``reference_sgd`` at the end is the same update on whole arrays, for ``tests/test_kernels.py``.
 """
