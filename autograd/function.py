@@ -17,6 +17,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from .anomaly import AnomalyMode
+from .errors import OpError
 from .grad_mode import grad_mode
 from .hooks import RemovableHandle, add_hook
 
@@ -251,7 +252,8 @@ class Function(Node):
                 checked = True
             else:
                 versions.append(None)
-                if type(value) is np.ndarray:
+                # A device (CuPy) array is checked as a numpy one: the version counter lives on the Tensor.
+                if type(value) is np.ndarray or type(value) in _device_array_types:
                     self._saves_arrays = checked = True
         self._saved = values
         self._saved_versions = tuple(versions) if checked else ()
@@ -351,7 +353,11 @@ class Function(Node):
         if not grad_mode.enabled:
             # Nothing is recorded (no_grad, or a backward pass without create_graph): the fast path.
             ctx.needs_input_grad = _no_grad_pattern(len(args))
-            result = cls.forward(ctx, *args, **kwargs)
+            try:
+                result = cls.forward(ctx, *args, **kwargs)
+            except TypeError:  # free when nothing is raised
+                _check_devices(ctx, args, kwargs)
+                raise
             if type(result) is tuple:
                 return tuple([_as_output(value, args) for value in result])
             return _as_output(result, args)
@@ -377,6 +383,9 @@ class Function(Node):
         grad_mode.enabled = False
         try:
             result = cls.forward(ctx, *args, **kwargs)
+        except TypeError:
+            _check_devices(ctx, args, kwargs)
+            raise
         finally:
             grad_mode.enabled = True
         record = True in needs_input_grad
@@ -422,7 +431,7 @@ class Function(Node):
         # Plain loops: this runs for every op that saves an array (a 0-d ReLU's mask), usually finding no owner.
         counters = {}
         for index, value in enumerate(self._saved):
-            if type(value) is not np.ndarray:
+            if type(value) is not np.ndarray and type(value) not in _device_array_types:
                 continue
             for owner in outputs + args:
                 if isinstance(owner, Tensor) and owner.data is value:
@@ -563,6 +572,19 @@ def freed_graph_error(node: Node) -> RuntimeError:
     )
 
 
+def _check_devices(ctx: Function, args: tuple, kwargs: dict) -> None:
+    """After a TypeError out of ``ctx``'s forward: raise an ``OpError`` naming the op and two devices when its
+    arguments (also inside lists, as ``cat`` takes them) are on different ones, as PyTorch does (CuPy's own
+    TypeError names neither). Returns when they share one, for the caller to re-raise the TypeError."""
+    arrays = []
+    for arg in (*args, *kwargs.values()):
+        for item in arg if type(arg) in (list, tuple) else (arg,):
+            arrays.append(item.data if isinstance(item, Tensor) else item)
+    message = same_device_error(ctx.name(), *arrays)
+    if message is not None:
+        raise OpError(message) from None
+
+
 def _as_output(value: Any, inputs: tuple) -> Tensor:
     """A forward's result as an output Tensor; one that shares memory with an input shares its version counter."""
     if type(value) is not np.ndarray:
@@ -609,6 +631,7 @@ node_observer = NodeObserver()
 
 # Imported last: tensor.py imports the engine and the ops, which need Function defined above.
 from .tensor import _UNSHARED, SCALAR_TYPES, ScalarTensor, Tensor, scalar_tensor, wrap
+from .device import _by_array_type as _device_array_types, same_device_error  # kept current by register_backend
 
 _SCALAR_DTYPES = {kind: np.dtype(kind) for kind in SCALAR_TYPES}
 _NUMBER_ARGUMENTS = frozenset({float, int, np.bool_})  # constants beside 0-d tensors: as numpy's scalars take them

@@ -15,6 +15,7 @@ import nn.functional as F
 import optim
 from autograd import device as _device
 from autograd.device import Device, get_array_module, to_device
+from autograd.function import Function
 from autograd.opinfo import all_opinfos, unwrap_samples
 from autograd.testing.device_array import DeviceArray, DeviceMixError, record_mixes, xp
 from autograd.testing.parity import compare_op
@@ -191,6 +192,92 @@ def test_mixing_devices_names_the_op_and_both_devices():
         ag.ones(2, device=TEST) * ag.ones(2)
 
 
+@pytest.mark.parametrize("grad_enabled", [True, False], ids=["recorded", "no_grad"])
+def test_mixing_devices_in_any_op_names_the_op_and_both_devices(grad_enabled):
+    with ag.set_grad_enabled(grad_enabled):
+        with pytest.raises(RuntimeError, match="Matmul: expected all tensors to be on the same device.*cpu and"):
+            ag.matmul(ag.ones(2, 2, requires_grad=True), ag.ones(2, 2, device=TEST))
+        with pytest.raises(RuntimeError, match="Cat: .*cpu and test:0"):
+            ag.cat([ag.ones(2), ag.ones(2, device=TEST)])  # tensors inside a list are looked at too
+        with pytest.raises(RuntimeError, match="Gather: .*test:0 and cpu"):
+            ag.ones(3, device=TEST).gather(0, np.array([0, 1]))
+
+
+def test_a_type_error_on_one_device_stays_a_type_error():
+    class Refuses(Function):
+        @staticmethod
+        def forward(ctx, x):
+            raise TypeError("not a device mix")
+
+    with pytest.raises(TypeError, match="not a device mix"):
+        Refuses.apply(ag.ones(2, device=TEST, requires_grad=True))
+
+
+class _ExpSavingItsOutput(Function):
+    """y = exp(x), saving its own result array (as PyTorch's Exp does)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        result = np.exp(x.data)
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * ag.Tensor(result)
+
+
+class _ScaleSavingInputArray(Function):
+    """y = x * s, saving x's array ``x.data``."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(x.data)
+        return x.data * scale.data
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return None, (grad * ag.Tensor(x)).sum()
+
+
+def _output_changed(device):
+    x = ag.tensor([0.0, 1.0], device=device, requires_grad=True)
+    y = _ExpSavingItsOutput.apply(x)
+    with ag.no_grad():
+        y.mul_(2)
+    return y.sum()
+
+
+def _input_array_changed(device):
+    x, scale = ag.tensor([1.0, 2.0], device=device), ag.tensor(3.0, device=device, requires_grad=True)
+    y = _ScaleSavingInputArray.apply(x, scale)
+    x.add_(1)
+    return y.sum()
+
+
+def _saved_tensor_changed(device):
+    x = ag.tensor([1.0, 2.0], device=device, requires_grad=True)
+    a = x * 1
+    y = a.exp()  # saves the tensor a
+    with ag.no_grad():
+        a.add_(1)
+    return y.sum()
+
+
+@pytest.mark.parametrize("make", [_output_changed, _input_array_changed, _saved_tensor_changed],
+                         ids=["saved output array", "saved input array", "saved tensor"])
+def test_in_place_change_of_a_saved_device_tensor_is_caught_as_on_the_cpu(make):
+    errors = []
+    for device in ("cpu", TEST):
+        loss = make(device)
+        with pytest.raises(RuntimeError, match="modified by an in-place operation") as error:
+            loss.backward()
+        errors.append(str(error.value))
+    assert errors[0] == errors[1]
+
+
 # ----------------------------------------------------------------------------- modules, optimizers, checkpoints
 def test_module_to_moves_parameters_gradients_and_buffers_in_place():
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
@@ -258,12 +345,7 @@ def test_checkpoints_save_from_a_device_and_load_to_the_cpu(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the op registry and a training step
-# Ops whose forward or backward still makes a host array beside device data (listed in README's "GPU (CuPy)"
-# section, to be fixed one by one): expected failures, so that a fix shows. Every other op must pass.
-KNOWN_HOST_OPS = {
-    "rpow scalar", "pow exponent 0", "gather", "cumprod", "unfold", "fold", "grid_sample", "affine_grid",
-    "scaled_dot_product_attention", "MultiheadAttention",
-}
+# Every op of the registry, forward and backward: a host array beside device data raises there (DeviceMixError).
 CASES = [(info, name, sample) for info in all_opinfos() for name, sample in unwrap_samples(info)]
 
 
@@ -272,8 +354,6 @@ def test_registry_op_on_the_test_device_equals_the_cpu(info, name, sample):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the samples of log, pow... reach their edges on purpose
         problems = compare_op(info, sample, TEST)
-    if info.name in KNOWN_HOST_OPS and problems:
-        pytest.xfail(f"known host arrays: {problems[0]}")
     assert problems == []
 
 
@@ -350,6 +430,5 @@ def test_gpu_check_runs_on_the_test_device(tmp_path):
     assert report["resnet20_step_parity"]["loss_ok"] and report["resnet20_step_parity"]["gradients_ok"]
     parity = report["registry_parity"]
     assert parity["checked"] == len(CASES) and parity["skipped_for_time"] == 0
-    failing_ops = {info.name for info, name, _ in CASES if name in parity["failures"]}
-    assert failing_ops <= KNOWN_HOST_OPS
+    assert not parity["failures"]
     assert isinstance(report["step_time_ms"]["batch_4"]["gradlab_test"], float)

@@ -31,6 +31,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..device import get_array_module
 from . import parallel
 
 Pair = tuple[int, int]
@@ -125,7 +126,8 @@ def _padded(x: np.ndarray, spec: ConvSpec, out_size: Pair) -> np.ndarray:
     rows, cols = (window_extent(o, k, s, d) for o, k, s, d in zip(out_size, spec.kernel, spec.stride, spec.dilation))
     if not (top or left or rows > h or cols > w):
         return x
-    padded = np.zeros((n, c, max(rows, top + h), max(cols, left + w)), x.dtype)
+    # *_like: on x's device (F.unfold runs this on device arrays too); C order whatever x's layout.
+    padded = np.zeros_like(x, shape=(n, c, max(rows, top + h), max(cols, left + w)), order="C")
     padded[:, :, top:top + h, left:left + w] = x
     return padded
 
@@ -253,8 +255,10 @@ def _columns(x: np.ndarray, spec: ConvSpec, out_size: Pair) -> np.ndarray:
     n, c, _, _ = x.shape
     (kh, kw), (sh, sw), (dh, dw), (ho, wo), groups = spec.kernel, spec.stride, spec.dilation, out_size, spec.groups
     padded = _padded(x, spec, out_size)
-    source = np.ascontiguousarray(np.moveaxis(padded, 0, -1)).reshape(groups, c // groups, *padded.shape[2:], n)
-    columns = np.empty((groups, c // groups, kh, kw, ho, wo, n), x.dtype)
+    # xp's: np.ascontiguousarray would bring a device array to the host.
+    source = get_array_module(x).ascontiguousarray(np.moveaxis(padded, 0, -1)).reshape(
+        groups, c // groups, *padded.shape[2:], n)
+    columns = np.empty_like(x, shape=(groups, c // groups, kh, kw, ho, wo, n), order="C")  # on x's device
     for i in range(kh):
         for j in range(kw):
             columns[:, :, i, j] = source[:, :, window_slice(i * dh, sh, ho), window_slice(j * dw, sw, wo)]
@@ -268,7 +272,8 @@ def _add_columns(out: np.ndarray, columns: np.ndarray, spec: ConvSpec, in_size: 
     (kh, kw), (sh, sw), (dh, dw), groups = spec.kernel, spec.stride, spec.dilation, spec.groups
     (top, _), (left, _), (rows, cols) = *spec.padding, in_size
     extent = [window_extent(o, k, s, d) for o, k, s, d in zip(in_size, spec.kernel, spec.stride, spec.dilation)]
-    padded = np.zeros((groups, c // groups, max(extent[0], top + h), max(extent[1], left + w), n), out.dtype)
+    padded = np.zeros_like(out, shape=(groups, c // groups, max(extent[0], top + h), max(extent[1], left + w), n),
+                           order="C")  # on out's device
     windows = columns.reshape(groups, c // groups, kh, kw, rows, cols, n)
     for i in range(kh):
         for j in range(kw):
@@ -636,6 +641,7 @@ def col2im(columns: np.ndarray, spec: ConvSpec, size: Pair, out_size: Pair) -> n
     """The adjoint of ``im2col``: (N, C*kh*kw, L) columns summed back onto their windows of an (N, C, *size) array
     (``F.fold``), through ``_add_columns``."""
     n, rows, _ = columns.shape
-    out = np.empty((n, rows // (spec.kernel[0] * spec.kernel[1]), *size), columns.dtype)
-    _add_columns(out, np.ascontiguousarray(columns.transpose(1, 2, 0)).reshape(1, rows, -1), spec, out_size)
+    out = np.empty_like(columns, shape=(n, rows // (spec.kernel[0] * spec.kernel[1]), *size), order="C")
+    rows_first = get_array_module(columns).ascontiguousarray(columns.transpose(1, 2, 0))  # on columns' device
+    _add_columns(out, rows_first.reshape(1, rows, -1), spec, out_size)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import autograd
+from ..device import get_array_module
 from . import OpInfo, Sample, away_from, distinct, leaf
 
 
@@ -126,7 +127,7 @@ OPS = [
     OpInfo("repeat", lambda a: a.repeat(2, 1, 3), lambda rng: [Sample("(2,3)", (leaf(rng, 2, 3),))]),
     OpInfo("flip", lambda a: a.flip((0, 2)), _shape_samples),
     OpInfo("getitem", lambda a, key: a[key], _indexing),
-    OpInfo("gather", lambda a: a.gather(1, np.array([[0, 2, 2], [1, 0, 1]])),
+    OpInfo("gather", lambda a: a.gather(1, get_array_module(a).asarray([[0, 2, 2], [1, 0, 1]])),  # on a's device
            lambda rng: [Sample("dim=1", (leaf(rng, 2, 3),))]),
     OpInfo("cat", lambda a, b: autograd.cat([a, b], dim=1),
            lambda rng: [Sample("dim=1", (leaf(rng, 2, 3), leaf(rng, 2, 1)))]),

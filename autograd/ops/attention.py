@@ -8,9 +8,11 @@ A masked score is -inf before the softmax, so its weight is exactly 0 and it pas
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import OpError
 from ..tensor import Tensor
 from .activation import dropout, softmax
@@ -27,17 +29,19 @@ def _repeat_heads(x: Tensor, groups: int) -> Tensor:
 
 
 def attention_mask(op: str, attn_mask: Tensor | np.ndarray | None, is_causal: bool, target: int, source: int,
-                   dtype: np.dtype) -> tuple[np.ndarray | None, Tensor | np.ndarray | None]:
+                   dtype: np.dtype, xp: Any = np) -> tuple[np.ndarray | None, Tensor | np.ndarray | None]:
     """An attention mask split into where the scores are kept (a bool array, or None for everywhere) and what is
     added to them (a float Tensor or array, or None), from a bool mask (True = attend), a float mask (added)
-    and ``is_causal`` (position i attends to positions up to i, the top-left aligned lower triangle)."""
+    and ``is_causal`` (position i attends to positions up to i, the top-left aligned lower triangle), made with
+    the array module ``xp`` of the scores' device."""
     if is_causal:
         if attn_mask is not None:
             raise OpError(f"{op}: give either attn_mask or is_causal=True, not both")
-        return np.tril(np.ones((target, source), np.bool_)), None
+        return xp.tril(xp.ones((target, source), np.bool_)), None
     if attn_mask is None:
         return None, None
-    data = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+    # A device mask stays on its device (np.asarray would copy it to the host; CuPy refuses).
+    data = attn_mask.data if isinstance(attn_mask, Tensor) else get_array_module(attn_mask).asarray(attn_mask)
     if any(m not in (1, n) for m, n in zip(reversed(data.shape), (source, target))):
         raise OpError(f"{op}: attn_mask of shape {data.shape} does not broadcast to the (L, S) = "
                       f"({target}, {source}) scores")
@@ -87,7 +91,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                           f"value's heads, got shapes {query.shape}, {key.shape}, {value.shape}")
         key, value = _repeat_heads(key, heads // kv_heads), _repeat_heads(value, heads // kv_heads)
     target, source = query.shape[-2], key.shape[-2]
-    keep, added = attention_mask(op, attn_mask, is_causal, target, source, query.dtype)
+    keep, added = attention_mask(op, attn_mask, is_causal, target, source, query.dtype, get_array_module(query))
     return attend(query, key, value, keep, added, dropout_p, scale)[0]
 
 

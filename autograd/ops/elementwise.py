@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..device import same_device_error
+from ..device import get_array_module, same_device_error
 from ..errors import OpError
 from ..function import Function
 from ..tensor import ScalarTensor, Tensor, unwrap, wrap
@@ -187,7 +187,8 @@ class Pow(Function):
         needs = ctx.needs_input_grad
         grad_base = grad_exponent = None
         if needs[0]:
-            zero = np.equal(unwrap(exponent), 0)
+            # On the operands' device: a scalar exponent's mask must not be a host array beside device data.
+            zero = get_array_module(base, exponent).asarray(np.equal(unwrap(exponent), 0))
             if not zero.any():
                 grad_base = grad * exponent * base ** (exponent - 1)
             else:
@@ -201,7 +202,8 @@ class Pow(Function):
             # At base 0, 0**e is constant in e for e >= 0 (0, or 1 at e = 0): the derivative is 0 there, not
             # y * log 0 = 0 * -inf. Taking log(1) instead makes that product 0. For e < 0 it stays inf * -inf, as in
             # PyTorch.
-            base_tensor = base if isinstance(base, Tensor) else wrap(np.asarray(base, dtype=exponent.dtype))
+            base_tensor = base if isinstance(base, Tensor) else wrap(
+                get_array_module(exponent.data).asarray(base, dtype=exponent.dtype))
             constant = (base_tensor.data == 0) & (exponent.data >= 0)
             safe_base = where(constant, 1.0, base_tensor)
             grad_exponent = sum_to(grad * base ** exponent * safe_base.log(), _shape(exponent))

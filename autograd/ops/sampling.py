@@ -10,10 +10,13 @@ the grid comes from the weights alone, as in PyTorch; both gradients can be diff
 
 from __future__ import annotations
 
+import functools
 import itertools
+from typing import Any
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import OpError
 from ..tensor import Tensor, wrap
 from .indexing import where
@@ -23,9 +26,10 @@ _MODES = ("bilinear", "nearest", "bicubic")
 _PADDING_MODES = ("zeros", "border", "reflection")
 
 
-def _base_coordinates(size: int, align_corners: bool, dtype: np.dtype) -> np.ndarray:
-    """Normalised [-1, 1] coordinates of ``size`` pixels: their centres, or (align_corners) their corners."""
-    coordinates = np.linspace(-1.0, 1.0, size) if size > 1 else np.zeros(1)
+def _base_coordinates(size: int, align_corners: bool, dtype: np.dtype, xp: Any) -> np.ndarray:
+    """Normalised [-1, 1] coordinates of ``size`` pixels: their centres, or (align_corners) their corners, made
+    by the array module ``xp`` of theta's device."""
+    coordinates = xp.linspace(-1.0, 1.0, size) if size > 1 else xp.zeros(1)
     if not align_corners:
         coordinates = coordinates * (size - 1) / size
     return coordinates.astype(dtype)
@@ -55,9 +59,10 @@ def affine_grid(theta: Tensor, size: tuple[int, ...], align_corners: bool | None
     if min(size[2:]) < 1:
         raise OpError(f"{op}: size {size} must be positive")
     spatial = size[2:][::-1]  # W, H(, D): x runs along the last dimension
-    axes = [_base_coordinates(n, bool(align_corners), theta.dtype) for n in spatial]
-    mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]  # (x, y(, z)), each of shape (H, W) or (D, H, W)
-    base = np.stack([*mesh, np.ones_like(mesh[0])], -1).reshape(1, -1, dims + 1)
+    xp = get_array_module(theta)
+    axes = [_base_coordinates(n, bool(align_corners), theta.dtype, xp) for n in spatial]
+    mesh = xp.meshgrid(*axes[::-1], indexing="ij")[::-1]  # (x, y(, z)), each of shape (H, W) or (D, H, W)
+    base = xp.stack([*mesh, xp.ones_like(mesh[0])], -1).reshape(1, -1, dims + 1)
     grid = matmul(wrap(base), theta.mT)
     return grid.reshape(size[0], *size[2:], dims)
 
@@ -154,7 +159,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
 
     def read(corner: list[np.ndarray]) -> Tensor:
         """input[n, :, *corner] (N, C, *out_size), 0 where the corner is outside the input."""
-        inside = np.logical_and.reduce([(index >= 0) & (index < size) for index, size in zip(corner, sizes)])
+        # Pairwise, not np.logical_and.reduce(list): that would stack the device arrays into a host array first.
+        inside = functools.reduce(np.logical_and,
+                                  [(index >= 0) & (index < size) for index, size in zip(corner, sizes)])
         index = sum(np.clip(i, 0, size - 1) * stride for i, size, stride in zip(corner, sizes, strides))
         index = index.reshape(batch, 1, -1)
         values = flat.gather(2, np.broadcast_to(index, (batch, channels, index.shape[-1])).copy())

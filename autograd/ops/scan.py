@@ -108,8 +108,9 @@ class Cumprod(Function):
         rows, grad_rows = _last(x, dim), _last(grad, dim)
         n = rows.shape[-1]
         # others[..., k, i] = x_i, except 1 at i = k; its cumprod along i is prod_{i <= j, i != k} x_i at column j.
-        others = Where.apply(np.eye(n, dtype=bool), 1.0, expand(rows.unsqueeze(-2), rows.shape[:-1] + (n, n)))
-        from_k = np.triu(np.ones((n, n), bool))  # j >= k
+        xp = get_array_module(x.data)  # the masks live beside x (CuPy refuses host ones)
+        others = Where.apply(xp.eye(n, dtype=bool), 1.0, expand(rows.unsqueeze(-2), rows.shape[:-1] + (n, n)))
+        from_k = xp.triu(xp.ones((n, n), bool))  # j >= k
         terms = Where.apply(from_k, Cumprod.apply(others, others.ndim - 1) * grad_rows.unsqueeze(-2), 0.0)
         return _unlast(terms.sum(-1), dim), None
 

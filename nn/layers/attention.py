@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from autograd.device import get_array_module
 from autograd.errors import OpError
 from autograd.ops.attention import attend
 from autograd.ops.shape import cat
@@ -26,7 +27,8 @@ def _additive(op: str, mask: Tensor | np.ndarray | None, name: str, dtype: np.dt
     """A bool mask (True = not allowed) as 0 / -inf, a float mask as it is (both added to the scores)."""
     if mask is None:
         return None
-    data = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    # A device mask stays on its device (np.asarray would copy it to the host; CuPy refuses).
+    data = mask.data if isinstance(mask, Tensor) else get_array_module(mask).asarray(mask)
     if data.dtype == np.bool_:
         return np.where(data, -np.inf, 0.0).astype(dtype)
     if data.dtype.kind != "f":
@@ -144,8 +146,9 @@ class MultiheadAttention(Module):
         if not batched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
-                key_padding_mask = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor)
-                                              else key_padding_mask)[None]
+                key_padding_mask = key_padding_mask.data if isinstance(key_padding_mask, Tensor) \
+                    else get_array_module(key_padding_mask).asarray(key_padding_mask)
+                key_padding_mask = key_padding_mask[None]
         elif self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
         target, batch, features = query.shape
