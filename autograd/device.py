@@ -148,14 +148,10 @@ def get_array_module(*arrays: Any) -> Any:
     for array in arrays:
         if type(array) is np.ndarray:
             continue
-        backend = _backend_of(getattr(array, "data", None) if _is_tensor(array) else array)
+        backend = _backend_of(array.data if isinstance(array, Tensor) else array)
         if backend is not None:
             return backend.module
     return np
-
-
-def _is_tensor(value: Any) -> bool:
-    return isinstance(value, Tensor)
 
 
 def module_for(device: Device | str) -> Any:

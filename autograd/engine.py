@@ -531,15 +531,16 @@ def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_owned
             # .grad is updated in place later, so it must not share memory with anything. A gradient gradlab's own
             # ops made, or the engine summed, is adopted as it is (as PyTorch's AccumulateGrad adopts gradients
             # nobody else refers to); any other is copied: it may be held elsewhere (the caller's gradient, a
-            # hook's list, a user's backward that also keeps what it returns). A 0-d sum is a numpy scalar. The
-            # copy is C-ordered like the parameter (the transposed view nn.Linear's weight gets would otherwise
-            # stay transposed), so the optimizer's in-place updates run at full speed.
+            # hook's list, a user's backward that also keeps what it returns). The copy is C-ordered like the
+            # parameter (the transposed view nn.Linear's weight gets would otherwise stay transposed), so the
+            # optimizer's in-place updates run at full speed.
             if type(gradient) is ScalarTensor:
                 leaf.grad = wrap(np.array(gradient._value, dtype=leaf.data.dtype))
             elif engine_owned and type(gradient.data) is np.ndarray and gradient.data.dtype == leaf.data.dtype:
                 leaf.grad = gradient
             else:
-                leaf.grad = wrap(get_array_module(gradient.data).array(gradient.data, dtype=leaf.data.dtype, order="C"))
+                xp = get_array_module(gradient.data)
+                leaf.grad = wrap(xp.array(gradient.data, dtype=leaf.data.dtype, order="C"))
         else:
             leaf.grad.data += gradient.data
             leaf.grad._version[0] += 1

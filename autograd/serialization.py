@@ -43,7 +43,7 @@ import safetensors
 import safetensors.numpy
 
 from . import device as _device
-from .tensor import Tensor, wrap
+from .tensor import Tensor
 
 FORMAT = "gradlab-checkpoint"
 VERSION = 2
@@ -136,8 +136,8 @@ def _located(value: Any, device: Any) -> Any:
     if device is None:
         return value
     if isinstance(value, Tensor):
-        moved = wrap(_device.to_device(value.data, device))  # Tensor() would pass a CuPy array through np.asarray
-        return moved.requires_grad_(value.requires_grad) if value.requires_grad else moved
+        moved = Tensor(_device.to_device(value.data, device))
+        return moved.requires_grad_(value.requires_grad)
     if isinstance(value, dict):
         return {key: _located(item, device) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

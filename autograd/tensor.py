@@ -33,6 +33,8 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         array = data
     elif isinstance(data, np.generic):
         array = np.asarray(data)
+    elif _device.device_of(data) != _device.CPU:
+        array = data  # a device (CuPy) array stays on its device: np.asarray would copy it to the host, or refuse
     else:
         array = np.asarray(data)
         if array.dtype.kind == "f":
@@ -66,6 +68,12 @@ def wrap(data: np.ndarray) -> Tensor:
     tensor._accumulator = None
     tensor._hooks = None
     return tensor
+
+
+def wrap_result(value: Any) -> Tensor:
+    """``wrap`` for a ufunc's result, which numpy gives as a numpy scalar for 0-d operands (a 0-d array then); a
+    device array stays on its device (``np.asarray`` would copy it to the host, or refuse)."""
+    return wrap(np.asarray(value) if isinstance(value, np.generic) else value)
 
 
 class Tensor:
@@ -563,22 +571,22 @@ class Tensor:
 
     # ----------------------------------------------------------------- comparisons (no gradient)
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return wrap(np.asarray(self.data == unwrap(other)))
+        return wrap_result(self.data == unwrap(other))
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return wrap(np.asarray(self.data != unwrap(other)))
+        return wrap_result(self.data != unwrap(other))
 
     def __lt__(self, other: Any) -> Tensor:
-        return wrap(np.asarray(self.data < unwrap(other)))
+        return wrap_result(self.data < unwrap(other))
 
     def __le__(self, other: Any) -> Tensor:
-        return wrap(np.asarray(self.data <= unwrap(other)))
+        return wrap_result(self.data <= unwrap(other))
 
     def __gt__(self, other: Any) -> Tensor:
-        return wrap(np.asarray(self.data > unwrap(other)))
+        return wrap_result(self.data > unwrap(other))
 
     def __ge__(self, other: Any) -> Tensor:
-        return wrap(np.asarray(self.data >= unwrap(other)))
+        return wrap_result(self.data >= unwrap(other))
 
     def __invert__(self) -> Tensor:
         return logical.bitwise_not(self)

@@ -44,7 +44,6 @@ LOCATIONS = {
     "getitem int and list separated by a slice": ("Tensor.__getitem__",),
     "MultiheadAttention": ("nn.MultiheadAttention",),
     "recurrent layers": ("nn.RNN", "nn.LSTM", "nn.GRU", "nn.RNNCell", "nn.LSTMCell", "nn.GRUCell"),
-    "time_steps": ("autograd.ops.recurrent.time_steps",),
     # Its samples check the Function both dropouts apply, with an element mask and a channel mask.
     "dropout": ("F.dropout", "F.dropout2d", "nn.Dropout", "nn.Dropout2d"),
 }

@@ -20,6 +20,7 @@ from autograd.opinfo import all_opinfos, unwrap_samples
 from autograd.testing.device_array import DeviceArray, DeviceMixError, record_mixes, xp
 from autograd.testing.parity import compare_op
 from nn.models import resnet_digits
+from test_versions import ExpSavingItsOutput, ScaleSavingInputArray
 
 TEST = "test"
 
@@ -152,6 +153,21 @@ def test_move_has_a_second_derivative():
     assert np.allclose(x.grad.numpy(), [6.0, 12.0])
 
 
+def test_move_there_and_back_passes_gradcheck_and_gradgradcheck():
+    x = ag.tensor(np.random.default_rng(0).uniform(0.5, 2.0, 4), dtype=ag.float64, requires_grad=True)
+
+    def moved_cube(t):  # ToDevice both ways, with an op on the device between
+        return (t.to(TEST) ** 3).cpu()
+
+    assert ag.gradcheck(moved_cube, (x,)) and ag.gradgradcheck(moved_cube, (x,))
+
+
+def test_comparisons_and_logical_ops_stay_on_the_device():
+    x = ag.tensor([0.0, 1.0, float("nan")], device=TEST)
+    for result in (x == 1, x < 1, ag.isnan(x), ag.isfinite(x), ag.logical_and(x, x), ag.logical_not(x)):
+        assert type(result.data) is DeviceArray, result
+
+
 def test_numpy_of_a_device_tensor_says_to_call_cpu():
     with pytest.raises(TypeError, match=r"Use Tensor.cpu\(\)"):
         ag.ones(2, device=TEST).numpy()
@@ -186,9 +202,9 @@ def test_like_factories_follow_the_tensor():
 
 
 def test_mixing_devices_names_the_op_and_both_devices():
-    with pytest.raises(RuntimeError, match="add: expected all tensors to be on the same device.*cpu and test:0"):
+    with pytest.raises(RuntimeError, match="Add: expected all tensors to be on the same device.*cpu and test:0"):
         ag.ones(2) + ag.ones(2, device=TEST)
-    with pytest.raises(RuntimeError, match="mul: .*test:0 and cpu"):
+    with pytest.raises(RuntimeError, match="Mul: .*test:0 and cpu"):
         ag.ones(2, device=TEST) * ag.ones(2)
 
 
@@ -213,38 +229,9 @@ def test_a_type_error_on_one_device_stays_a_type_error():
         Refuses.apply(ag.ones(2, device=TEST, requires_grad=True))
 
 
-class _ExpSavingItsOutput(Function):
-    """y = exp(x), saving its own result array (as PyTorch's Exp does)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        result = np.exp(x.data)
-        ctx.save_for_backward(result)
-        return result
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return grad * ag.Tensor(result)
-
-
-class _ScaleSavingInputArray(Function):
-    """y = x * s, saving x's array ``x.data``."""
-
-    @staticmethod
-    def forward(ctx, x, scale):
-        ctx.save_for_backward(x.data)
-        return x.data * scale.data
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return None, (grad * ag.Tensor(x)).sum()
-
-
 def _output_changed(device):
     x = ag.tensor([0.0, 1.0], device=device, requires_grad=True)
-    y = _ExpSavingItsOutput.apply(x)
+    y = ExpSavingItsOutput.apply(x)
     with ag.no_grad():
         y.mul_(2)
     return y.sum()
@@ -252,7 +239,7 @@ def _output_changed(device):
 
 def _input_array_changed(device):
     x, scale = ag.tensor([1.0, 2.0], device=device), ag.tensor(3.0, device=device, requires_grad=True)
-    y = _ScaleSavingInputArray.apply(x, scale)
+    y = ScaleSavingInputArray.apply(x, scale)
     x.add_(1)
     return y.sum()
 

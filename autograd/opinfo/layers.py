@@ -15,7 +15,6 @@ from nn.layers import recurrent
 from nn.layers.attention import MultiheadAttention
 
 from ..ops import attention, detection, embedding, normalization, pooling, resize, sampling
-from ..ops.recurrent import time_steps
 from ..tensor import Tensor
 from . import OpInfo, Sample, distinct, leaf
 
@@ -206,8 +205,6 @@ OPS = [
         Sample("3-d align_corners", (leaf(rng, 1, 3, 4),), {"size": (1, 1, 2, 3, 2), "align_corners": True})]),
     OpInfo("scaled_dot_product_attention", attention.scaled_dot_product_attention, _attention_samples),
     OpInfo("MultiheadAttention", _call_module, _multihead_samples, fast=True),
-    OpInfo("time_steps", time_steps, lambda rng: [Sample("(4,2,3)", (leaf(rng, 4, 2, 3),)),
-                                                  Sample("one step", (leaf(rng, 1, 3),))]),
     OpInfo("recurrent layers", _call_module, _recurrent_samples, fast=True),
     OpInfo("box_iou", detection.box_iou, _box_pairs),
     OpInfo("generalized_box_iou", detection.generalized_box_iou, _box_pairs),

@@ -143,6 +143,9 @@ OPS = [
     OpInfo("narrow", autograd.narrow, lambda rng: [Sample("dim=1", (leaf(rng, 3, 5), 1, -4, 2))]),
     OpInfo("movedim", autograd.movedim, lambda rng: [Sample("two dims", (leaf(rng, 2, 3, 4), (0, 1), (2, 0)))]),
     OpInfo("unbind", lambda a: autograd.unbind(a, 1)[1], lambda rng: [Sample("dim=1", (leaf(rng, 2, 3),))]),
+    # Every slice used, each weighted differently, so the stacked gradient must put each in its place.
+    OpInfo("unbind all slices", lambda a: sum((i + 1) * part for i, part in enumerate(autograd.unbind(a))),
+           lambda rng: [Sample("(4,2,3)", (leaf(rng, 4, 2, 3),)), Sample("one slice", (leaf(rng, 1, 3),))]),
     OpInfo("rot90", autograd.rot90, lambda rng: [Sample(f"k={k}", (leaf(rng, 2, 3, 4), k, (2, 0))) for k in (1, 2, 3)]),
     OpInfo("clone", autograd.clone, lambda rng: [Sample("(2,3)", (leaf(rng, 2, 3),))]),
     OpInfo("pad negative widths", lambda a, **kw: F.pad(a, **kw), lambda rng: [

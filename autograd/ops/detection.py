@@ -135,9 +135,8 @@ def _greedy_nms(op: str, boxes: Tensor, scores: Tensor, iou_threshold: float,
     same_group = None if groups is None else groups[order]
     removed = np.zeros(len(order), np.bool_)
     kept = []
-    for i in range(len(order)):
-        if removed[i]:
-            continue
+    i = 0
+    while i < len(order):  # one vectorised step per kept box
         kept.append(i)
         later = corners[i + 1:]
         size = np.clip(np.minimum(corners[i, 2:], later[:, 2:]) - np.maximum(corners[i, :2], later[:, :2]), 0, None)
@@ -146,6 +145,8 @@ def _greedy_nms(op: str, boxes: Tensor, scores: Tensor, iou_threshold: float,
         if same_group is not None:
             overlapping &= same_group[i + 1:] == same_group[i]
         removed[i + 1:] |= overlapping
+        standing = np.flatnonzero(~removed[i + 1:])
+        i = i + 1 + int(standing[0]) if standing.size else len(order)
     return wrap(order[np.asarray(kept, np.int64)].astype(np.int64))
 
 

@@ -37,6 +37,9 @@ def _is_array(part: Any) -> bool:
     return isinstance(part, np.ndarray) or get_array_module(part) is not np
 
 
+_BASIC_PARTS = frozenset({int, bool, slice, type(None), type(Ellipsis)})
+
+
 def _split_ints(key: Any) -> tuple[tuple, tuple] | None:
     """PyTorch applies the ints of an index first, as selections, then the index arrays to what is left; numpy
     treats an int as an index array, which moves the indexed dimensions to the front when a slice separates it
@@ -46,8 +49,10 @@ def _split_ints(key: Any) -> tuple[tuple, tuple] | None:
         ``(ints, rest)``, the two keys that give PyTorch's result applied one after the other, or None when the
         key mixes no ints with index arrays (where numpy's rule is PyTorch's).
     """
-    if not isinstance(key, tuple) or not any(map(_is_int, key)) or not any(
-            _is_array(part) and part.ndim for part in key):
+    # Most keys are ints and slices only: answered by type alone, before asking for array modules.
+    if not isinstance(key, tuple) or all(type(part) in _BASIC_PARTS for part in key):
+        return None
+    if not any(map(_is_int, key)) or not any(_is_array(part) and part.ndim for part in key):
         return None
     ints, rest = [], []
     for part in key:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import OpError
-from ..tensor import Tensor, unwrap, wrap
+from ..tensor import Tensor, unwrap, wrap_result
 from .elementwise import _broadcasting, _shape
 from .promotion import result_type
 
@@ -27,7 +27,7 @@ def isnan(input: Tensor) -> Tensor:
     Returns:
         bool Tensor of the same shape.
     """
-    return wrap(np.asarray(np.isnan(input.data)))
+    return wrap_result(np.isnan(input.data))
 
 
 def isinf(input: Tensor) -> Tensor:
@@ -39,7 +39,7 @@ def isinf(input: Tensor) -> Tensor:
     Returns:
         bool Tensor of the same shape.
     """
-    return wrap(np.asarray(np.isinf(input.data)))
+    return wrap_result(np.isinf(input.data))
 
 
 def isposinf(input: Tensor) -> Tensor:
@@ -51,7 +51,7 @@ def isposinf(input: Tensor) -> Tensor:
     Returns:
         bool Tensor of the same shape.
     """
-    return wrap(np.asarray(np.isposinf(input.data)))
+    return wrap_result(np.isposinf(input.data))
 
 
 def isneginf(input: Tensor) -> Tensor:
@@ -63,7 +63,7 @@ def isneginf(input: Tensor) -> Tensor:
     Returns:
         bool Tensor of the same shape.
     """
-    return wrap(np.asarray(np.isneginf(input.data)))
+    return wrap_result(np.isneginf(input.data))
 
 
 def isfinite(input: Tensor) -> Tensor:
@@ -75,13 +75,13 @@ def isfinite(input: Tensor) -> Tensor:
     Returns:
         bool Tensor of the same shape.
     """
-    return wrap(np.asarray(np.isfinite(input.data)))
+    return wrap_result(np.isfinite(input.data))
 
 
 def _bool_broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> Tensor:
     """``ufunc(a, b)`` over the broadcast operands, as a tensor without a gradient (the logical ops, isclose)."""
     try:
-        return wrap(np.asarray(ufunc(unwrap(a), unwrap(b))))
+        return wrap_result(ufunc(unwrap(a), unwrap(b)))
     except ValueError:
         raise OpError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
 
@@ -134,7 +134,7 @@ def logical_not(input: Tensor) -> Tensor:
     Returns:
         bool Tensor of the same shape.
     """
-    return wrap(np.asarray(np.logical_not(input.data)))
+    return wrap_result(np.logical_not(input.data))
 
 
 def _bitwise(ufunc: Callable, op: str, a: Any, b: Any, bools: bool = True) -> Tensor:
@@ -142,7 +142,7 @@ def _bitwise(ufunc: Callable, op: str, a: Any, b: Any, bools: bool = True) -> Te
     if dtype.kind not in ("biu" if bools else "iu"):
         raise OpError(f"{op}: expected integer{' or bool' if bools else ''} inputs, got dtype {dtype} "
                       f"(inputs of shapes {_shape(a)} and {_shape(b)})")
-    return wrap(np.asarray(_broadcasting(ufunc, op, a, b)))
+    return wrap_result(_broadcasting(ufunc, op, a, b))
 
 
 def bitwise_and(input: Any, other: Any) -> Tensor:
@@ -195,7 +195,7 @@ def bitwise_not(input: Tensor) -> Tensor:
     """
     if input.dtype.kind not in "biu":
         raise OpError(f"bitwise_not: expected an integer or bool input, got dtype {input.dtype}")
-    return wrap(np.asarray(np.invert(input.data)))
+    return wrap_result(np.invert(input.data))
 
 
 def bitwise_left_shift(input: Any, other: Any) -> Tensor:

@@ -103,7 +103,8 @@ def binary_dtype(ufunc: Callable, a: Any, b: Any) -> np.dtype | None:
         type_b = type(b)
         if type_b is np.ndarray:
             # ``is``: numpy keeps one dtype object per builtin type; other equal dtypes take the general path.
-            if a.dtype is b.dtype and (ufunc not in FLOATING_UFUNCS or a.dtype.kind in "fc"):
+            # Kind first: floating operands (the common case) then skip hashing the ufunc.
+            if a.dtype is b.dtype and (a.dtype.kind in "fc" or ufunc not in FLOATING_UFUNCS):
                 return None
         elif (type_b is float or type_b is int) and a.dtype.kind == "f":
             return None

@@ -1,40 +1,17 @@
-"""The recurrent cells' equations (Elman RNN, LSTM, GRU) and ``time_steps``, the split of a sequence into its steps.
+"""The recurrent cells' equations (Elman RNN, LSTM, GRU).
 
 The cells are compositions of linear, sigmoid, tanh and arithmetic, so backpropagation through time, and its
-second derivatives, come from those ops. ``TimeSteps`` is the one Function: indexing each step out of the sequence
-would give each step's gradient the whole sequence's shape (zeros elsewhere), quadratic in the length; the adjoint
-of splitting is stacking, so its backward is one ``stack`` of the step gradients.
+second derivatives, come from those ops; the layers split a sequence into its steps with ``unbind``, whose
+backward is one ``stack`` (linear in the length).
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
-
-from ..function import Function
 from ..tensor import Tensor
 from .activation import relu, sigmoid, tanh
 from .linalg import linear
-from .shape import stack
-
-
-class TimeSteps(Function):
-    """y_t = x[t] for every t (the steps along dimension 0, each a view);  dx = stack(grad_0, ..., grad_{L-1})."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> tuple[np.ndarray, ...]:
-        return tuple(x.data[t] for t in range(x.data.shape[0]))
-
-    @staticmethod
-    def backward(ctx, *grads: Tensor):
-        return stack(grads)
-
-
-def time_steps(sequence: Tensor) -> tuple[Tensor, ...]:
-    """The steps ``sequence[0], sequence[1], ...`` along dimension 0, with a gradient linear in the length."""
-    steps = TimeSteps.apply(sequence)
-    return steps if isinstance(steps, tuple) else (steps,)
 
 
 def _rnn_cell(activation: Callable[[Tensor], Tensor]) -> Callable:

@@ -152,12 +152,14 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype: Any = N
         dtype: cast the input to it first; by default bool and integer inputs sum in int64, as in PyTorch.
         axis: numpy's name for ``dim``, accepted as PyTorch does.
     """
-    dim = dim_or_axis("sum", dim, axis)
+    return Sum.apply(integer_result(input, dtype), dim_or_axis("sum", dim, axis), keepdim)
+
+
+def integer_result(input: Tensor, dtype: Any) -> Tensor:
+    """``input`` cast to ``dtype``, or bool and integer inputs to int64, as PyTorch's sums and products do."""
     if dtype is not None:
-        input = input.to(dtype)
-    elif input.dtype.kind in "biu" and input.dtype != np.int64:
-        input = input.to(np.int64)
-    return Sum.apply(input, dim, keepdim)
+        return input.to(dtype)
+    return input.to(np.int64) if input.dtype.kind in "biu" else input  # ``to`` returns int64 input itself
 
 
 def dim_or_axis(op: str, dim: Dim, axis: Dim) -> Dim:

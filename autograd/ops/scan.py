@@ -19,20 +19,10 @@ from ..tensor import Tensor
 from .elementwise import exp, log
 from .indexing import Gather, Where
 from .padding import pad
-from .reduction import ValuesIndices, _broadcast_back, accumulation_dtype, check_floating, reduced_axes
+from .reduction import (ValuesIndices, _broadcast_back, accumulation_dtype, check_floating, integer_result,
+                        reduced_axes)
 from .shape import expand, flip, permute, reshape
-
-
-def _dim(op: str, input: Tensor, dim: int) -> int:
-    axes = reduced_axes(dim, input.ndim, op)
-    return axes[0] if axes else 0
-
-
-def _integer_result(input: Tensor, dtype: Any) -> Tensor:
-    """``input`` cast to ``dtype``, or bool and integer inputs to int64, as PyTorch's sums and products do."""
-    if dtype is not None:
-        return input.to(dtype)
-    return input.to(np.int64) if input.dtype.kind in "biu" else input
+from .sorting import _dim
 
 
 def _reversed_cumsum(grad: Tensor, dim: int) -> Tensor:
@@ -69,7 +59,7 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     Returns:
         Tensor of ``input``'s shape.
     """
-    input = _integer_result(input, dtype)
+    input = integer_result(input, dtype)
     return Cumsum.apply(input, _dim("cumsum", input, dim))
 
 
@@ -126,7 +116,7 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     Returns:
         Tensor of ``input``'s shape. The gradient is exact where the input holds zeros.
     """
-    input = _integer_result(input, dtype)
+    input = integer_result(input, dtype)
     return Cumprod.apply(input, _dim("cumprod", input, dim))
 
 
@@ -256,7 +246,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
     Returns:
         Tensor; the gradient is exact where the input holds zeros.
     """
-    input = _integer_result(input, dtype)
+    input = integer_result(input, dtype)
     if input.ndim == 0 and dim is not None:
         reduced_axes(dim, 0, "prod")
     return Prod.apply(input, dim, keepdim)

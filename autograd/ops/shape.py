@@ -574,10 +574,41 @@ def movedim(input: Tensor, source: int | Sequence[int], destination: int | Seque
     return permute(input, order)
 
 
+class Unbind(Function):
+    """y_i = x[:, ..., i] along ``dim`` (each a view);  dx = stack(grad_0, ..., grad_{n-1}, dim).
+
+    One node rather than one index op per slice: each slice's gradient would otherwise be a zero tensor of the
+    input's shape with one slice filled, quadratic in the number of slices (an RNN's time steps); the adjoint of
+    splitting is stacking.
+    """
+
+    def attributes(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
+    @staticmethod
+    def forward(ctx, x: Tensor, dim: int) -> tuple[np.ndarray, ...]:
+        ctx.dim = dim
+        prefix = (slice(None),) * dim
+        return tuple(x.data[prefix + (i,)] for i in range(x.data.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *grads: Tensor):
+        return stack(grads, ctx.dim), None
+
+
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
-    """The slices along ``dim``, each without that dimension."""
+    """The slices along ``dim``, each without that dimension.
+
+    Args:
+        input: the tensor to split.
+        dim: the dimension to remove (default 0).
+
+    Returns:
+        a tuple of ``input.shape[dim]`` tensors, views of ``input``.
+    """
     dim = _normalize_dim(dim, input.ndim, "unbind")
-    return tuple(input[(slice(None),) * dim + (i,)] for i in range(input.shape[dim]))
+    slices = Unbind.apply(input, dim)
+    return slices if isinstance(slices, tuple) else (slices,)
 
 
 def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:

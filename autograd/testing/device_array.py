@@ -125,6 +125,7 @@ class DeviceArray(np.ndarray):
 
     @property
     def flags(self) -> _Flags:  # type: ignore[override]
+        """CuPy's flags (no ``writeable``), so code that writes through ``flags.writeable`` fails here as on a GPU."""
         return _Flags(np.ndarray.flags.__get__(self))
 
     def get(self) -> np.ndarray:

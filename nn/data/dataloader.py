@@ -303,6 +303,7 @@ class _WorkerPool:
 
     @property
     def closed(self) -> bool:
+        """Whether ``close()`` has run (the workers are stopped)."""
         return not self._finalizer.alive
 
     def close(self) -> None:

@@ -18,8 +18,8 @@ import numpy as np
 from autograd.errors import OpError
 from autograd.ops.activation import dropout
 from autograd.ops.linalg import linear
-from autograd.ops.recurrent import CELLS, time_steps
-from autograd.ops.shape import cat, stack
+from autograd.ops.recurrent import CELLS
+from autograd.ops.shape import cat, stack, unbind
 from autograd.tensor import Tensor
 
 from .. import init
@@ -146,7 +146,7 @@ class RNNBase(Module):
             for direction in range(directions):
                 weight_ih, bias_ih, weight_hh, bias_hh, weight_hr = self._cell_parameters(layer, direction)
                 # Every time step's input projection at once; the loop only adds the recurrent part.
-                steps = time_steps(linear(input, weight_ih, bias_ih))
+                steps = unbind(linear(input, weight_ih, bias_ih))
                 state = states[layer * directions + direction]
                 hidden = []
                 for projected in (steps[::-1] if direction else steps):
