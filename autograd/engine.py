@@ -119,11 +119,15 @@ def _reachable(roots: list[tuple]) -> tuple[dict, list]:
         for edge in node._edges:
             if edge is None:
                 continue
-            child = edge.node
-            dependencies[child] = dependencies.get(child, 0) + 1
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
+            child = edge[0]  # edge.node, indexed: this runs for every edge of the graph
+            count = dependencies.get(child)
+            if count is None:
+                dependencies[child] = 1
+                if child not in seen:  # (a root reached from another root)
+                    seen.add(child)
+                    stack.append(child)
+            else:
+                dependencies[child] = count + 1
     return dependencies, order
 
 
@@ -204,6 +208,7 @@ def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targe
     previous_mode = grad_mode.enabled
     grad_mode.enabled = create_graph
     numbers_made = False  # whether some gradient in the buffers may be a number (see ``scalar_backward``)
+    stand_ins: dict = {}  # per node type, what a backward on numbers reads instead of the node
     on_numbers = not create_graph and targets is None and not AnomalyMode.enabled
     try:
         while ready:
@@ -215,14 +220,14 @@ def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targe
                     and node._scalar):
                 # A node the scalar path recorded, whose backward runs on numbers: no Tensor per gradient. Inline,
                 # as the delivery of the numbers it returns: for a graph of scalars this loop is the whole cost.
-                input_gradients = _run_backward_on_numbers(node, gradients, retain_graph)
+                input_gradients = _run_backward_on_numbers(node, gradients, retain_graph, stand_ins)
                 numbers_made = True
                 for edge, gradient in zip(node._edges, input_gradients):
                     if edge is None:
                         continue
                     child, output_nr, shape, dtype = edge
-                    if type(gradient) in _NUMBERS and output_nr == 0 and shape == () and (
-                            gradient.dtype is dtype or gradient.dtype == dtype):
+                    # A number of the edge's dtype (the dtypes of numbers are numpy's canonical instances).
+                    if _NUMBER_DTYPES.get(type(gradient)) is dtype and output_nr == 0 and shape == ():
                         buffer = buffers.get(child)
                         if buffer is None:
                             buffers[child] = [gradient]
@@ -299,6 +304,7 @@ def _send(node, input_gradients: tuple, buffers: dict, owned: dict, dependencies
 
 
 _NUMBERS = frozenset(SCALAR_TYPES)
+_NUMBER_DTYPES = {kind: np.dtype(kind) for kind in SCALAR_TYPES}
 
 
 def _as_tensor(gradient):
@@ -316,9 +322,10 @@ def _as_number(gradient):
     return gradient  # a number already, or None
 
 
-def _run_backward_on_numbers(node: Function, gradients: list, retain_graph: bool) -> tuple:
+def _run_backward_on_numbers(node: Function, gradients: list, retain_graph: bool, stand_ins: dict) -> tuple:
     """``node``'s backward on numbers (``Function.scalar_backward``): the gradient and ``saved_tensors`` are numpy
-    scalars, after the saved tensors were checked (freed, changed in place) as ``saved_tensors`` always checks."""
+    scalars, after the saved tensors were checked (freed, changed in place) as ``saved_tensors`` always checks.
+    ``stand_ins``: the pass's stand-ins for nodes, one per node type, reused from node to node."""
     gradient = gradients[0]
     if type(gradient) not in _NUMBERS:
         gradient = _as_number(gradient)
@@ -349,10 +356,13 @@ def _run_backward_on_numbers(node: Function, gradients: list, retain_graph: bool
         # retained graph meanwhile and must see the saved tensors (swapping numbers into the node gave it a second
         # derivative without its graph, silently wrong).
         node_type = type(node)
-        on_numbers = node_type.__new__(node_type)
+        on_numbers = stand_ins.get(node_type)
+        if on_numbers is None:
+            on_numbers = stand_ins[node_type] = node_type.__new__(node_type)
+            on_numbers._saved_versions = ()
         on_numbers._edges = node._edges
         on_numbers.needs_input_grad = node.needs_input_grad
-        on_numbers._saved, on_numbers._saved_versions = tuple(numbers), ()
+        on_numbers._saved = tuple(numbers)
         result = node_type.backward(on_numbers, gradient)
     if type(result) is not tuple:
         result = (result,)

@@ -337,11 +337,7 @@ class Function(Node):
             if kind in _SCALAR_DTYPES and (len(args) == 1 or len(args) == 2 and (
                     type(args[1]) is kind or type(args[1]) in _NUMBER_ARGUMENTS)):
                 # Numbers, from a backward that runs on numbers (see ``scalar_backward``): a number back.
-                ctx = cls.__new__(cls)
-                ctx._saved = ()
-                ctx._saved_versions = ()
-                ctx.needs_input_grad = _no_grad_patterns[len(args)]
-                return cls.scalar_forward(ctx, *args)
+                return cls.scalar_forward(_unrecorded[len(args)], *args)
             if kind is not Tensor or not first.data.ndim:  # cheap refusal for tensors with dimensions
                 output = _apply_scalar(cls, args)
                 if output is not None:
@@ -455,6 +451,23 @@ def _no_grad_pattern(count: int) -> tuple:
     return _no_grad_patterns[count] if count < 8 else (False,) * count
 
 
+class _Unrecorded:
+    """The ``ctx`` of a ``scalar_forward`` whose node is not recorded (no grad mode, no input that requires grad, or
+    numbers in a backward on numbers): it keeps nothing, and one per arity serves every such call, all threads
+    alike, instead of a new node per call."""
+
+    __slots__ = ("needs_input_grad",)
+
+    def __init__(self, arity: int) -> None:
+        self.needs_input_grad = (False,) * arity
+
+    def save_for_backward(self, *values: Any) -> None:
+        pass
+
+
+_unrecorded = [_Unrecorded(arity) for arity in range(8)]  # as _no_grad_patterns: an op takes fewer operands
+
+
 def _scalar_forward(cls: type, ctx: Function, values: list) -> Any:
     # Unpacked by hand: a call with ``*values`` costs more than the arithmetic.
     if len(values) == 2:
@@ -526,15 +539,14 @@ def _apply_scalar(cls: type, args: tuple) -> Any:
                 edges.append(None)
     if kind is None:
         return None
-    ctx = cls.__new__(cls)
-    ctx._saved = ()
-    ctx._saved_versions = ()
     if not record:
-        ctx.needs_input_grad = _no_grad_pattern(len(args))
-        value = _scalar_forward(cls, ctx, values)
+        value = _scalar_forward(cls, _unrecorded[len(args)], values)
         return scalar_tensor(value) if tensors else value
     if AnomalyMode.enabled or node_observer.callback is not None:
         return None  # the general path keeps what they ask for
+    ctx = cls.__new__(cls)
+    ctx._saved = ()
+    ctx._saved_versions = ()
     needs_input_grad = tuple(needs_input_grad)
     ctx.needs_input_grad = _needs_patterns.setdefault(needs_input_grad, needs_input_grad)
     ctx._edges = tuple(edges)

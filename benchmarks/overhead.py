@@ -14,7 +14,10 @@ run (so load from other processes hits all of them):
 It also counts the objects the garbage collector tracks that each recorded 0-d op leaves alive. Each figure is the
 minimum and the median over the repeats, of wall-clock time and of this process's CPU time. The
 garbage collector stays on, as in a user's program; gradlab's moons step is also timed with it off, to show what
-collecting the graph's reference cycles costs.
+the collector costs. Every timed run starts from a collected heap, so that no framework pays for collecting
+another's garbage (micrograd's graph is made of reference cycles, which only the collector frees: left in the heap,
+they made the next framework's step 60% slower); a moons step's time includes the full collection after it, which
+frees the garbage that step left.
 
     pip install micrograd==0.1.0 torch==2.13.0    # optional: whichever are installed are compared
     python benchmarks/overhead.py [--ops 4000] [--repeats 7] [--steps 5]
@@ -161,6 +164,7 @@ def run_chains(found: list[Framework], ops: int, repeats: int) -> None:
         times: dict[str, list] = {framework.name: [] for framework in runners}
         for _ in range(repeats):
             for framework in runners:
+                gc.collect()
                 x = framework.make(0.5, size)
                 weights = tuple(framework.make(value, size) for value in (0.9, 0.1, 0.05))
                 forward, forward_cpu, y = timed(lambda: framework.finish(chain(x, weights, ops)))
@@ -203,10 +207,12 @@ def run_moons(found: list[Framework], steps: int) -> None:
     for _ in range(steps):
         for framework, collect in runs:
             layers = models[(framework.name, collect)]
+            gc.collect()
             if not collect:
                 gc.disable()
             try:
-                wall, cpu, _ = timed(lambda: moons_step(layers, points, labels, framework.update))
+                wall, cpu, _ = timed(lambda: (moons_step(layers, points, labels, framework.update),
+                                              gc.collect() if collect else None))
             finally:
                 gc.enable()
             times[(framework.name, collect)].append((wall * 1e3, cpu * 1e3))

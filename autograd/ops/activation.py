@@ -20,10 +20,13 @@ from ..errors import OpError
 from ..function import Function
 from ..kernels import elementwise as kernels
 from ..random import generator
-from ..tensor import Tensor
+from ..tensor import SCALAR_TYPES, Tensor
 from .indexing import where
 from .promotion import floating
 from .reduction import check_floating, reduced_axes, stable_logsumexp
+
+
+_SCALAR_ZEROS = {kind: kind(0) for kind in SCALAR_TYPES}
 
 
 class Relu(Function):
@@ -43,9 +46,11 @@ class Relu(Function):
 
     @staticmethod
     def scalar_forward(ctx, x: np.generic) -> np.generic:
-        out = np.maximum(x, 0)  # as kernels.relu_with_mask: nan stays nan, its mask False
-        ctx.save_for_backward(out > 0)
-        return out
+        # What np.maximum(x, 0) and its mask give (as kernels.relu_with_mask: nan stays nan, its mask False; -0
+        # becomes +0), from comparisons: np.maximum costs 600 ns on a numpy scalar, a comparison 30.
+        positive = x > 0
+        ctx.save_for_backward(positive)
+        return x if positive or x != x else _SCALAR_ZEROS[type(x)]
 
     @staticmethod
     def backward(ctx, grad: Tensor):
