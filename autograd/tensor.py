@@ -1565,7 +1565,8 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return Tensor(_placed(array.astype(dtype or np.int64), device), requires_grad=requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
 
     For an integer ``dtype`` the values are computed in float64 and truncated toward zero, as in PyTorch
@@ -1573,7 +1574,7 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_g
     """
     dtype = _factory_dtype(dtype)
     values = np.linspace(start, end, steps, dtype=np.float64 if dtype.kind in "iub" else dtype)
-    return Tensor(values.astype(dtype, copy=False), requires_grad=requires_grad)
+    return Tensor(_placed(values.astype(dtype, copy=False), device), requires_grad=requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

@@ -178,7 +178,8 @@ def test_numpy_of_a_device_tensor_says_to_call_cpu():
     lambda d: ag.tensor([1.0, 2.0], device=d), lambda d: ag.zeros(2, 3, device=d), lambda d: ag.ones(2, device=d),
     lambda d: ag.full((2,), 3.0, device=d), lambda d: ag.empty(2, device=d), lambda d: ag.arange(4, device=d),
     lambda d: ag.eye(2, device=d), lambda d: ag.randint(5, size=(3,), device=d),
-], ids=["tensor", "zeros", "ones", "full", "empty", "arange", "eye", "randint"])
+    lambda d: ag.linspace(-1, 1, 5, device=d),
+], ids=["tensor", "zeros", "ones", "full", "empty", "arange", "eye", "randint", "linspace"])
 def test_factories_take_a_device(make):
     t = make(TEST)
     assert type(t.data) is DeviceArray
@@ -201,6 +202,33 @@ def test_like_factories_follow_the_tensor():
     assert ag.full_like(z, 7.0).device == "test:0"
 
 
+_device_getitem = DeviceArray.__getitem__
+
+
+def _wrapping_getitem(self, key):
+    """CuPy's indexing by an integer array: out-of-range indices wrap around instead of raising."""
+    if isinstance(key, DeviceArray) and key.dtype.kind in "iu":
+        return _device_getitem(self, key % self.shape[0])
+    if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], DeviceArray):
+        return _device_getitem(self, (key[0], key[1] % self.shape[1]))
+    return _device_getitem(self, key)
+
+
+def test_out_of_range_index_arrays_raise_on_a_device_that_wraps_them(monkeypatch):
+    x = ag.arange(6.0, device=TEST).reshape(2, 3)
+    monkeypatch.setattr(DeviceArray, "__getitem__", _wrapping_getitem)
+    assert host(x[..., xp.asarray([2, -3])]).tolist() == [[2.0, 0.0], [5.0, 3.0]]  # in range: read as on the CPU
+    with pytest.raises(IndexError, match=r"index: index 3 is out of bounds for axis 1 with size 3 \(tensor of "
+                                         r"shape \(2, 3\)\)"):
+        x[:, [0, 3]]  # a list, moved to the device, then checked: wrapped, it would read column 0
+    with pytest.raises(IndexError, match="index -3 is out of bounds for axis 0 with size 2"):
+        x[xp.asarray([-3])]
+    with pytest.raises(IndexError, match="index 2 is out of bounds for axis 0 with size 2"):
+        x[ag.tensor([1, 2], device=TEST)] = 0.0
+    with pytest.raises(IndexError, match="index 5 is out of bounds for axis 0 with size 2"):
+        ag.arange(6.0).reshape(2, 3)[[5]]  # the CPU's numpy error, in the same words
+
+
 def test_mixing_devices_names_the_op_and_both_devices():
     with pytest.raises(RuntimeError, match="Add: expected all tensors to be on the same device.*cpu and test:0"):
         ag.ones(2) + ag.ones(2, device=TEST)
@@ -217,6 +245,10 @@ def test_mixing_devices_in_any_op_names_the_op_and_both_devices(grad_enabled):
             ag.cat([ag.ones(2), ag.ones(2, device=TEST)])  # tensors inside a list are looked at too
         with pytest.raises(RuntimeError, match="Gather: .*test:0 and cpu"):
             ag.ones(3, device=TEST).gather(0, np.array([0, 1]))
+        with pytest.raises(RuntimeError, match="logical_and: expected all tensors to be on the same device.*cpu"):
+            ag.logical_and(ag.ones(2), ag.ones(2, device=TEST))  # ops without a Function say it too
+        with pytest.raises(RuntimeError, match="isclose: .*test:0 and cpu"):
+            ag.isclose(ag.ones(2, device=TEST), ag.ones(2))
 
 
 def test_a_type_error_on_one_device_stays_a_type_error():

@@ -80,15 +80,37 @@ def _on_device_of(array: Any, key: Any) -> Any:
     return get_array_module(array).asarray(key) if type(key) is np.ndarray else key
 
 
+def _check_bounds_off_the_host(shape: tuple, key: Any) -> None:
+    """Raise numpy's IndexError for an integer index array out of range of its dimension, which CuPy wraps around
+    (or reads past) instead of raising: one min and one max per index array, read back to the host."""
+    parts = key if isinstance(key, tuple) else (key,)
+    widths = [0 if part is None or part is Ellipsis else part.ndim if _is_array(part) and part.dtype == np.bool_
+              else 1 for part in parts]
+    dim = 0
+    for part, width in zip(parts, widths):
+        if part is Ellipsis:
+            dim += len(shape) - sum(widths)
+        elif _is_array(part) and part.dtype.kind in "iu" and part.size and dim < len(shape):
+            low, high, size = int(part.min()), int(part.max()), shape[dim]
+            if low < -size or high >= size:
+                raise IndexError(f"index {high if high >= size else low} is out of bounds for axis {dim} with size "
+                                 f"{size}")
+        dim += width
+
+
 def select(array: np.ndarray, key: Any) -> np.ndarray:
     """``array[key]`` with PyTorch's result shape (see ``_split_ints``)."""
     key = _on_device_of(array, key)
+    if type(array) is not np.ndarray:
+        _check_bounds_off_the_host(array.shape, key)
     split = _split_ints(key)
     return array[key] if split is None else array[split[0]][split[1]]
 
 
 def assign(array: np.ndarray, key: Any, value: Any) -> None:
     """``array[key] = value`` in place, with the element order of ``select``."""
+    if type(array) is not np.ndarray:
+        _check_bounds_off_the_host(array.shape, key)
     split = _split_ints(key)
     if split is None:
         array[key] = value

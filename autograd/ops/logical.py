@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..device import same_device_error
 from ..errors import OpError
 from ..tensor import Tensor, unwrap, wrap_result
 from .elementwise import _broadcasting, _shape
@@ -80,10 +81,16 @@ def isfinite(input: Tensor) -> Tensor:
 
 def _bool_broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> Tensor:
     """``ufunc(a, b)`` over the broadcast operands, as a tensor without a gradient (the logical ops, isclose)."""
+    a, b = unwrap(a), unwrap(b)
     try:
-        return wrap_result(ufunc(unwrap(a), unwrap(b)))
+        return wrap_result(ufunc(a, b))
     except ValueError:
         raise OpError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
+    except TypeError:  # as Function.apply: CuPy's refusal to mix devices names neither device
+        message = same_device_error(op, a, b)
+        if message is None:
+            raise
+        raise OpError(message) from None
 
 
 def logical_and(input: Any, other: Any) -> Tensor:
