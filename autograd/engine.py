@@ -20,7 +20,7 @@ from .anomaly import AnomalyMode
 from .device import get_array_module
 from .function import AccumulateGrad, Function, freed_graph_error, get_gradient_edge
 from .grad_mode import grad_mode
-from .tensor import SCALAR_TYPES, ScalarTensor, Tensor, scalar_tensor, wrap
+from .tensor import SCALAR_DTYPES, SCALAR_TYPES, ScalarTensor, Tensor, scalar_tensor, wrap
 
 
 _accumulating = threading.Lock()
@@ -227,7 +227,7 @@ def _run_graph(roots: list[tuple], retain_graph: bool, create_graph: bool, targe
                         continue
                     child, output_nr, shape, dtype = edge
                     # A number of the edge's dtype (the dtypes of numbers are numpy's canonical instances).
-                    if _NUMBER_DTYPES.get(type(gradient)) is dtype and output_nr == 0 and shape == ():
+                    if SCALAR_DTYPES.get(type(gradient)) is dtype and output_nr == 0 and shape == ():
                         buffer = buffers.get(child)
                         if buffer is None:
                             buffers[child] = [gradient]
@@ -304,7 +304,6 @@ def _send(node, input_gradients: tuple, buffers: dict, owned: dict, dependencies
 
 
 _NUMBERS = frozenset(SCALAR_TYPES)
-_NUMBER_DTYPES = {kind: np.dtype(kind) for kind in SCALAR_TYPES}
 
 
 def _as_tensor(gradient):

@@ -458,14 +458,14 @@ class _Unrecorded:
 
     __slots__ = ("needs_input_grad",)
 
-    def __init__(self, arity: int) -> None:
-        self.needs_input_grad = (False,) * arity
+    def __init__(self, needs_input_grad: tuple) -> None:
+        self.needs_input_grad = needs_input_grad
 
     def save_for_backward(self, *values: Any) -> None:
         pass
 
 
-_unrecorded = [_Unrecorded(arity) for arity in range(8)]  # as _no_grad_patterns: an op takes fewer operands
+_unrecorded = [_Unrecorded(pattern) for pattern in _no_grad_patterns]  # by arity: an op takes fewer than 8
 
 
 def _scalar_forward(cls: type, ctx: Function, values: list) -> Any:
@@ -642,8 +642,7 @@ node_observer = NodeObserver()
 
 
 # Imported last: tensor.py imports the engine and the ops, which need Function defined above.
-from .tensor import _UNSHARED, SCALAR_TYPES, ScalarTensor, Tensor, scalar_tensor, wrap
+from .tensor import _UNSHARED, SCALAR_DTYPES as _SCALAR_DTYPES, ScalarTensor, Tensor, scalar_tensor, wrap
 from .device import _by_array_type as _device_array_types, same_device_error  # kept current by register_backend
 
-_SCALAR_DTYPES = {kind: np.dtype(kind) for kind in SCALAR_TYPES}
 _NUMBER_ARGUMENTS = frozenset({float, int, np.bool_})  # constants beside 0-d tensors: as numpy's scalars take them

@@ -1287,6 +1287,7 @@ def _new_materialising_lock() -> None:
 
 os.register_at_fork(after_in_child=_new_materialising_lock)
 SCALAR_TYPES = (np.float32, np.float64)  # the numbers ScalarTensor holds
+SCALAR_DTYPES = {kind: np.dtype(kind) for kind in SCALAR_TYPES}  # numpy's canonical dtype of each
 
 
 class ScalarTensor(Tensor):

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..device import get_array_module
 from ..errors import OpError
 from ..grad_mode import no_grad
 from ..tensor import Tensor
-from .indexing import where
+from .indexing import out_of_bounds, where
 
 
 def _index_array(op: str, input: Tensor | np.ndarray, count: int) -> np.ndarray:
     """The integer indices of ``input``, checked to lie in [0, count)."""
-    index = input.data if isinstance(input, Tensor) else np.asarray(input)
+    index = input.data if isinstance(input, Tensor) else get_array_module(input).asarray(input)
     if index.dtype.kind not in "iu":
         raise OpError(f"{op}: expected an integer index tensor, got dtype {index.dtype}")
-    if index.size and (index.min() < 0 or index.max() >= count):
-        bad = index.min() if index.min() < 0 else index.max()
+    bad = out_of_bounds(index, 0, count)
+    if bad is not None:
         raise IndexError(f"{op}: index {bad} is out of range for a weight of {count} rows")
     return index
 

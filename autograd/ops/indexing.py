@@ -80,6 +80,18 @@ def _on_device_of(array: Any, key: Any) -> Any:
     return get_array_module(array).asarray(key) if type(key) is np.ndarray else key
 
 
+def out_of_bounds(index: Any, low: int, size: int) -> int | None:
+    """An entry of the integer array ``index`` outside ``[low, size)`` (the largest if it is too large, else the
+    smallest), or None. One min and one max, read back to the host: a device index's reductions are 0-d device
+    arrays, each comparison of which would synchronise again."""
+    if not index.size:
+        return None
+    smallest, largest = int(index.min()), int(index.max())
+    if largest >= size:
+        return largest
+    return smallest if smallest < low else None
+
+
 def _check_bounds_off_the_host(shape: tuple, key: Any) -> None:
     """Raise numpy's IndexError for an integer index array out of range of its dimension, which CuPy wraps around
     (or reads past) instead of raising: one min and one max per index array, read back to the host."""
@@ -90,11 +102,10 @@ def _check_bounds_off_the_host(shape: tuple, key: Any) -> None:
     for part, width in zip(parts, widths):
         if part is Ellipsis:
             dim += len(shape) - sum(widths)
-        elif _is_array(part) and part.dtype.kind in "iu" and part.size and dim < len(shape):
-            low, high, size = int(part.min()), int(part.max()), shape[dim]
-            if low < -size or high >= size:
-                raise IndexError(f"index {high if high >= size else low} is out of bounds for axis {dim} with size "
-                                 f"{size}")
+        elif _is_array(part) and part.dtype.kind in "iu" and dim < len(shape):
+            bad = out_of_bounds(part, -shape[dim], shape[dim])
+            if bad is not None:
+                raise IndexError(f"index {bad} is out of bounds for axis {dim} with size {shape[dim]}")
         dim += width
 
 
@@ -195,9 +206,9 @@ def check_index_along(op: str, shape: tuple, dim: int, index: np.ndarray) -> int
         raise OpError(f"{op}: index of shape {index.shape} is larger than the input's {shape} outside "
                       f"dimension {dim}")
     size = shape[dim] if ndim else 1
-    if index.size and not 0 <= index.min() <= index.max() < size:
-        raise IndexError(f"{op}: index {index.max() if index.max() >= size else index.min()} is out of bounds "
-                         f"for dimension {dim} with size {size}")
+    bad = out_of_bounds(index, 0, size)
+    if bad is not None:
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size}")
     return dim
 
 
@@ -556,9 +567,9 @@ def _dim_index(op: str, input: Tensor, dim: int, index: Any) -> tuple[int, np.nd
     dim %= ndim
     size = input.shape[dim] if input.ndim else 1
     index = index.reshape(-1)
-    if index.size and not 0 <= index.min() <= index.max() < size:
-        raise IndexError(f"{op}: index {index.max() if index.max() >= size else index.min()} is out of bounds "
-                         f"for dimension {dim} with size {size}")
+    bad = out_of_bounds(index, 0, size)
+    if bad is not None:
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size}")
     return dim, index
 
 
