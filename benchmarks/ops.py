@@ -18,16 +18,17 @@ process's CPU time instead, which is stable when both libraries run single-threa
 
 from __future__ import annotations
 
-import os
+from gradlab.openblas import sleep_when_idle
 
-# OpenBLAS's idle workers go to sleep at once. By default they spin for a long while after each matrix
-# product, stealing the cores PyTorch is being timed on in the same process. This must be set before numpy
-# starts its thread pool, hence before the imports below. (PyTorch's OpenMP workers are left spinning as
+# OpenBLAS's idle workers go to sleep at once, as in gradlab's command line: by default they spin for a long while
+# after each matrix product, stealing the cores gradlab's threads and PyTorch are being timed on in the same
+# process. Before numpy is imported, hence before the imports below. (PyTorch's OpenMP workers are left spinning as
 # they do by default: making them passive halves its speed here.)
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+sleep_when_idle()
 
 import argparse
 import importlib.util
+import os
 import statistics
 import time
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """One training step of ResNet-20 (CIFAR layout): batch 64 of 3x32x32 float32 images, forward, cross-entropy,
-backward and an SGD step (momentum 0.9, weight decay 5e-4), gradlab next to the same network in torch.nn.
+backward and an SGD step (momentum 0.9, weight decay 5e-4), gradlab next to the same network in torch.nn. With
+``--model resnet18``, of ResNet-18 (torchvision's layout, 1000 classes) on a batch of 16 3x64x64 images instead.
 
 Reports:
 - the median milliseconds per step of each library and the ratio gradlab / PyTorch; the two run in the
@@ -9,21 +10,25 @@ Reports:
 - whether gradlab's memory stays flat over the run: resident memory sampled after every step, and each
   step's graph checked to be freed (by reference counting alone) once its loss is dropped.
 
-Both libraries run with glibc's malloc set to keep freed memory (``gradlab/allocator.py``), as ``gradlab
-train`` does.
+Both libraries run with glibc's malloc set to keep freed memory (``gradlab/allocator.py``) and OpenBLAS's idle
+threads sent to sleep at once (``gradlab/openblas.py``), as ``gradlab train`` does.
 
-With ``--nproc N`` it compares data-parallel training instead, the global batch staying 64: gradlab in one
+With ``--nproc N`` it compares data-parallel training instead, the global batch staying the same: gradlab in one
 process (BLAS on every core), gradlab on N ranks under mpiexec (``DistributedDataParallel``, cores / N threads
 each), PyTorch in one process, and PyTorch's DDP on N gloo ranks (started by the same mpiexec, cores / N threads
 each). Each configuration runs in a fresh process or job, one after the other, and reports its minimum and median
 step on rank 0; for gradlab's ranks also the time a step spends starting allreduces and waiting for them (the
 communication backward did not hide), and a bare allreduce of the gradients' size.
 
-    python benchmarks/train_step.py [--steps 200] [--chunk 10] [--threads N]
-    python benchmarks/train_step.py --nproc 2 [--steps 100]
+    python benchmarks/train_step.py [--model resnet18] [--steps 200] [--chunk 10] [--threads N]
+    python benchmarks/train_step.py --nproc 2 [--model resnet18] [--steps 100]
 """
 
 from __future__ import annotations
+
+from gradlab.openblas import sleep_when_idle
+
+sleep_when_idle()  # before numpy is imported, as gradlab's command line does (gradlab/openblas.py says why)
 
 import argparse
 import gc
@@ -37,7 +42,7 @@ import subprocess
 import sys
 import time
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -49,22 +54,36 @@ from gradlab.allocator import keep_freed_memory
 from gradlab.launcher import mpiexec_command
 from nn.parallel import DistributedDataParallel
 
-BATCH = 64
+
+class Workload(NamedTuple):
+    """A model and the batch it trains on: ``batch`` images of 3 x ``size`` x ``size``, labels below ``classes``."""
+
+    batch: int
+    size: int
+    classes: int
+
+    def images(self) -> str:
+        return f"{self.batch}x3x{self.size}x{self.size} float32"
 
 
-def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    return rng.standard_normal((BATCH, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, BATCH)
+WORKLOADS = {"resnet20": Workload(64, 32, 10), "resnet18": Workload(16, 64, 1000)}
+
+
+def batch(rng: np.random.Generator, model: str = "resnet20") -> tuple[np.ndarray, np.ndarray]:
+    workload = WORKLOADS[model]
+    images = rng.standard_normal((workload.batch, 3, workload.size, workload.size)).astype(np.float32)
+    return images, rng.integers(0, workload.classes, workload.batch)
 
 
 def gradlab_trainer(images: np.ndarray, labels: np.ndarray, data_parallel: bool = False,
-                    device: str = "cpu") -> tuple[Callable[[], Any], int]:
-    """A closure doing one training step of gradlab's resnet20 (returns the loss), and the parameter count;
-    ``data_parallel``: through ``DistributedDataParallel`` (``distributed.init()`` called); ``device``: where the
-    model and the batch live (``benchmarks/gpu_check.py`` passes "cuda")."""
+                    device: str = "cpu", model: str = "resnet20") -> tuple[Callable[[], Any], int]:
+    """A closure doing one training step of gradlab's ``nn.models.<model>`` (returns the loss), and the parameter
+    count; ``data_parallel``: through ``DistributedDataParallel`` (``distributed.init()`` called); ``device``: where
+    the model and the batch live (``benchmarks/gpu_check.py`` passes "cuda")."""
     autograd.manual_seed(0)
-    model = nn.models.resnet20().to(device)
-    trained = DistributedDataParallel(model) if data_parallel else model
-    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    network = getattr(nn.models, model)().to(device)
+    trained = DistributedDataParallel(network) if data_parallel else network
+    optimizer = optim.SGD(network.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     loss_fn = nn.CrossEntropyLoss()
     x, y = autograd.tensor(images, device=device), autograd.tensor(labels, device=device)
 
@@ -75,13 +94,14 @@ def gradlab_trainer(images: np.ndarray, labels: np.ndarray, data_parallel: bool 
         optimizer.step()
         return loss
 
-    return step, sum(p.numel() for p in model.parameters())
+    return step, sum(p.numel() for p in network.parameters())
 
 
 def torch_trainer(images: np.ndarray, labels: np.ndarray, data_parallel: bool = False,
-                  device: str = "cpu") -> tuple[Callable[[], Any], int]:
-    """The same step for ResNet-20 written with torch.nn: BasicBlocks with 1x1 conv + BN projection shortcuts,
-    exactly gradlab's ``nn.models.resnet20``; ``data_parallel``: through torch's DDP (process group initialised)."""
+                  device: str = "cpu", model: str = "resnet20") -> tuple[Callable[[], Any], int]:
+    """The same step for the same network written with torch.nn: BasicBlocks with 1x1 conv + BN projection
+    shortcuts, exactly gradlab's ``nn.models.resnet20`` or ``resnet18`` (torchvision's, which is not installed
+    here); ``data_parallel``: through torch's DDP (process group initialised)."""
     import torch
     from torch import nn as tnn
 
@@ -119,10 +139,28 @@ def torch_trainer(images: np.ndarray, labels: np.ndarray, data_parallel: bool = 
             x = self.layers(torch.relu(self.bn1(self.conv1(x))))
             return self.fc(x.mean(dim=(2, 3)))
 
+    class ResNet18(tnn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.bn1 = tnn.BatchNorm2d(64)
+            self.maxpool = tnn.MaxPool2d(3, 2, 1)
+            blocks, inplanes = [], 64
+            for stage, planes in enumerate((64, 128, 256, 512)):
+                for index in range(2):
+                    blocks.append(BasicBlock(inplanes, planes, 2 if stage and index == 0 else 1))
+                    inplanes = planes
+            self.layers = tnn.Sequential(*blocks)
+            self.fc = tnn.Linear(512, 1000)
+
+        def forward(self, x):
+            x = self.layers(self.maxpool(torch.relu(self.bn1(self.conv1(x)))))
+            return self.fc(x.mean(dim=(2, 3)))
+
     torch.manual_seed(0)
-    model = ResNet20().to(device)
-    trained = tnn.parallel.DistributedDataParallel(model) if data_parallel else model
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    network = {"resnet20": ResNet20, "resnet18": ResNet18}[model]().to(device)
+    trained = tnn.parallel.DistributedDataParallel(network) if data_parallel else network
+    optimizer = torch.optim.SGD(network.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     loss_fn = tnn.CrossEntropyLoss()
     x, y = torch.from_numpy(images).to(device), torch.from_numpy(labels).to(device)
 
@@ -133,7 +171,7 @@ def torch_trainer(images: np.ndarray, labels: np.ndarray, data_parallel: bool = 
         optimizer.step()
         return loss
 
-    return step, sum(p.numel() for p in model.parameters())
+    return step, sum(p.numel() for p in network.parameters())
 
 
 TRAINERS = {"gradlab": gradlab_trainer, "torch": torch_trainer}
@@ -165,12 +203,12 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
-def measure_memory(library: str, steps: int, threads: int) -> dict[str, float]:
+def measure_memory(library: str, steps: int, threads: int, model: str) -> dict[str, float]:
     """In this (fresh) process: idle memory with model and data built, then peak memory over ``steps`` steps."""
     if library == "torch":
         import torch
         torch.set_num_threads(threads)
-    step, _ = TRAINERS[library](*batch(np.random.default_rng(0)))
+    step, _ = TRAINERS[library](*batch(np.random.default_rng(0), model), model=model)
     gc.collect()
     idle = rss_mib()
     for _ in range(steps):
@@ -178,9 +216,9 @@ def measure_memory(library: str, steps: int, threads: int) -> dict[str, float]:
     return {"idle_mib": idle, "peak_mib": peak_rss_mib(), "training_mib": peak_rss_mib() - idle}
 
 
-def memory_in_subprocess(library: str, threads: int) -> dict[str, float] | None:
+def memory_in_subprocess(library: str, threads: int, model: str) -> dict[str, float] | None:
     """Run ``measure_memory`` in a fresh interpreter so that each library's peak is its own."""
-    command = [sys.executable, __file__, "--memory-worker", library, "--threads", str(threads)]
+    command = [sys.executable, __file__, "--memory-worker", library, "--threads", str(threads), "--model", model]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         print(f"memory measurement for {library} failed:\n{result.stderr}", file=sys.stderr)
@@ -221,25 +259,25 @@ def step_times(step: Callable[[], Any], steps: int, clock: CommunicationClock | 
     return {"times": times, "communication": communication}
 
 
-def data_parallel_worker(library: str, steps: int, threads: int, port: int) -> None:
+def data_parallel_worker(library: str, steps: int, threads: int, port: int, model: str) -> None:
     """One rank of a data-parallel job under mpiexec: its share of the batch; rank 0 prints the times as JSON."""
     distributed.init()
     rank, world = distributed.get_rank(), distributed.get_world_size()
-    images, labels = batch(np.random.default_rng(0))
-    share = slice(rank * BATCH // world, (rank + 1) * BATCH // world)
+    images, labels = batch(np.random.default_rng(0), model)
+    share = slice(rank * len(images) // world, (rank + 1) * len(images) // world)
     clock = None
     if library == "torch":
         import torch
         torch.set_num_threads(threads)
         torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                                              world_size=world)
-        step, _ = torch_trainer(images[share], labels[share], data_parallel=True)
+        step, _ = torch_trainer(images[share], labels[share], data_parallel=True, model=model)
     else:
         clock = CommunicationClock()
-        step, _ = gradlab_trainer(images[share], labels[share], data_parallel=True)
+        step, parameters = gradlab_trainer(images[share], labels[share], data_parallel=True, model=model)
     result = step_times(step, steps, clock)
     if library == "gradlab":
-        gradients = np.ones(sum(p.numel() for p in nn.models.resnet20().parameters()), np.float32)
+        gradients = np.ones(parameters, np.float32)
         bare = [time_call(lambda: distributed.all_reduce(autograd.from_numpy(gradients))) for _ in range(50)]
         result["bare_allreduce"] = bare
     if rank == 0:
@@ -253,12 +291,12 @@ def time_call(function: Callable[[], Any]) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
-def single_process_worker(library: str, steps: int, threads: int) -> None:
+def single_process_worker(library: str, steps: int, threads: int, model: str) -> None:
     """One configuration in this (fresh) process: print its step times as JSON."""
     if library == "torch":
         import torch
         torch.set_num_threads(threads)
-    step, _ = TRAINERS[library](*batch(np.random.default_rng(0)))
+    step, _ = TRAINERS[library](*batch(np.random.default_rng(0), model), model=model)
     print(json.dumps(step_times(step, steps)))
 
 
@@ -267,10 +305,10 @@ def single_process_worker(library: str, steps: int, threads: int) -> None:
 ROUNDS = 3
 
 
-def data_parallel_command(library: str, ranks: int, steps: int) -> tuple[list[str], dict[str, str], str]:
+def data_parallel_command(library: str, ranks: int, steps: int, model: str) -> tuple[list[str], dict[str, str], str]:
     """The command line and environment of one run of a configuration, and its name in the table."""
     threads = max(1, (os.cpu_count() or 1) // ranks)
-    worker = [sys.executable, __file__, "--steps", str(steps), "--threads", str(threads)]
+    worker = [sys.executable, __file__, "--steps", str(steps), "--threads", str(threads), "--model", model]
     name = {"gradlab": "gradlab", "torch": "PyTorch"}[library]
     plural = "s" if threads > 1 else ""
     if ranks == 1:
@@ -283,7 +321,7 @@ def data_parallel_command(library: str, ranks: int, steps: int) -> tuple[list[st
     return line, environment, f"{name} {ranks} ranks ({kind}) x {threads} thread{plural}"
 
 
-def compare_data_parallel(nproc: int, steps: int) -> None:
+def compare_data_parallel(nproc: int, steps: int, model: str) -> None:
     """Run the configurations in turns, each run a fresh process or mpiexec job; print the table."""
     configurations = [(library, ranks) for library in ("gradlab", "torch") for ranks in (1, nproc)
                       if library == "gradlab" or importlib.util.find_spec("torch") is not None]
@@ -291,13 +329,13 @@ def compare_data_parallel(nproc: int, steps: int) -> None:
     labels = {}
     for _ in range(ROUNDS):
         for configuration in configurations:
-            line, environment, labels[configuration] = data_parallel_command(*configuration, steps // ROUNDS)
+            line, environment, labels[configuration] = data_parallel_command(*configuration, steps // ROUNDS, model)
             run = subprocess.run(line, env=environment, capture_output=True, text=True, check=False)
             if run.returncode != 0:
                 raise SystemExit(f"{labels[configuration]} failed:\n{run.stderr}")
             for key, values in json.loads(run.stdout.strip().splitlines()[-1]).items():
                 results.setdefault(configuration, {}).setdefault(key, []).extend(values)
-    print(f"ResNet-20, global batch {BATCH}x3x32x32 float32, {steps // ROUNDS * ROUNDS} timed steps per "
+    print(f"{model}, global batch {WORKLOADS[model].images()}, {steps // ROUNDS * ROUNDS} timed steps per "
           f"configuration in {ROUNDS} turns, {os.cpu_count()} cores")
     print(f"{'configuration':<40} {'min ms':>8} {'median ms':>10}   / PyTorch 1 process: min, median")
     reference = results.get(("torch", 1))
@@ -320,6 +358,7 @@ def compare_data_parallel(nproc: int, steps: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=sorted(WORKLOADS), default="resnet20", help="the network and its batch")
     parser.add_argument("--steps", type=int, default=200, help="timed steps per library (after 3 warm-up steps)")
     parser.add_argument("--chunk", type=int, default=10, help="steps per library before switching to the other")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (match the BLAS)")
@@ -331,16 +370,16 @@ def main() -> None:
     args = parser.parse_args()
     keep_freed_memory()  # for both libraries, as gradlab's command line does
     if args.memory_worker:
-        print(json.dumps(measure_memory(args.memory_worker, 5, args.threads)))
+        print(json.dumps(measure_memory(args.memory_worker, 5, args.threads, args.model)))
         return
     if args.worker:
-        single_process_worker(args.worker, args.steps, args.threads)
+        single_process_worker(args.worker, args.steps, args.threads, args.model)
         return
     if args.rank_worker:
-        data_parallel_worker(args.rank_worker, args.steps, args.threads, args.port)
+        data_parallel_worker(args.rank_worker, args.steps, args.threads, args.port, args.model)
         return
     if args.nproc:
-        compare_data_parallel(args.nproc, args.steps)
+        compare_data_parallel(args.nproc, args.steps, args.model)
         return
 
     libraries = ["gradlab"]
@@ -348,16 +387,17 @@ def main() -> None:
         import torch
         torch.set_num_threads(args.threads)
         libraries.append("torch")
-    images, labels = batch(np.random.default_rng(0))
+    images, labels = batch(np.random.default_rng(0), args.model)
     trainers = {}
     for library in libraries:
-        step, parameters = TRAINERS[library](images, labels)
+        step, parameters = TRAINERS[library](images, labels, model=args.model)
         for _ in range(3):
             step()
         trainers[library] = step
-        print(f"{library:<8} resnet20: {parameters:,} parameters")
+        print(f"{library:<8} {args.model}: {parameters:,} parameters")
 
     times: dict[str, list[float]] = {library: [] for library in libraries}
+    cpu_times: dict[str, list[float]] = {library: [] for library in libraries}
     rss: list[float] = []
     leaked_graphs = 0
     losses = []
@@ -367,9 +407,10 @@ def main() -> None:
         for library in libraries:
             step = trainers[library]
             for _ in range(count):
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 loss = step()
                 times[library].append((time.perf_counter() - start) * 1e3)
+                cpu_times[library].append((time.process_time() - cpu_start) * 1e3)
                 if library == "gradlab":
                     node = weakref.ref(loss.grad_fn)
                     losses.append(loss.item())
@@ -378,17 +419,19 @@ def main() -> None:
                     rss.append(rss_mib())
         done += count
 
-    print(f"\n{args.steps} steps each, batch {BATCH}x3x32x32 float32, alternating every {args.chunk} steps, "
-          f"torch threads {args.threads}")
-    ours = statistics.median(times["gradlab"])
-    line = f"median step: gradlab {ours:.1f} ms"
-    if "torch" in times:
-        theirs = statistics.median(times["torch"])
-        line += f", PyTorch {theirs:.1f} ms, ratio {ours / theirs:.2f}x"
-    print(line)
+    print(f"\n{args.steps} steps each, batch {WORKLOADS[args.model].images()}, alternating every {args.chunk} "
+          f"steps, torch threads {args.threads}")
+    for clock, samples in (("wall-clock", times), ("CPU time (all threads)", cpu_times)):
+        line = f"{clock} per step, min / median: gradlab {min(samples['gradlab']):.1f} / " \
+               f"{statistics.median(samples['gradlab']):.1f} ms"
+        if "torch" in samples:
+            ours, theirs = samples["gradlab"], samples["torch"]
+            line += (f", PyTorch {min(theirs):.1f} / {statistics.median(theirs):.1f} ms, ratio "
+                     f"{min(ours) / min(theirs):.2f}x / {statistics.median(ours) / statistics.median(theirs):.2f}x")
+        print(line)
     print(f"gradlab loss: {losses[0]:.4f} at the first timed step, {losses[-1]:.4f} at the last")
 
-    memory = {library: memory_in_subprocess(library, args.threads) for library in libraries}
+    memory = {library: memory_in_subprocess(library, args.threads, args.model) for library in libraries}
     for library, values in memory.items():
         if values:
             print(f"peak memory of training above the idle process ({library}): {values['training_mib']:.0f} MiB "

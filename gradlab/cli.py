@@ -17,11 +17,16 @@ import os
 import sys
 from typing import Sequence
 
-from autograd import distributed
+from .openblas import sleep_when_idle
 
-from . import evaluate_command, export_command, gradcheck_command, graph_command, lint_command, train_command
-from .allocator import keep_freed_memory
-from .arguments import INTERRUPTED, PIPE_CLOSED, CommandError, HelpFormatter, UsageError
+sleep_when_idle()  # before numpy is imported (by autograd, next)
+
+from autograd import distributed  # noqa: E402
+
+from . import (evaluate_command, export_command, gradcheck_command, graph_command, lint_command,  # noqa: E402
+               train_command)
+from .allocator import keep_freed_memory  # noqa: E402
+from .arguments import INTERRUPTED, PIPE_CLOSED, CommandError, HelpFormatter, UsageError  # noqa: E402
 
 # Each module defines HELP, configure(parser) and run(args) -> exit status; ``args.command_line`` is the command
 # line that was parsed (for a command that runs itself again, as ``train --nproc`` does under mpiexec).
