@@ -283,6 +283,20 @@ def test_max_pool_kernel_by_hand():
     assert values.item() == 7 and indices.item() == 7
 
 
+def test_max_pool_does_not_depend_on_chunks(monkeypatch):
+    # An odd batch in chunks of a few images (over the helper threads when there are some) against one chunk in the
+    # calling thread: the same maxima and indices, ties (small integers) and NaNs included.
+    x = np.random.default_rng(11).integers(0, 4, (37, 8, 32, 32)).astype(np.float32)
+    x[3, 2, 5, 7] = x[30, 1, 0, 0] = np.nan
+    spec = PoolSpec((3, 3), (2, 2), (1, 1), (1, 1), False)
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 1 << 16)
+    chunked = max_pool(x, spec)
+    monkeypatch.setattr(parallel, "PARALLEL_BYTES", 1 << 62)
+    for got, expected in zip(chunked, max_pool(x, spec)):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(chunked[0], reference_max_pool(x, spec))
+
+
 
 # Batch norm's and ReLU's kernels (autograd/kernels/normalization.py, elementwise.py). Odd batches of 4 MB and more go
 # to the helper threads in chunks of unequal size; one chunk in the calling thread must give the same bits.

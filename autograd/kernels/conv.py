@@ -236,10 +236,11 @@ def _pointwise_pixels(x: np.ndarray, spec: ConvSpec, out_size: Pair) -> np.ndarr
 
 
 def _small_images(pixels: int, out_per_group: int) -> bool:
-    """Whether a convolution's products take the images side by side (``_columns``): when its output has fewer
-    than half as many pixels as channels per group. Per image, each product is then a thin one whose time goes
-    into reading the weight (or, for the weight gradient, writing a result larger than its inputs)."""
-    return 2 * pixels < out_per_group
+    """Whether a convolution's products take the images side by side (``_columns``): when its output has at most
+    half as many pixels as channels per group. Per image, each product is then a thin one whose time goes into
+    reading the weight (or, for the weight gradient, writing a result larger than its inputs). At exactly half
+    (ResNet-18's 128-channel 8x8 layers, batch 16) side by side was 3-13% faster, the weight gradient most."""
+    return 2 * pixels <= out_per_group
 
 
 def _columns(x: np.ndarray, spec: ConvSpec, out_size: Pair) -> np.ndarray:
