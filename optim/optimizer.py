@@ -125,15 +125,20 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
-                for param in group["params"]:
-                    if param.grad is None:
-                        continue
-                    self._update(param.data, param.grad.data, self.state.setdefault(param, {}), group)
+                params = [param for param in group["params"] if param.grad is not None]
+                self._update_group(params, group)
+                for param in params:
                     # Graphs that saved this parameter before the update must refuse to run backward.
                     param._version[0] += 1
         for hook in tuple(self._step_post_hooks.values()):
             hook(self, (), {"closure": closure})
         return loss
+
+    def _update_group(self, params: list[Tensor], group: dict[str, Any]) -> None:
+        """Apply one step of the algorithm to ``params`` in place, the parameters of ``group`` that have a gradient:
+        one by one with ``_update``, unless the optimizer updates a group at once (as SGD does)."""
+        for param in params:
+            self._update(param.data, param.grad.data, self.state.setdefault(param, {}), group)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Apply one step of the algorithm to ``param`` in place (implemented by each optimizer)."""

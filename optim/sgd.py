@@ -53,13 +53,18 @@ class SGD(Optimizer):
                     "nesterov": nesterov, "maximize": maximize}
         super().__init__(params, defaults)
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
-        # One kernel does the whole step block by block in the cache (autograd/kernels/optimizers.py).
-        buffer, first = None, False
-        if group["momentum"] != 0:
-            first = "momentum_buffer" not in state
+    def _update_group(self, params: list[Tensor], group: dict[str, Any]) -> None:
+        # One kernel does the whole group's step block by block in the cache, on all cores
+        # (autograd/kernels/optimizers.py).
+        momentum = group["momentum"] != 0
+        buffers, firsts = [], []
+        for param in params:
+            state = self.state.setdefault(param, {})
+            first = momentum and "momentum_buffer" not in state
             if first:
-                state["momentum_buffer"] = wrap(np.empty_like(param))
-            buffer = state["momentum_buffer"].data
-        optimizers.sgd(param, grad, buffer, first, group["lr"], group["momentum"], group["dampening"],
-                       group["weight_decay"], group["nesterov"], group["maximize"])
+                state["momentum_buffer"] = wrap(np.empty_like(param.data))
+            buffers.append(state["momentum_buffer"].data if momentum else None)
+            firsts.append(first)
+        optimizers.sgd([param.data for param in params], [param.grad.data for param in params], buffers, firsts,
+                       group["lr"], group["momentum"], group["dampening"], group["weight_decay"], group["nesterov"],
+                       group["maximize"])

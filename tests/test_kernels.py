@@ -426,10 +426,29 @@ def test_sgd_kernel_matches_the_reference(shape, options, maximize, first):
     expected_param, expected_buffer = optimizers.reference_sgd(param, grad, buffer, first, 0.1,
                                                                maximize=maximize, **options)
     grad_before = grad.copy()
-    optimizers.sgd(param, grad, buffer, first, 0.1, maximize=maximize, **options)
+    optimizers.sgd([param], [grad], [buffer], [first], 0.1, maximize=maximize, **options)
     np.testing.assert_array_equal(param, expected_param)
     np.testing.assert_array_equal(grad, grad_before)  # the gradient is never a scratch array
     if buffer is not None:
+        np.testing.assert_array_equal(buffer, expected_buffer)
+
+
+def test_sgd_kernel_updates_a_group_in_blocks_spread_over_chunks(monkeypatch):
+    # Parameters whole and cut into blocks, a view, a 0-d one and a first step among them, in one call whose blocks
+    # go to the helper threads in many chunks: each ends as its own whole-array update would leave it.
+    from autograd.kernels import optimizers
+
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 1 << 18)
+    rng = np.random.default_rng(25)
+    shapes = [(3 * optimizers.SHARED_BLOCK + 5,), (), (40, 9000), (300,), (2 * optimizers.BLOCK + 1,)]
+    params, grads, buffers = ([rng.standard_normal(shape).astype(np.float32) for shape in shapes] for _ in range(3))
+    params[2], grads[2], buffers[2] = params[2].T, grads[2].T, buffers[2].T
+    firsts = [False, True, False, True, False]
+    expected = [optimizers.reference_sgd(*arrays, 0.1, 0.9, 0.0, 5e-4, True, False)
+                for arrays in zip(params, grads, buffers, firsts)]
+    optimizers.sgd(params, grads, buffers, firsts, 0.1, 0.9, 0.0, 5e-4, True, False)
+    for param, buffer, (expected_param, expected_buffer) in zip(params, buffers, expected):
+        np.testing.assert_array_equal(param, expected_param)
         np.testing.assert_array_equal(buffer, expected_buffer)
 
 
@@ -441,6 +460,6 @@ def test_sgd_kernel_of_views_updates_them_in_place():
     param = base.T  # Fortran order: updated as a whole array, never through a flat copy
     expected_param, expected_buffer = optimizers.reference_sgd(param, grad.T, buffer.T, False, 0.5, 0.9, 0.0, 0.01,
                                                                False, False)
-    optimizers.sgd(param, grad.T, buffer.T, False, 0.5, 0.9, 0.0, 0.01, False, False)
+    optimizers.sgd([param], [grad.T], [buffer.T], [False], 0.5, 0.9, 0.0, 0.01, False, False)
     np.testing.assert_array_equal(base.T, expected_param)
     np.testing.assert_array_equal(buffer.T, expected_buffer)

@@ -1,14 +1,17 @@
 """Optimizer updates on plain arrays: SGD's whole step (weight decay, momentum, Nesterov, the learning rate) done
-block by block while each block is in the cache.
+block by block while each block is in the cache, for all the parameters of a group at once.
 
 One update written as whole-array numpy calls makes about six passes over memory per parameter (the weight decay
 term, the buffer scaled and added to, the step scaled and subtracted). Here every pass runs on one block of a
 few hundred KB before the next block is read, so the parameter, its gradient and its momentum buffer cross the
 memory bus once each (and parameter and buffer once more, written back): ResNet-18's 11.7M parameters took 16.1
-ms a step instead of 23.4 (momentum and weight decay, float32, one thread, Xeon). It runs in the calling thread:
-handed to ``parallel.in_batch_chunks`` in runs of blocks, a 9.4 MB parameter took 2.3 ms on two threads (3.0 ms of
-CPU, half the blocks on the helper) against 1.8 ms on one, presumably the GIL changing hands around each of the
-eight short numpy calls per block.
+ms a step instead of 23.4 (momentum and weight decay, float32, one thread, Xeon).
+
+The blocks of all the parameters go to ``parallel.in_batch_chunks`` together, so one section spreads the step over
+the cores. On several threads the blocks are 4x larger: a block's eight numpy calls each hand the GIL over, and a
+thread waiting for it is woken in 20-40 us here, which 64K-element calls (7 us each) do not outweigh. ResNet-18's
+step took 17.3 ms on one thread and 12.1 ms on two (medians, wall clock, Xeon); parameter by parameter in
+64K-element blocks it had taken longer on two threads than on one.
 
 ``reference_sgd`` at the end is the same update on whole arrays, for ``tests/test_kernels.py``.
 """
@@ -21,39 +24,53 @@ import numpy as np
 
 from . import parallel
 
-# Elements per block: five arrays of it (parameter, gradient, buffer and two scratch rows) take 1.25 MB of
-# float32, inside a core's 2 MB L2 here. Smaller blocks cost more in Python (eight numpy calls per block).
+# Elements per block on one thread: five arrays of it (parameter, gradient, buffer and two scratch rows) take
+# 1.25 MB of float32, inside a core's 2 MB L2 here. Smaller blocks cost more in Python (eight numpy calls per block).
 BLOCK = 1 << 16
 
+# Elements per block when the blocks are shared among threads (see the module's docstring).
+SHARED_BLOCK = 4 * BLOCK
 
-def sgd(param: np.ndarray, grad: np.ndarray, buffer: np.ndarray | None, first: bool, lr: float, momentum: float,
-        dampening: float, weight_decay: float, nesterov: bool, maximize: bool) -> None:
-    """One SGD step (PyTorch's formulation, see ``optim.SGD``) on ``param`` and ``buffer`` in place.
+
+def sgd(params: Sequence[np.ndarray], grads: Sequence[np.ndarray], buffers: Sequence[np.ndarray | None],
+        firsts: Sequence[bool], lr: float, momentum: float, dampening: float, weight_decay: float, nesterov: bool,
+        maximize: bool) -> None:
+    """One SGD step (PyTorch's formulation, see ``optim.SGD``) on each parameter and its buffer, in place.
 
     Args:
-        param: the parameter, updated in place.
-        grad: its gradient (read only).
-        buffer: the momentum buffer, same shape (updated in place), or None when ``momentum == 0``.
-        first: the buffer holds nothing yet: it is set to the first direction, not decayed into.
+        params: the parameters, updated in place.
+        grads: their gradients (read only).
+        buffers: their momentum buffers, each of its parameter's shape (updated in place), or None when
+            ``momentum == 0``.
+        firsts: per parameter, whether its buffer holds nothing yet: it is set to the first direction, not decayed
+            into.
         lr, momentum, dampening, weight_decay, nesterov, maximize: the group's options.
     """
-    options = first, lr, momentum, dampening, weight_decay, nesterov, maximize
-    if type(param) is not np.ndarray:  # a device array: whole arrays through numpy's dispatch (blocks are for a CPU)
-        _sgd_block(param, grad, buffer, (np.empty_like(param), np.empty_like(param)), *options)
-        return
-    arrays = (param, grad) if buffer is None else (param, grad, buffer)
-    if param.size <= BLOCK or not all(array.flags.c_contiguous for array in arrays):
-        # One block (most parameters of a small CNN: the fewer calls, the better), or views: whole arrays.
-        scratch = parallel.workspace((2, *param.shape), param.dtype)
-        _sgd_block(param, grad, buffer, (scratch[0, ...], scratch[1, ...]), *options)  # ...: arrays even when 0-d
-        return
-    flat = [array.reshape(-1) for array in arrays]
-    scratch = parallel.workspace((2, BLOCK), param.dtype)
-    for start in range(0, param.size, BLOCK):
-        span = slice(start, start + BLOCK)
-        length = len(flat[0][span])
-        _sgd_block(flat[0][span], flat[1][span], None if buffer is None else flat[2][span],
-                   (scratch[0, :length], scratch[1, :length]), *options)
+    options = lr, momentum, dampening, weight_decay, nesterov, maximize
+    block = BLOCK if parallel.blas_threads() == 1 else SHARED_BLOCK
+    # Each unit is a parameter's arrays, whole or one block of them, and its ``first``.
+    units = []
+    for param, grad, buffer, first in zip(params, grads, buffers, firsts):
+        arrays = (param, grad) if buffer is None else (param, grad, buffer)
+        if type(param) is not np.ndarray:  # a device array: whole arrays through numpy's dispatch (blocks are for a CPU)
+            _sgd_block(param, grad, buffer, (np.empty_like(param), np.empty_like(param)), first, *options)
+        elif param.size <= block or not all(array.flags.c_contiguous for array in arrays):
+            # One block (most parameters of a small CNN: the fewer calls, the better), or views: whole arrays.
+            units.append((param, grad, buffer, first))
+        else:
+            flat = [array.reshape(-1) for array in arrays]
+            for start in range(0, param.size, block):
+                span = slice(start, start + block)
+                units.append((flat[0][span], flat[1][span], None if buffer is None else flat[2][span], first))
+
+    def update(start: int, stop: int) -> None:
+        for param, grad, buffer, first in units[start:stop]:
+            scratch = parallel.workspace((2, *param.shape), param.dtype)
+            _sgd_block(param, grad, buffer, (scratch[0, ...], scratch[1, ...]), first, *options)  # ...: arrays when 0-d
+
+    if units:
+        touched = sum(unit[0].nbytes for unit in units) * 5  # parameter, gradient, buffer, two scratch rows
+        parallel.in_batch_chunks(update, len(units), -(-touched // len(units)))
 
 
 def _sgd_block(param: np.ndarray, grad: np.ndarray, buffer: np.ndarray | None, scratch: Sequence[np.ndarray],
