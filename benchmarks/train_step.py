@@ -122,43 +122,29 @@ def torch_trainer(images: np.ndarray, labels: np.ndarray, data_parallel: bool = 
             out = torch.relu(self.bn1(self.conv1(x)))
             return torch.relu(self.bn2(self.conv2(out)) + identity)
 
-    class ResNet20(tnn.Module):
-        def __init__(self) -> None:
+    class ResNet(tnn.Module):
+        def __init__(self, stem: tnn.Module, widths: tuple[int, ...], blocks_per_stage: int, classes: int) -> None:
             super().__init__()
-            self.conv1 = tnn.Conv2d(3, 16, 3, 1, 1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(16)
-            blocks, inplanes = [], 16
-            for stage, planes in enumerate((16, 32, 64)):
-                for index in range(3):
+            self.stem = stem
+            blocks, inplanes = [], widths[0]
+            for stage, planes in enumerate(widths):
+                for index in range(blocks_per_stage):
                     blocks.append(BasicBlock(inplanes, planes, 2 if stage and index == 0 else 1))
                     inplanes = planes
             self.layers = tnn.Sequential(*blocks)
-            self.fc = tnn.Linear(64, 10)
+            self.fc = tnn.Linear(widths[-1], classes)
 
         def forward(self, x):
-            x = self.layers(torch.relu(self.bn1(self.conv1(x))))
-            return self.fc(x.mean(dim=(2, 3)))
+            return self.fc(self.layers(self.stem(x)).mean(dim=(2, 3)))
 
-    class ResNet18(tnn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
-            self.bn1 = tnn.BatchNorm2d(64)
-            self.maxpool = tnn.MaxPool2d(3, 2, 1)
-            blocks, inplanes = [], 64
-            for stage, planes in enumerate((64, 128, 256, 512)):
-                for index in range(2):
-                    blocks.append(BasicBlock(inplanes, planes, 2 if stage and index == 0 else 1))
-                    inplanes = planes
-            self.layers = tnn.Sequential(*blocks)
-            self.fc = tnn.Linear(512, 1000)
-
-        def forward(self, x):
-            x = self.layers(self.maxpool(torch.relu(self.bn1(self.conv1(x)))))
-            return self.fc(x.mean(dim=(2, 3)))
+    def stem(kernel: int, stride: int, width: int, *pooling: tnn.Module) -> tnn.Module:
+        return tnn.Sequential(tnn.Conv2d(3, width, kernel, stride, kernel // 2, bias=False), tnn.BatchNorm2d(width),
+                              tnn.ReLU(), *pooling)
 
     torch.manual_seed(0)
-    network = {"resnet20": ResNet20, "resnet18": ResNet18}[model]().to(device)
+    networks = {"resnet20": lambda: ResNet(stem(3, 1, 16), (16, 32, 64), 3, 10),
+                "resnet18": lambda: ResNet(stem(7, 2, 64, tnn.MaxPool2d(3, 2, 1)), (64, 128, 256, 512), 2, 1000)}
+    network = networks[model]().to(device)
     trained = tnn.parallel.DistributedDataParallel(network) if data_parallel else network
     optimizer = torch.optim.SGD(network.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     loss_fn = tnn.CrossEntropyLoss()
