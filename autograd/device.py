@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .errors import OpError
+
 CUDA_INSTALL_HINT = "pip install cupy-cuda12x (CUDA 12) or cupy-cuda13x (CUDA 13)"
 
 
@@ -233,19 +235,19 @@ def to_device(array: Any, device: Device | str) -> Any:
     return target.from_host(np.asarray(host), index)
 
 
-def same_device_error(op: str, *arrays: Any) -> str | None:
-    """The message for ``op`` given arrays on different devices ("expected all tensors to be on the same device,
-    but found at least two devices, cuda:0 and cpu"), or None when they share one."""
+def check_same_device(op: str, *arrays: Any) -> None:
+    """Raise an ``OpError`` for ``op`` given arrays on different devices ("expected all tensors to be on the same
+    device, but found at least two devices, cuda:0 and cpu"), as PyTorch does; return when they share one. Called
+    after a TypeError, which is how CuPy refuses to mix devices, naming neither."""
     devices = []
     for array in arrays:
         if isinstance(array, np.ndarray) or _backend_of(array) is not None:
             device = device_of(array)
             if device not in devices:
                 devices.append(device)
-    if len(devices) < 2:
-        return None
-    return (f"{op}: expected all tensors to be on the same device, but found at least two devices, "
-            f"{devices[0]} and {devices[1]}")
+    if len(devices) > 1:
+        raise OpError(f"{op}: expected all tensors to be on the same device, but found at least two devices, "
+                      f"{devices[0]} and {devices[1]}") from None
 
 
 def is_on(array: Any, device: Device | str) -> bool:

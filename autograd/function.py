@@ -17,7 +17,6 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from .anomaly import AnomalyMode
-from .errors import OpError
 from .grad_mode import grad_mode
 from .hooks import RemovableHandle, add_hook
 
@@ -592,9 +591,7 @@ def _check_devices(ctx: Function, args: tuple, kwargs: dict) -> None:
     for arg in (*args, *kwargs.values()):
         for item in arg if type(arg) in (list, tuple) else (arg,):
             arrays.append(item.data if isinstance(item, Tensor) else item)
-    message = same_device_error(ctx.name(), *arrays)
-    if message is not None:
-        raise OpError(message) from None
+    check_same_device(ctx.name(), *arrays)
 
 
 def _as_output(value: Any, inputs: tuple) -> Tensor:
@@ -643,6 +640,6 @@ node_observer = NodeObserver()
 
 # Imported last: tensor.py imports the engine and the ops, which need Function defined above.
 from .tensor import _UNSHARED, SCALAR_DTYPES as _SCALAR_DTYPES, ScalarTensor, Tensor, scalar_tensor, wrap
-from .device import _by_array_type as _device_array_types, same_device_error  # kept current by register_backend
+from .device import _by_array_type as _device_array_types, check_same_device  # kept current by register_backend
 
 _NUMBER_ARGUMENTS = frozenset({float, int, np.bool_})  # constants beside 0-d tensors: as numpy's scalars take them

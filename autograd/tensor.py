@@ -1572,6 +1572,16 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, device: An
 
     For an integer ``dtype`` the values are computed in float64 and truncated toward zero, as in PyTorch
     (numpy's integer linspace rounds down: -6.67 becomes -7 there, -6 here).
+
+    Args:
+        start, end: the first and the last value.
+        steps: how many values.
+        dtype: their dtype (default: the default float dtype).
+        device: where the result lives (default: the CPU).
+        requires_grad: whether the result is a leaf that requires grad.
+
+    Returns:
+        a (steps,) tensor.
     """
     dtype = _factory_dtype(dtype)
     values = np.linspace(start, end, steps, dtype=np.float64 if dtype.kind in "iub" else dtype)

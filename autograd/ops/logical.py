@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..device import same_device_error
+from ..device import check_same_device
 from ..errors import OpError
 from ..tensor import Tensor, unwrap, wrap_result
 from .elementwise import _broadcasting, _shape
@@ -87,10 +87,8 @@ def _bool_broadcasting(ufunc: Callable, op: str, a: Any, b: Any) -> Tensor:
     except ValueError:
         raise OpError(f"{op}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together") from None
     except TypeError:  # as Function.apply: CuPy's refusal to mix devices names neither device
-        message = same_device_error(op, a, b)
-        if message is None:
-            raise
-        raise OpError(message) from None
+        check_same_device(op, a, b)
+        raise
 
 
 def logical_and(input: Any, other: Any) -> Tensor:
