@@ -126,7 +126,8 @@ STRIDE_PHASES = {
     "dilation 2": (1, 2, (8, 8), 2, spec(3, stride=2, dilation=2, padding=2)),
     "shifted by a whole row and column": (2, 3, (4, 4), 2, spec(5, stride=2, padding=2)),
 }
-# More than parallel.PARALLEL_BYTES of taps: the batch is cut into chunks on the helper threads.
+# More than parallel.PARALLEL_BYTES of taps: the batch is cut into chunks on the helper threads (with the
+# threshold on multiply-adds lifted: these are small enough to check quickly).
 PARALLEL = {
     "stride 1": (16, 8, (32, 32), 8, spec(3, padding=1)),
     "stride 2 (stride phases)": (16, 8, (32, 32), 16, spec(3, stride=2, padding=1)),
@@ -148,10 +149,30 @@ def test_taps_from_stride_phases_match_the_reference(config):
 
 
 @pytest.mark.parametrize("config", PARALLEL.values(), ids=PARALLEL.keys())
-def test_batches_on_helper_threads_match_the_reference(config):
+def test_batches_on_helper_threads_match_the_reference(monkeypatch, config):
     n, channels, (h, w), _, conv_spec = config
     assert n * channels * conv_spec.kernel[1] * h * output_size((h, w), conv_spec)[1] * 8 > parallel.PARALLEL_BYTES
+    monkeypatch.setattr(parallel, "PARALLEL_MULTIPLY_ADDS", 0)
     check_against_reference(np.random.default_rng(4), *config)
+
+
+@pytest.mark.parametrize("size", [9, 2], ids=["rows of taps", "small images side by side"])
+def test_conv_kernels_count_their_multiply_adds(monkeypatch, size):
+    # What decides whether a convolution's batch goes to the helper threads: the forward, the input gradient (the
+    # transposed convolution) and the weight gradient each make N * Ho * Wo * C_out * C_in/G * kh * kw of them.
+    sections = []
+    shared = parallel.in_batch_chunks
+    monkeypatch.setattr(parallel, "in_batch_chunks",
+                        lambda work, batch, nbytes, multiply_adds: sections.append(batch * multiply_adds)
+                        or shared(work, batch, nbytes, multiply_adds))
+    conv_spec = spec(3, stride=2, padding=1, groups=2)
+    x = np.ones((4, 8, size, size), np.float32)
+    w = np.ones((16, 4, 3, 3), np.float32)
+    y, _ = correlate(x, w, None, conv_spec)
+    transposed_convolution(y, w, None, conv_spec, restoring_output_padding(x.shape[2:], y.shape[2:], conv_spec))
+    weight_gradient(x, y, conv_spec)
+    ho, wo = y.shape[2:]
+    assert sections == [4 * ho * wo * 16 * 4 * 3 * 3] * 3
 
 
 def test_weight_gradient_is_c_contiguous_and_owns_its_memory():

@@ -36,6 +36,7 @@ def test_batch_chunks_on_threads_match_one_chunk(monkeypatch, three_threads, str
     for chunk_bytes, parallel_bytes in ((1 << 12, 0), (1 << 30, 1 << 30)):
         monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk_bytes)
         monkeypatch.setattr(parallel, "PARALLEL_BYTES", parallel_bytes)
+        monkeypatch.setattr(parallel, "PARALLEL_MULTIPLY_ADDS", parallel_bytes)
         inputs = leaf(x), leaf(w)
         y = F.conv2d(*inputs, stride=stride, padding=1)
         y.backward(autograd.ones(*y.shape))
@@ -90,6 +91,18 @@ def test_a_small_batch_runs_in_the_calling_thread():
     parallel.in_batch_chunks(lambda start, stop: threads.append((threading.current_thread(), start, stop)), 4,
                              parallel.PARALLEL_BYTES // 8)
     assert threads == [(threading.current_thread(), 0, 4)]
+
+
+def test_a_batch_of_few_multiply_adds_runs_in_the_calling_thread(monkeypatch, three_threads):
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 1)  # one image per chunk, when the batch is shared
+    few = []
+    parallel.in_batch_chunks(lambda start, stop: few.append((threading.current_thread(), start, stop)), 6,
+                             parallel.PARALLEL_BYTES, parallel.PARALLEL_MULTIPLY_ADDS // 8)
+    assert few == [(threading.current_thread(), 0, 6)]
+    many = []
+    parallel.in_batch_chunks(lambda start, stop: many.append((start, stop)), 6, parallel.PARALLEL_BYTES,
+                             parallel.PARALLEL_MULTIPLY_ADDS // 4)
+    assert sorted(many) == [(i, i + 1) for i in range(6)]
 
 
 def test_the_workspace_is_reused_per_thread_up_to_its_limit():

@@ -371,7 +371,7 @@ def correlate(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: 
         if bias is not None:
             out[start:stop] += bias[:, None, None]
 
-    parallel.in_batch_chunks(correlate_chunk, n, in_channels * kw * h * wo * out.itemsize)
+    parallel.in_batch_chunks(correlate_chunk, n, in_channels * kw * h * wo * out.itemsize, ho * wo * weight.size)
     return out, taps
 
 
@@ -462,7 +462,7 @@ def transposed_convolution(x: np.ndarray, weight: np.ndarray, bias: np.ndarray |
             if bias is not None:
                 out[start:stop] += bias[:, None, None]
 
-        parallel.in_batch_chunks(spread_columns, n, in_channels * kw * h * w * out.itemsize)
+        parallel.in_batch_chunks(spread_columns, n, in_channels * kw * h * w * out.itemsize, h * w * weight.size)
         return out
     phases = []
     for a in range(min(sh, out_h)):
@@ -495,7 +495,7 @@ def transposed_convolution(x: np.ndarray, weight: np.ndarray, bias: np.ndarray |
         if bias is not None:
             out[start:stop] += bias[:, None, None]
 
-    parallel.in_batch_chunks(spread, n, in_channels * kw * h * w * out.itemsize)
+    parallel.in_batch_chunks(spread, n, in_channels * kw * h * w * out.itemsize, h * w * weight.size)
     return out
 
 
@@ -552,7 +552,8 @@ def weight_gradient(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
     side_by_side = _small_images(ho * wo, out_channels // groups)
     stacked = _stacks_kernel_rows(spec, in_channels)
     shape, dtype = (out_channels, in_channels // groups, kh, kw), np.result_type(x, grad_output)
-    parallel.in_batch_chunks(correlate_chunk, n, in_channels * kw * h * wo * x.itemsize)
+    parallel.in_batch_chunks(correlate_chunk, n, in_channels * kw * h * wo * x.itemsize,
+                             ho * wo * out_channels * in_channels // groups * kh * kw)
     # Summed in a fixed order, so the result does not depend on which thread finished first, into the first one.
     partials = [partial_sums[start] for start in sorted(partial_sums)]
     if not partials:  # an empty batch

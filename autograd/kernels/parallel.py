@@ -53,6 +53,13 @@ CHUNK_BYTES = 4 << 20
 # model of ``gradlab train`` (convolutions with 24-384 KB of taps) trains 20% faster with 512 KB here than 256 KB.
 PARALLEL_BYTES = 512 << 10
 
+# A kernel whose time goes into matrix products (a convolution) also needs this many multiply-adds in a section: on
+# fewer, each thread's products are too short to make up for handing the GIL back and forth between the threads
+# (every numpy call of a chunk hands it over). ResNet-20's 3x3 convolutions at batch 8 (19M multiply-adds each)
+# were up to 1.8x slower on two threads than on one, and the whole step 11% slower; at batch 16 those with 38M
+# were 1.2-1.5x faster on two (Xeon, 2 cores).
+PARALLEL_MULTIPLY_ADDS = 32 << 20
+
 _helper_tasks: queue.SimpleQueue | None = None  # sections' chunk loops, for the helper threads to join
 _blas: ThreadpoolController | None = None
 # One parallel section at a time: BLAS's thread limit is process-wide, and two sections that set and restore it
@@ -96,7 +103,8 @@ def blas_threads() -> int:
     return min([CORES] + [blas.num_threads for blas in libraries])
 
 
-def in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sample: int) -> None:
+def in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_sample: int,
+                    multiply_adds_per_sample: int | None = None) -> None:
     """Call ``work(start, stop)`` on consecutive slices of the batch that together cover it, on all cores.
 
     Each thread takes whole chunks (slice copies and matrix products) and BLAS runs single-threaded
@@ -110,11 +118,14 @@ def in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_samp
         work: called with ``(start, stop)`` for each chunk, from the calling thread or a helper thread.
         batch: the batch size.
         bytes_per_sample: about how many bytes ``work`` touches per sample (its taps), which sizes the chunks.
+        multiply_adds_per_sample: for matrix-product work, how many multiply-adds it does per sample; the batch
+            then stays in the calling thread below ``PARALLEL_MULTIPLY_ADDS`` of them in all.
     """
     global _helper_tasks
     if batch == 0:
         return
-    if batch * bytes_per_sample < PARALLEL_BYTES or batch == 1:
+    if (batch * bytes_per_sample < PARALLEL_BYTES or batch == 1
+            or multiply_adds_per_sample is not None and batch * multiply_adds_per_sample < PARALLEL_MULTIPLY_ADDS):
         work(0, batch)
         return
     count = -(-batch * bytes_per_sample // CHUNK_BYTES)
