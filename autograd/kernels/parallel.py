@@ -56,8 +56,8 @@ PARALLEL_BYTES = 512 << 10
 # A kernel whose time goes into matrix products (a convolution) also needs this many multiply-adds in a section: on
 # fewer, each thread's products are too short to make up for handing the GIL back and forth between the threads
 # (every numpy call of a chunk hands it over). ResNet-20's 3x3 convolutions at batch 8 (19M multiply-adds each)
-# were up to 1.8x slower on two threads than on one, and the whole step 11% slower; at batch 16 those with 38M
-# were 1.2-1.5x faster on two (Xeon, 2 cores).
+# were up to 1.8x slower on two threads than on one, and the whole step 6% slower; at batch 16 those with 38M
+# were 1.2-1.5x faster on two; 24M and 48M made the steps at batch 16 and 32 slower (Xeon, 2 cores).
 PARALLEL_MULTIPLY_ADDS = 32 << 20
 
 _helper_tasks: queue.SimpleQueue | None = None  # sections' chunk loops, for the helper threads to join
