@@ -156,23 +156,24 @@ def test_batches_on_helper_threads_match_the_reference(monkeypatch, config):
     check_against_reference(np.random.default_rng(4), *config)
 
 
-@pytest.mark.parametrize("size", [9, 2], ids=["rows of taps", "small images side by side"])
-def test_conv_kernels_count_their_multiply_adds(monkeypatch, size):
+@pytest.mark.parametrize("size, kernel", [(9, 3), (2, 3), (9, 1)], ids=["rows of taps", "small images", "1x1"])
+def test_conv_kernels_count_their_multiply_adds(monkeypatch, size, kernel):
     # What decides whether a convolution's batch goes to the helper threads: the forward, the input gradient (the
-    # transposed convolution) and the weight gradient each make N * Ho * Wo * C_out * C_in/G * kh * kw of them.
+    # transposed convolution) and the weight gradient each make N * Ho * Wo * C_out * C_in/G * kh * kw of them;
+    # a 1x1 convolution counts none (its sharing is decided by bytes alone).
     sections = []
     shared = parallel.in_batch_chunks
-    monkeypatch.setattr(parallel, "in_batch_chunks",
-                        lambda work, batch, nbytes, multiply_adds: sections.append(batch * multiply_adds)
-                        or shared(work, batch, nbytes, multiply_adds))
-    conv_spec = spec(3, stride=2, padding=1, groups=2)
+    monkeypatch.setattr(parallel, "in_batch_chunks", lambda work, batch, nbytes, multiply_adds: sections.append(
+        multiply_adds and batch * multiply_adds) or shared(work, batch, nbytes, multiply_adds))
+    groups = 2 if kernel > 1 else 1  # a grouped 1x1 convolution takes the general path
+    conv_spec = spec(kernel, stride=2, padding=kernel // 2, groups=groups)
     x = np.ones((4, 8, size, size), np.float32)
-    w = np.ones((16, 4, 3, 3), np.float32)
+    w = np.ones((16, 8 // groups, kernel, kernel), np.float32)
     y, _ = correlate(x, w, None, conv_spec)
     transposed_convolution(y, w, None, conv_spec, restoring_output_padding(x.shape[2:], y.shape[2:], conv_spec))
     weight_gradient(x, y, conv_spec)
     ho, wo = y.shape[2:]
-    assert sections == [4 * ho * wo * 16 * 4 * 3 * 3] * 3
+    assert sections == [4 * ho * wo * w.size if kernel > 1 else None] * 3
 
 
 def test_weight_gradient_is_c_contiguous_and_owns_its_memory():

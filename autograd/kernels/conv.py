@@ -25,6 +25,7 @@ windows as a ``sliding_window_view`` and one einsum, short enough to check by ey
 
 from __future__ import annotations
 
+import math
 import string
 from typing import NamedTuple, Sequence
 
@@ -235,6 +236,14 @@ def _pointwise_pixels(x: np.ndarray, spec: ConvSpec, out_size: Pair) -> np.ndarr
     return x[:, :, window_slice(0, sh, ho), window_slice(0, sw, wo)].reshape(*x.shape[:2], ho * wo)
 
 
+def _multiply_adds(pixels: int, weight_size: int, spec: ConvSpec) -> int | None:
+    """A convolution's multiply-adds per image, which decide whether its batch goes to the helper threads
+    (``parallel.PARALLEL_MULTIPLY_ADDS``): ``pixels`` (of the output, or of the input of a transposed convolution)
+    times the weight's size. None for a ``_pointwise`` one: each chunk is one product and mostly moves memory, which
+    two threads did faster even at 8M multiply-adds (1.0-2.0x for ResNet's 1x1 stride-2 layers)."""
+    return None if _pointwise(spec) else pixels * weight_size
+
+
 def _small_images(pixels: int, out_per_group: int) -> bool:
     """Whether a convolution's products take the images side by side (``_columns``): when its output has at most
     half as many pixels as channels per group. Per image, each product is then a thin one whose time goes into
@@ -371,7 +380,8 @@ def correlate(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, spec: 
         if bias is not None:
             out[start:stop] += bias[:, None, None]
 
-    parallel.in_batch_chunks(correlate_chunk, n, in_channels * kw * h * wo * out.itemsize, ho * wo * weight.size)
+    parallel.in_batch_chunks(correlate_chunk, n, in_channels * kw * h * wo * out.itemsize,
+                             _multiply_adds(ho * wo, weight.size, spec))
     return out, taps
 
 
@@ -462,7 +472,8 @@ def transposed_convolution(x: np.ndarray, weight: np.ndarray, bias: np.ndarray |
             if bias is not None:
                 out[start:stop] += bias[:, None, None]
 
-        parallel.in_batch_chunks(spread_columns, n, in_channels * kw * h * w * out.itemsize, h * w * weight.size)
+        parallel.in_batch_chunks(spread_columns, n, in_channels * kw * h * w * out.itemsize,
+                                 _multiply_adds(h * w, weight.size, spec))
         return out
     phases = []
     for a in range(min(sh, out_h)):
@@ -495,7 +506,8 @@ def transposed_convolution(x: np.ndarray, weight: np.ndarray, bias: np.ndarray |
         if bias is not None:
             out[start:stop] += bias[:, None, None]
 
-    parallel.in_batch_chunks(spread, n, in_channels * kw * h * w * out.itemsize, h * w * weight.size)
+    parallel.in_batch_chunks(spread, n, in_channels * kw * h * w * out.itemsize,
+                             _multiply_adds(h * w, weight.size, spec))
     return out
 
 
@@ -553,7 +565,7 @@ def weight_gradient(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
     stacked = _stacks_kernel_rows(spec, in_channels)
     shape, dtype = (out_channels, in_channels // groups, kh, kw), np.result_type(x, grad_output)
     parallel.in_batch_chunks(correlate_chunk, n, in_channels * kw * h * wo * x.itemsize,
-                             ho * wo * out_channels * in_channels // groups * kh * kw)
+                             _multiply_adds(ho * wo, math.prod(shape), spec))
     # Summed in a fixed order, so the result does not depend on which thread finished first, into the first one.
     partials = [partial_sums[start] for start in sorted(partial_sums)]
     if not partials:  # an empty batch
