@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from typing import Callable, Sequence
 
@@ -24,6 +25,14 @@ from .tensor import SCALAR_DTYPES, SCALAR_TYPES, ScalarTensor, Tensor, scalar_te
 
 
 _accumulating = threading.Lock()
+
+
+def _new_accumulating_lock() -> None:
+    global _accumulating
+    _accumulating = threading.Lock()  # a forked child must not inherit it held by a thread it does not have
+
+
+os.register_at_fork(after_in_child=_new_accumulating_lock)
 
 
 def backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor | None] | None = None,

@@ -124,3 +124,34 @@ def test_convolution_runs_in_a_forked_child(three_threads):
     expected = _conv2d_output(x, w)  # starts the helper threads, which a forked child does not inherit
     with multiprocessing.get_context("fork").Pool(1) as pool:
         np.testing.assert_array_equal(pool.apply_async(_conv2d_output, (x, w)).get(timeout=60), expected)
+
+
+def _section_in_child():
+    starts = []
+    parallel.in_batch_chunks(lambda start, stop: starts.append(start), 4, parallel.CHUNK_BYTES)
+    return sorted(starts), [blas.num_threads for blas in parallel._blas.lib_controllers]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_during_a_section_runs_sections_and_keeps_blas_threads(three_threads):
+    # A data-loader worker forked while another thread is inside a section: that section's lock is held and BLAS
+    # limited to one thread at the moment of the fork, and the child has neither the thread nor its finally.
+    limits = [blas.num_threads for blas in parallel._blas.lib_controllers]
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(start, stop):
+        inside.set()
+        release.wait(timeout=60)
+
+    holder = threading.Thread(target=parallel.in_batch_chunks, args=(hold, 2, parallel.CHUNK_BYTES))
+    holder.start()
+    try:
+        assert inside.wait(timeout=30)
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            starts, child_limits = pool.apply_async(_section_in_child).get(timeout=60)
+    finally:
+        release.set()
+        holder.join(timeout=60)
+    assert starts == [0, 1, 2, 3]
+    assert child_limits == limits
+    assert [blas.num_threads for blas in parallel._blas.lib_controllers] == limits

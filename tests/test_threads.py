@@ -4,6 +4,8 @@ Each test runs real threads that interleave (a barrier starts them together, and
 its kernels) and checks every thread's results against values computed alone.
 """
 
+import multiprocessing
+import os
 import threading
 
 import numpy as np
@@ -185,3 +187,21 @@ def test_grad_mode_decorators_apply_in_the_thread_that_calls(mode):
         worker.join()
         assert autograd.is_grad_enabled() == (not mode)
     assert results == [(mode, True)]
+
+
+def _backward_in_child():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    return x.grad.data.tolist()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_a_gradient_is_being_accumulated_can_accumulate():
+    # As if another thread were adding into a .grad at the moment a data-loader worker is forked: the child
+    # inherits the accumulation lock held, by a thread it does not have.
+    from autograd import engine
+
+    with engine._accumulating:
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            result = pool.apply_async(_backward_in_child).get(timeout=60)
+    assert result == [2.0, 4.0]

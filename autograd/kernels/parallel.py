@@ -65,11 +65,22 @@ _blas: ThreadpoolController | None = None
 # One parallel section at a time: BLAS's thread limit is process-wide, and two sections that set and restore it
 # concurrently could leave it at one thread.
 _parallel_section = threading.RLock()
+# BLAS's thread limits from before the running section set them to one (sections do not nest: inside one, BLAS
+# has one thread, and a nested call runs its chunks in the calling thread).
+_limits_outside_section: list[int] | None = None
 
 
-def _forget_helpers() -> None:
-    global _helper_tasks
-    _helper_tasks = None  # a forked child has the queue but none of the threads that read it
+def _reset_in_child() -> None:
+    """What a forked child (a data-loader worker) must not inherit from a fork made while another thread ran a
+    section: the queue, which no helper thread reads there, the section's lock, held by a thread the child does
+    not have, and BLAS limited to one thread."""
+    global _helper_tasks, _parallel_section, _limits_outside_section
+    _helper_tasks = None
+    _parallel_section = threading.RLock()
+    if _limits_outside_section is not None:
+        for blas, limit in zip(_blas.lib_controllers, _limits_outside_section):
+            blas.set_num_threads(limit)
+        _limits_outside_section = None
 
 
 def _start_helpers() -> queue.SimpleQueue:
@@ -84,7 +95,7 @@ def _start_helpers() -> queue.SimpleQueue:
     return tasks
 
 
-os.register_at_fork(after_in_child=_forget_helpers)
+os.register_at_fork(after_in_child=_reset_in_child)
 
 
 def blas_threads() -> int:
@@ -121,7 +132,7 @@ def in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_samp
         multiply_adds_per_sample: for matrix-product work, how many multiply-adds it does per sample; the batch
             then stays in the calling thread below ``PARALLEL_MULTIPLY_ADDS`` of them in all.
     """
-    global _helper_tasks
+    global _helper_tasks, _limits_outside_section
     if batch == 0:
         return
     if (batch * bytes_per_sample < PARALLEL_BYTES or batch == 1
@@ -164,7 +175,7 @@ def in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_samp
             _helper_tasks = _start_helpers()
         # Set directly: threadpoolctl's limit() context costs 15 us per section, the setters 1 us.
         libraries = _blas.lib_controllers
-        limits = [blas.num_threads for blas in libraries]
+        limits = _limits_outside_section = [blas.num_threads for blas in libraries]
         for blas in libraries:
             blas.set_num_threads(1)
         try:
@@ -178,5 +189,6 @@ def in_batch_chunks(work: Callable[[int, int], None], batch: int, bytes_per_samp
         finally:
             for blas, limit in zip(libraries, limits):
                 blas.set_num_threads(limit)
+            _limits_outside_section = None
         if errors:
             raise errors[0]
