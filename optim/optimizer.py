@@ -124,8 +124,13 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
-            for group in self.param_groups:
-                params = [param for param in group["params"] if param.grad is not None]
+            updated = [[param for param in group["params"] if param.grad is not None] for group in self.param_groups]
+            # Checked before any update, so that a gradient of the wrong shape leaves every parameter as it was.
+            for param in (param for params in updated for param in params):
+                if param.grad.data.shape != param.data.shape:
+                    raise RuntimeError(f"{type(self).__name__}.step: a parameter of shape {param.data.shape} has a "
+                                       f"gradient of shape {param.grad.data.shape}")
+            for group, params in zip(self.param_groups, updated):
                 self._update_group(params, group)
                 for param in params:
                     # Graphs that saved this parameter before the update must refuse to run backward.

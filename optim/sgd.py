@@ -59,12 +59,16 @@ class SGD(Optimizer):
         momentum = group["momentum"] != 0
         buffers, firsts = [], []
         for param in params:
-            state = self.state.setdefault(param, {})
-            first = momentum and "momentum_buffer" not in state
-            if first:
-                state["momentum_buffer"] = wrap(np.empty_like(param.data))
-            buffers.append(state["momentum_buffer"].data if momentum else None)
+            # None as well as absent: PyTorch's SGD saves a None buffer after steps without momentum.
+            buffer = self.state.setdefault(param, {}).get("momentum_buffer") if momentum else None
+            first = momentum and buffer is None
+            buffers.append(np.empty_like(param.data) if first else None if buffer is None else buffer.data)
             firsts.append(first)
         optimizers.sgd([param.data for param in params], [param.grad.data for param in params], buffers, firsts,
                        group["lr"], group["momentum"], group["dampening"], group["weight_decay"], group["nesterov"],
                        group["maximize"])
+        # Kept only once the kernel has written them: a step that failed part-way must not leave a buffer that the
+        # next step would decay as if it held a direction.
+        for param, buffer, first in zip(params, buffers, firsts):
+            if first:
+                self.state[param]["momentum_buffer"] = wrap(buffer)

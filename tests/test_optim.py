@@ -303,3 +303,57 @@ def test_trains_float32_parameters_in_float32():
         optimizer.step()
     assert p.dtype == np.float32 and optimizer.state[p]["exp_avg"].dtype == np.float32
     np.testing.assert_allclose(p.data, 3.0, atol=0.2)
+
+
+def test_sgd_updates_parameters_that_share_memory_one_after_the_other(monkeypatch):
+    # Tied weights (two Parameters over one array): PyTorch subtracts both steps. Spread over threads, the blocks of
+    # the two would subtract from the same elements at once, and one of the updates could be lost.
+    from autograd.kernels import optimizers, parallel
+
+    sections = []
+    shared = parallel.in_batch_chunks
+    monkeypatch.setattr(parallel, "in_batch_chunks", lambda work, batch, *sizes: sections.append(batch)
+                        or shared(work, batch, *sizes))
+    size = 3 * optimizers.SHARED_BLOCK
+    memory = np.zeros(size, np.float32)
+    tied = [autograd.zeros(size, requires_grad=True) for _ in range(2)]
+    for p in tied:
+        p.data = memory
+        p.grad = autograd.ones(size)
+    optim.SGD(tied, lr=1.0).step()
+    np.testing.assert_array_equal(memory, np.full(size, -2.0, np.float32))
+    assert sections == []  # in the calling thread
+    apart = [autograd.zeros(size, requires_grad=True) for _ in range(2)]
+    for p in apart:
+        p.grad = autograd.ones(size)
+    optim.SGD(apart, lr=1.0).step()
+    assert len(sections) == 1  # parameters of their own memory go to the helper threads together
+    assert not optimizers._overlapping([memory[:size // 2], memory[size // 2:]])  # disjoint views of one array
+    assert optimizers._overlapping([memory[1:], memory[:-1]])
+
+
+def test_a_gradient_of_the_wrong_shape_stops_the_step_before_any_update():
+    first, second = (autograd.zeros(4, requires_grad=True) for _ in range(2))
+    optimizer = optim.SGD([{"params": [first]}, {"params": [second]}], lr=0.1, momentum=0.9)
+    first.grad, second.grad = autograd.ones(4), autograd.ones(3)
+    with pytest.raises(RuntimeError, match=r"SGD.step: a parameter of shape \(4,\) has a gradient of shape \(3,\)"):
+        optimizer.step()
+    np.testing.assert_array_equal(first.data, np.zeros(4))
+    assert not optimizer.state.get(first)  # no momentum buffer that holds nothing
+    second.grad = autograd.ones(4)
+    optimizer.step()  # a first step: the buffers start as the gradient (torch: p = -0.1)
+    np.testing.assert_allclose(first.data, np.full(4, -0.1))
+    np.testing.assert_allclose(second.data, np.full(4, -0.1))
+
+
+def test_sgd_starts_a_momentum_buffer_saved_as_none():
+    # PyTorch's SGD saves momentum_buffer None for steps without momentum; with momentum the next step starts it.
+    p = autograd.zeros(3, requires_grad=True)
+    optimizer = optim.SGD([p], lr=0.1, momentum=0.9)
+    state = optimizer.state_dict()
+    state["state"] = {0: {"momentum_buffer": None}}
+    optimizer.load_state_dict(state)
+    p.grad = autograd.ones(3)
+    optimizer.step()
+    np.testing.assert_allclose(p.data, np.full(3, -0.1))
+    np.testing.assert_allclose(optimizer.state[p]["momentum_buffer"].data, np.ones(3))

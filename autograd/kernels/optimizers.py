@@ -68,9 +68,27 @@ def sgd(params: Sequence[np.ndarray], grads: Sequence[np.ndarray], buffers: Sequ
             scratch = parallel.workspace((2, *param.shape), param.dtype)
             _sgd_block(param, grad, buffer, (scratch[0, ...], scratch[1, ...]), first, *options)  # ...: arrays when 0-d
 
-    if units:
-        touched = sum(unit[0].nbytes for unit in units) * 5  # parameter, gradient, buffer, two scratch rows
-        parallel.in_batch_chunks(update, len(units), -(-touched // len(units)))
+    if not units:
+        return
+    if _overlapping(params):
+        # Parameters that share memory (tied weights, views of one array) are updated one after the other, as in
+        # PyTorch: two threads subtracting from the same elements at once lose one of the updates.
+        update(0, len(units))
+        return
+    touched = sum(unit[0].nbytes for unit in units) * 5  # parameter, gradient, buffer, two scratch rows
+    parallel.in_batch_chunks(update, len(units), -(-touched // len(units)))
+
+
+def _overlapping(arrays: Sequence[np.ndarray]) -> bool:
+    """Whether two of ``arrays`` may share memory: only arrays that view the same buffer can."""
+    by_buffer: dict[int, list[np.ndarray]] = {}
+    for array in arrays:
+        owner = array
+        while isinstance(owner, np.ndarray) and owner.base is not None:
+            owner = owner.base
+        by_buffer.setdefault(id(owner), []).append(array)
+    return any(np.may_share_memory(a, b) for views in by_buffer.values() if len(views) > 1
+               for i, a in enumerate(views) for b in views[i + 1:])
 
 
 def _sgd_block(param: np.ndarray, grad: np.ndarray, buffer: np.ndarray | None, scratch: Sequence[np.ndarray],
