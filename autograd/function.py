@@ -353,6 +353,9 @@ class Function(Node):
             except TypeError:  # free when nothing is raised
                 _check_devices(ctx, args, kwargs)
                 raise
+            except AttributeError:
+                _check_tensor_input(ctx, args)
+                raise
             if type(result) is tuple:
                 return tuple([_as_output(value, args) for value in result])
             return _as_output(result, args)
@@ -380,6 +383,9 @@ class Function(Node):
             result = cls.forward(ctx, *args, **kwargs)
         except TypeError:
             _check_devices(ctx, args, kwargs)
+            raise
+        except AttributeError:
+            _check_tensor_input(ctx, args)
             raise
         finally:
             grad_mode.enabled = True
@@ -592,6 +598,16 @@ def _check_devices(ctx: Function, args: tuple, kwargs: dict) -> None:
         for item in arg if type(arg) in (list, tuple) else (arg,):
             arrays.append(item.data if isinstance(item, Tensor) else item)
     check_same_device(ctx.name(), *arrays)
+
+
+def _check_tensor_input(ctx: Function, args: tuple) -> None:
+    """After an AttributeError out of ``ctx``'s forward: raise a TypeError naming the op when its first argument is
+    a number or an array rather than a Tensor (``autograd.exp(2.0)``, which PyTorch refuses too); the forward read
+    ``.data`` of it. Returns otherwise, for the caller to re-raise the AttributeError."""
+    first = args[0] if args else None
+    if isinstance(first, (int, float, complex, np.generic, np.ndarray)):
+        raise TypeError(f"{ctx.name()}: expected a Tensor as its first argument, got {type(first).__name__} (make "
+                        f"one with autograd.tensor)") from None
 
 
 def _as_output(value: Any, inputs: tuple) -> Tensor:

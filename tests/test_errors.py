@@ -147,3 +147,11 @@ def test_pytorch_raises_the_same_classes():
     for name, call in torch_calls.items():
         with pytest.raises(expected[name]):
             call()
+
+
+@pytest.mark.parametrize("value", [2.0, 3, np.float16(0.5), np.int64(2), np.ones(3)],
+                         ids=["float", "int", "float16", "int64", "ndarray"])
+def test_an_op_given_a_number_or_an_array_names_itself_and_the_type(value):
+    # Its forward reads .data of the argument: the AttributeError that makes is replaced by PyTorch's TypeError.
+    with pytest.raises(TypeError, match=rf"Exp: expected a Tensor as its first argument, got {type(value).__name__}"):
+        autograd.exp(value)
