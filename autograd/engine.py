@@ -544,7 +544,9 @@ def _accumulate(leaf: Tensor, gradient: Tensor, create_graph: bool, engine_owned
     # Threads may run backward through graphs that share parameters: adding into .grad is a read-modify-write.
     with _accumulating:
         if create_graph:
-            leaf.grad = gradient if leaf.grad is None else leaf.grad + gradient
+            # A copy (a differentiable one) as in PyTorch: the gradient may be the caller's tensor, one an op also
+            # sent to another leaf, or a read-only broadcast view, and a later backward adds into .grad in place.
+            leaf.grad = gradient.clone() if leaf.grad is None else leaf.grad + gradient
         elif leaf.grad is None:
             # .grad is updated in place later, so it must not share memory with anything. A gradient gradlab's own
             # ops made, or the engine summed, is adopted as it is (as PyTorch's AccumulateGrad adopts gradients

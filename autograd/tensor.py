@@ -381,7 +381,8 @@ class Tensor:
         def store(grad: Tensor) -> None:
             tensor = reference()
             if tensor is not None:
-                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+                # A copy, as in PyTorch: the gradient may also go on to other tensors (both inputs of an add get it).
+                tensor.grad = grad.clone() if tensor.grad is None else tensor.grad + grad
 
         self.register_hook(store)
 
@@ -1120,7 +1121,7 @@ class Tensor:
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
         """Pick values along ``dim`` at ``index`` (same number of dimensions as self)."""
-        return indexing.Gather.apply(self, dim, unwrap(index))
+        return indexing.gather(self, dim, index)
 
     def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
         """``gather`` with broadcasting; see ``autograd.take_along_dim``."""

@@ -390,3 +390,34 @@ def test_a_linear_layers_weight_gradient_is_c_contiguous():
     layer = nn.Linear(5, 3)
     layer(autograd.randn(4, 5)).sum().backward()  # the weight's gradient arrives as a transposed view
     assert layer.weight.grad.data.flags.c_contiguous and layer.weight.grad.data.flags.owndata
+
+
+def test_grad_made_with_create_graph_is_a_copy_that_later_backwards_add_into():
+    # The first .grad a create_graph backward gives a leaf is a copy, as in PyTorch: add sends one gradient to
+    # both inputs, sum's is a read-only broadcast view, and the caller's gradient is the caller's.
+    a, b = autograd.tensor([1.0, 2.0], requires_grad=True), autograd.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).backward(autograd.ones(2), create_graph=True)
+    (a * 3).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [4.0, 4.0])
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    c = autograd.tensor([1.0, 2.0], requires_grad=True)
+    c.sum().backward(create_graph=True)
+    (c * 3).sum().backward()
+    np.testing.assert_array_equal(c.grad.data, [4.0, 4.0])
+    x, given = autograd.tensor([1.0, 2.0], requires_grad=True), autograd.ones(2)
+    x.backward(given, create_graph=True)
+    (x * 5).sum().backward()
+    x.grad.data[...] = 0  # as zero_grad(set_to_none=False) does
+    np.testing.assert_array_equal(given.data, [1.0, 1.0])
+
+
+def test_retained_grads_are_copies():
+    x = autograd.tensor([1.0, 2.0], requires_grad=True)
+    y1, y2 = x * 2, x * 3
+    for y in (y1, y2):
+        y.retain_grad()
+    given = autograd.ones(2)
+    (y1 + y2).backward(given)
+    y1.grad.data *= 10
+    np.testing.assert_array_equal(y2.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(given.data, [1.0, 1.0])

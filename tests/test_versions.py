@@ -24,6 +24,9 @@ VIEWS = {
     "unflatten": lambda b: b.unflatten(1, (2, 3)),
     "slice": lambda b: b[1:3, ::2],
     "int index": lambda b: b[2],
+    "one element (0-d)": lambda b: b[2, 3],
+    "one element by two indexes": lambda b: b[2][3],
+    "diagonal": lambda b: b.diagonal(1),
     "ellipsis and None": lambda b: b[..., None, 1:],
     "unsqueeze": lambda b: b.unsqueeze(0),
     "squeeze": lambda b: b.unsqueeze(1).squeeze(1),
@@ -67,6 +70,21 @@ def test_changing_a_view_invalidates_its_saved_base(make_view):
     make_view(base).mul_(2)  # expand's views are read-only, as in numpy, so they are left out here
     with pytest.raises(RuntimeError, match=IN_PLACE_ERROR):
         loss.backward()
+
+
+@pytest.mark.parametrize("name, written", [
+    ("one element (0-d)", (2, 3)),
+    ("one element by two indexes", (2, 3)),
+    ("diagonal", (np.arange(4), np.arange(1, 5))),
+])
+def test_writing_through_an_element_or_the_diagonal_changes_the_base(name, written):
+    # Views in PyTorch, which numpy would give as a scalar copy (an element) or a read-only view (the diagonal).
+    base = _base()
+    with autograd.no_grad():
+        VIEWS[name](base).fill_(-1.0)
+    expected = np.arange(24.0).reshape(4, 6)
+    expected[written] = -1.0
+    np.testing.assert_array_equal(base.data, expected)
 
 
 def test_a_copy_keeps_its_own_counter():
@@ -187,3 +205,35 @@ def test_the_error_names_the_op_and_the_versions():
     with pytest.raises(RuntimeError, match=r"saved tensor 1 of Mul \(shape \(6, 4\)\) is at version 2, expected "
                                            r"version 0"):
         loss.backward()
+
+
+# Ops that keep an index or a mask for backward, each given a (2, 3) input, an index [0, 0] and a mask.
+INDEXED = {
+    "x[index]": lambda x, index, mask: x[index],
+    "x[:, index]": lambda x, index, mask: x[:, index],
+    "x[mask]": lambda x, index, mask: x[mask],
+    "index_select": lambda x, index, mask: x.index_select(1, index),
+    "gather": lambda x, index, mask: x.gather(1, index.reshape(2, 1)),
+    "take_along_dim": lambda x, index, mask: x.take_along_dim(index.reshape(2, 1), 1),
+    "scatter_add": lambda x, index, mask: x.scatter_add(1, index.reshape(2, 1), x[:, :1] * 1),
+    "embedding": lambda x, index, mask: nn.functional.embedding(index, x),
+    "masked_fill": lambda x, index, mask: x.masked_fill(mask, 0.0),
+    "where": lambda x, index, mask: autograd.where(mask, x, x * 0),
+}
+
+
+@pytest.mark.parametrize("op", INDEXED.values(), ids=INDEXED.keys())
+def test_changing_an_index_or_mask_after_forward_leaves_the_gradient_as_it_was(op):
+    # The op keeps its own copy of the index: the gradient goes where the forward read. (PyTorch raises instead.)
+    grads = []
+    for change in (False, True):
+        x = autograd.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+        index, mask = autograd.tensor([0, 0]), autograd.tensor([[True, False, False], [False, False, True]])
+        y = op(x, index, mask)
+        if change:
+            with autograd.no_grad():
+                index.fill_(1)
+                mask.copy_(~mask)
+        y.backward(autograd.tensor(np.arange(1.0, 1 + y.numel()).reshape(y.shape)))
+        grads.append(x.grad.data)
+    np.testing.assert_array_equal(grads[1], grads[0])

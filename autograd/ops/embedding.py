@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..device import get_array_module
 from ..errors import OpError
 from ..grad_mode import no_grad
 from ..tensor import Tensor
-from .indexing import out_of_bounds, where
+from .indexing import kept_array, out_of_bounds, where
 
 
 def _index_array(op: str, input: Tensor | np.ndarray, count: int) -> np.ndarray:
     """The integer indices of ``input``, checked to lie in [0, count)."""
-    index = input.data if isinstance(input, Tensor) else get_array_module(input).asarray(input)
+    index = kept_array(input)
     if index.dtype.kind not in "iu":
         raise OpError(f"{op}: expected an integer index tensor, got dtype {index.dtype}")
     bad = out_of_bounds(index, 0, count)

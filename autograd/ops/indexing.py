@@ -17,14 +17,24 @@ from ..tensor import Tensor, unwrap
 from .shape import expand, sum_to
 
 
+def kept_array(value: Any) -> np.ndarray:
+    """A copy of ``value``'s array (a Tensor's, or an array or list) for an op to keep as an index or mask.
+
+    The tensor it came from may be changed in place before backward, which would send the gradient to other
+    positions: PyTorch catches that with the index tensor's version counter. The copy keeps the positions the
+    forward used, at the cost of copying an index or a mask.
+    """
+    array = value.data if isinstance(value, Tensor) else value
+    return get_array_module(array).array(array)  # on the array's device
+
+
 def normalize_index(key: Any) -> Any:
-    """Turn Tensors and lists inside an index into numpy arrays, leaving ints, slices, None and ... alone."""
+    """Turn Tensors, arrays and lists inside an index into arrays of their own (``kept_array``), leaving ints,
+    slices, None and ... alone."""
     if isinstance(key, tuple):
         return tuple(normalize_index(part) for part in key)
-    if isinstance(key, Tensor):
-        return key.data
-    if isinstance(key, list):
-        return np.asarray(key)
+    if isinstance(key, (Tensor, list)) or _is_array(key):
+        return kept_array(key)
     return key
 
 
@@ -115,7 +125,12 @@ def select(array: np.ndarray, key: Any) -> np.ndarray:
     if type(array) is not np.ndarray:
         _check_bounds_off_the_host(array.shape, key)
     split = _split_ints(key)
-    return array[key] if split is None else array[split[0]][split[1]]
+    if split is not None:
+        return array[split[0]][split[1]]
+    result = array[key]
+    if isinstance(result, np.generic):  # an int for every dimension: a 0-d view, as PyTorch's, not numpy's copy
+        return array[(*key, ...) if isinstance(key, tuple) else (key, ...)]
+    return result
 
 
 def assign(array: np.ndarray, key: Any, value: Any) -> None:
@@ -301,8 +316,7 @@ def where(condition: Tensor | np.ndarray, input: Any, other: Any) -> Tensor:
         Tensor of the broadcast shape.
     """
     # A device array stays on its device: np.asarray would copy it to the host (CuPy refuses).
-    condition = condition.data if isinstance(condition, Tensor) else get_array_module(condition).asarray(condition)
-    return Where.apply(condition.astype(bool, copy=False), input, other)
+    return Where.apply(kept_array(condition).astype(bool, copy=False), input, other)
 
 
 # ----------------------------------------------------------------------------- scatter, index_* and masked ops
@@ -312,7 +326,7 @@ def where(condition: Tensor | np.ndarray, input: Any, other: Any) -> Tensor:
 
 
 def _index_array(op: str, index: Any) -> np.ndarray:
-    index = get_array_module(index).asarray(unwrap(index))
+    index = kept_array(index)
     if index.dtype.kind not in "iu":
         raise OpError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
     return index
@@ -639,7 +653,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
 
 
 def _mask_array(op: str, mask: Any, shape: tuple | None = None) -> np.ndarray:
-    mask = get_array_module(mask).asarray(unwrap(mask))  # a device mask stays on its device
+    mask = kept_array(mask)
     if mask.dtype != np.bool_:
         raise OpError(f"{op}: mask must be a bool tensor, got dtype {mask.dtype}")
     if shape is not None:

@@ -367,7 +367,10 @@ class Diagonal(Function):
     @staticmethod
     def forward(ctx, x: Tensor, offset: int, dim1: int, dim2: int) -> np.ndarray:
         ctx.offset, ctx.dim1, ctx.dim2, ctx.input_shape = offset, dim1, dim2, x.data.shape
-        return np.diagonal(x.data, offset, dim1, dim2).copy()
+        view = np.diagonal(x.data, offset, dim1, dim2)
+        if type(view) is np.ndarray and x.data.flags.writeable:
+            view.flags.writeable = True  # numpy's diagonal view is read-only; PyTorch's is written through
+        return view
 
     @staticmethod
     def backward(ctx, grad: Tensor):
