@@ -18,22 +18,23 @@ from .shape import expand, sum_to
 
 
 def kept_array(value: Any) -> np.ndarray:
-    """A copy of ``value``'s array (a Tensor's, or an array or list) for an op to keep as an index or mask.
+    """``value`` as an array for an op to keep as an index or mask: a Tensor's array copied, an array as it is (ops
+    pass the masks they make), anything else as a new array (on the array's device).
 
-    The tensor it came from may be changed in place before backward, which would send the gradient to other
-    positions: PyTorch catches that with the index tensor's version counter. The copy keeps the positions the
-    forward used, at the cost of copying an index or a mask.
+    A Tensor may be changed in place before backward, which would send the gradient to other positions: PyTorch
+    catches that with the index tensor's version counter. The copy keeps the positions the forward used.
     """
-    array = value.data if isinstance(value, Tensor) else value
-    return get_array_module(array).array(array)  # on the array's device
+    if isinstance(value, Tensor):
+        return value.data.copy()
+    return get_array_module(value).asarray(value)
 
 
 def normalize_index(key: Any) -> Any:
-    """Turn Tensors, arrays and lists inside an index into arrays of their own (``kept_array``), leaving ints,
-    slices, None and ... alone."""
+    """Turn Tensors and lists inside an index into arrays (``kept_array``), leaving ints, slices, arrays, None and
+    ... alone."""
     if isinstance(key, tuple):
         return tuple(normalize_index(part) for part in key)
-    if isinstance(key, (Tensor, list)) or _is_array(key):
+    if isinstance(key, (Tensor, list)):
         return kept_array(key)
     return key
 
@@ -315,7 +316,6 @@ def where(condition: Tensor | np.ndarray, input: Any, other: Any) -> Tensor:
     Returns:
         Tensor of the broadcast shape.
     """
-    # A device array stays on its device: np.asarray would copy it to the host (CuPy refuses).
     return Where.apply(kept_array(condition).astype(bool, copy=False), input, other)
 
 
