@@ -62,7 +62,10 @@ class SGD(Optimizer):
             # None as well as absent: PyTorch's SGD saves a None buffer after steps without momentum.
             buffer = self.state.setdefault(param, {}).get("momentum_buffer") if momentum else None
             first = momentum and buffer is None
-            buffers.append(np.empty_like(param.data) if first else None if buffer is None else buffer.data)
+            if first:
+                buffers.append(np.empty_like(param.data))
+            else:
+                buffers.append(None if buffer is None else buffer.data)
             firsts.append(first)
         optimizers.sgd([param.data for param in params], [param.grad.data for param in params], buffers, firsts,
                        group["lr"], group["momentum"], group["dampening"], group["weight_decay"], group["nesterov"],
